@@ -1,0 +1,55 @@
+#include "cli_support.hpp"
+
+#include <cstdio>
+
+namespace watchpost::cli {
+
+namespace po = boost::program_options;
+
+nanoseconds duration_option(const std::string& flag, const std::string& text) {
+  auto d = parse_duration(text);
+  if (!d) throw usage_error(flag + " '" + text + "' is not a duration (use e.g. 250ms, 5s, 2m, 1h)");
+  return *d;
+}
+
+probes::url url_argument(const std::string& text) {
+  auto parsed = probes::parse_url(text);
+  if (auto* error = std::get_if<probes::url_error>(&parsed)) throw usage_error(error->message);
+  return std::get<probes::url>(std::move(parsed));
+}
+
+probes::header_field header_option(const std::string& text) {
+  auto colon = text.find(':');
+  if (colon == std::string::npos || colon == 0)
+    throw usage_error("header must look like 'Name: value' (got a value without a name)");
+  std::string name = text.substr(0, colon);
+  std::string value = text.substr(colon + 1);
+  while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+  if (name.find_first_of(" \t\r\n") != std::string::npos || value.find_first_of("\r\n") != std::string::npos)
+    throw usage_error("header name '" + name + "' contains whitespace or line breaks");
+  return {name, value};
+}
+
+void parse_options(const args& argv, const po::options_description& options,
+                   const po::positional_options_description& positional, po::variables_map& vm) {
+  try {
+    po::store(po::command_line_parser(argv).options(options).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw usage_error(e.what());
+  }
+}
+
+int guarded(const char* command, int (*body)(const args&), const args& argv) {
+  try {
+    return body(argv);
+  } catch (const usage_error& e) {
+    std::fprintf(stderr, "watchpost %s: %s\n", command, e.what());
+    return exit_usage;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "watchpost %s: %s\n", command, e.what());
+    return exit_usage;
+  }
+}
+
+}  // namespace watchpost::cli

@@ -1,0 +1,31 @@
+#pragma once
+// Small pieces every subcommand shares: option parsing with one-line errors.
+#include <boost/program_options.hpp>
+#include <optional>
+#include <string>
+
+#include "commands.hpp"
+#include "watchpost/common/duration.hpp"
+#include "watchpost/probes/http_types.hpp"
+
+namespace watchpost::cli {
+
+// Thrown for bad usage; main-level code prints "watchpost <cmd>: <message>" and exits 2.
+struct usage_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+nanoseconds duration_option(const std::string& flag, const std::string& text);
+probes::url url_argument(const std::string& text);
+// "Name: value" as given to -H.
+probes::header_field header_option(const std::string& text);
+
+// Parses argv into vm; throws usage_error with program_options' message on failure.
+void parse_options(const args& argv, const boost::program_options::options_description& options,
+                   const boost::program_options::positional_options_description& positional,
+                   boost::program_options::variables_map& vm);
+
+// Runs body, mapping usage_error and startup errors (std::exception) to a one-line message and exit 2.
+int guarded(const char* command, int (*body)(const args&), const args& argv);
+
+}  // namespace watchpost::cli

@@ -1,0 +1,94 @@
+#pragma once
+// Plain values crossing the client boundary: what to send, how, and what came back.
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "watchpost/common/duration.hpp"
+#include "watchpost/probes/failure.hpp"
+#include "watchpost/probes/url.hpp"
+
+namespace boost::asio::ssl { class context; }
+
+namespace watchpost::probes {
+
+struct header_field {
+  std::string name;
+  std::string value;
+};
+using header_list = std::vector<header_field>;
+
+// Case-insensitive lookup of the first header with this name.
+const std::string* find_header(const header_list& headers, std::string_view name);
+bool iequals(std::string_view a, std::string_view b);
+
+struct request {
+  std::string method = "GET";
+  url target;
+  header_list headers;  // Host, User-Agent and Content-Length are added when absent
+  std::string body;
+};
+
+struct tls_options {
+  bool insecure = false;  // skip certificate verification (expiry is still read)
+  std::string ca_file;    // PEM bundle trusted instead of the system store
+};
+
+// A TLS client context: the system store (or ca_file), TLS >= 1.2 offered.
+// Throws std::runtime_error with a one-line reason if ca_file cannot be loaded.
+std::shared_ptr<boost::asio::ssl::context> make_tls_context(const tls_options& options);
+
+struct client_options {
+  nanoseconds connect_timeout = std::chrono::seconds(5);  // resolve + TCP connect
+  nanoseconds tls_timeout = std::chrono::seconds(5);      // TLS handshake
+  nanoseconds total_timeout = std::chrono::seconds(10);   // whole exchange, hard deadline
+  std::size_t max_body_bytes = 16 * 1024 * 1024;
+  std::size_t max_header_bytes = 64 * 1024;
+  int max_redirects = 0;  // redirects are reported, not followed, unless > 0
+  bool keep_alive = true;
+  tls_options tls;
+  // Shared across clients (loading the system store costs milliseconds); built from `tls` when null.
+  std::shared_ptr<boost::asio::ssl::context> tls_context;
+};
+
+// Monotonic per-phase durations. Phases that did not happen (reused connection,
+// plain HTTP, failure before the phase) are zero.
+struct phase_timings {
+  nanoseconds resolve{0};
+  nanoseconds connect{0};
+  nanoseconds tls{0};
+  nanoseconds ttfb{0};      // request written -> first response byte
+  nanoseconds transfer{0};  // first response byte -> response complete
+  nanoseconds total{0};
+};
+
+struct tls_info {
+  bool present = false;
+  std::string version;  // "TLSv1.3"
+  std::string cipher;
+  std::optional<std::chrono::system_clock::time_point> cert_not_after;
+  std::string cert_subject;
+};
+
+struct result {
+  failure_kind failure = failure_kind::none;
+  std::string error;  // one line, secret-free; empty on success
+  int status = 0;
+  std::string reason;
+  header_list headers;
+  std::string body;
+  phase_timings timings;
+  tls_info tls;
+  bool connection_reused = false;
+  int redirects_followed = 0;
+  std::string effective_url;  // the URL that produced this response
+
+  bool ok() const { return failure == failure_kind::none; }
+  const std::string* header(std::string_view name) const { return find_header(headers, name); }
+};
+
+}  // namespace watchpost::probes

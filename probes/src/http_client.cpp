@@ -1,0 +1,357 @@
+// The probe engine's HTTP/1.1 client. Coroutine bodies stay in this file so the
+// Beast instantiations (plain and TLS) are compiled once.
+#include "watchpost/probes/http_client.hpp"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <ctime>
+#include <optional>
+
+namespace watchpost::probes {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+using time_point = monotonic_clock::time_point;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+std::string describe(const error_code& ec) {
+  if (ec.category() == asio::error::get_ssl_category()) {
+    char buf[256];
+    ERR_error_string_n(static_cast<unsigned long>(ec.value()), buf, sizeof buf);
+    return buf;
+  }
+  return ec.message();
+}
+
+bool is_closed_by_peer(const error_code& ec) {
+  return ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == http::error::end_of_stream || ec == http::error::partial_message ||
+         ec == ssl::error::stream_truncated || ec == asio::error::connection_aborted;
+}
+
+void fail(result& r, failure_kind kind, std::string message) {
+  r.failure = kind;
+  r.error = std::move(message);
+}
+
+// Reads certificate expiry, subject, protocol version and cipher of an established TLS session.
+tls_info read_tls_info(SSL* session) {
+  tls_info info;
+  info.present = true;
+  info.version = SSL_get_version(session);
+  if (const SSL_CIPHER* cipher = SSL_get_current_cipher(session)) info.cipher = SSL_CIPHER_get_name(cipher);
+  if (X509* cert = SSL_get1_peer_certificate(session)) {
+    std::tm tm{};
+    if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1)
+      info.cert_not_after = std::chrono::system_clock::from_time_t(timegm(&tm));
+    char subject[256];
+    X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof subject);
+    info.cert_subject = subject;
+    X509_free(cert);
+  }
+  return info;
+}
+
+http::request<http::string_body> build_request(const request& req, const url& target, bool keep_alive) {
+  http::request<http::string_body> out;
+  out.version(11);
+  if (auto verb = http::string_to_verb(req.method); verb != http::verb::unknown) out.method(verb);
+  else out.method_string(req.method);
+  out.target(target.target);
+  if (!find_header(req.headers, "Host")) out.set(http::field::host, target.authority());
+  if (!find_header(req.headers, "User-Agent")) out.set(http::field::user_agent, "watchpost/0.1");
+  for (const auto& h : req.headers) out.insert(h.name, h.value);
+  out.keep_alive(keep_alive);
+  if (!req.body.empty() || req.method == "POST" || req.method == "PUT" || req.method == "PATCH") {
+    out.body() = req.body;
+    out.prepare_payload();
+  }
+  return out;
+}
+
+bool is_redirect(int status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+}  // namespace
+
+struct http_client::impl {
+  asio::any_io_executor executor;
+  client_options options;
+  std::shared_ptr<ssl::context> tls_context;
+  tcp::resolver resolver;
+  std::optional<beast::tcp_stream> plain;
+  std::optional<ssl::stream<beast::tcp_stream>> secure;
+  std::optional<url> connected_origin;
+  tls_info connection_tls;
+  beast::flat_buffer buffer;
+  std::size_t opened = 0;
+
+  impl(asio::any_io_executor ex, client_options opts)
+      : executor(ex),
+        options(std::move(opts)),
+        tls_context(options.tls_context ? options.tls_context : make_tls_context(options.tls)),
+        resolver(ex) {}
+
+  void close() {
+    error_code ignored;
+    if (plain) plain->socket().close(ignored);
+    if (secure) beast::get_lowest_layer(*secure).socket().close(ignored);
+    plain.reset();
+    secure.reset();
+    connected_origin.reset();
+    buffer.consume(buffer.size());
+  }
+
+  beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+
+  asio::awaitable<std::optional<tcp::resolver::results_type>> resolve(const url& target, result& r,
+                                                                      time_point deadline) {
+    using namespace asio::experimental::awaitable_operators;
+    const auto started = monotonic_clock::now();
+    asio::steady_timer timer(executor);
+    timer.expires_at(deadline);
+    auto outcome = co_await (resolver.async_resolve(target.host, std::to_string(target.port), use_tuple) ||
+                             timer.async_wait(use_tuple));
+    r.timings.resolve = monotonic_clock::now() - started;
+    if (outcome.index() == 1) {
+      fail(r, failure_kind::dns, "resolving '" + target.host + "' timed out");
+      co_return std::nullopt;
+    }
+    auto [ec, results] = std::get<0>(std::move(outcome));
+    if (ec || results.empty()) {
+      fail(r, failure_kind::dns, "cannot resolve '" + target.host + "': " + (ec ? ec.message() : "no addresses"));
+      co_return std::nullopt;
+    }
+    co_return results;
+  }
+
+  // Opens a TCP (and TLS) connection to target's origin. False with r.failure set on error.
+  asio::awaitable<bool> connect(const url& target, result& r, time_point start, time_point deadline) {
+    close();
+    const time_point connect_deadline = std::min(deadline, start + options.connect_timeout);
+    tcp::resolver::results_type endpoints;
+    if (is_ip_literal(target.host)) {
+      endpoints = tcp::resolver::results_type::create(
+          tcp::endpoint(asio::ip::make_address(target.host), target.port), target.host, std::to_string(target.port));
+    } else {
+      auto resolved = co_await resolve(target, r, connect_deadline);
+      if (!resolved) co_return false;
+      endpoints = std::move(*resolved);
+    }
+
+    const auto connect_started = monotonic_clock::now();
+    plain.emplace(executor);
+    plain->expires_at(connect_deadline);
+    auto [ec, endpoint] = co_await plain->async_connect(endpoints, use_tuple);
+    r.timings.connect = monotonic_clock::now() - connect_started;
+    if (ec == beast::error::timeout) {
+      fail(r, failure_kind::connect_timeout,
+           "connect to " + target.authority() + " timed out after " + format_duration(r.timings.connect));
+      co_return false;
+    }
+    if (ec) {
+      fail(r, failure_kind::connect, "connect to " + target.authority() + " failed: " + ec.message());
+      co_return false;
+    }
+    ++opened;
+    plain->socket().set_option(tcp::no_delay(true), ec);
+
+    if (target.tls) {
+      const auto tls_started = monotonic_clock::now();
+      secure.emplace(std::move(*plain), *tls_context);
+      plain.reset();
+      SSL* session = secure->native_handle();
+      if (!is_ip_literal(target.host)) {
+        SSL_set_tlsext_host_name(session, target.host.c_str());
+        SSL_set1_host(session, target.host.c_str());
+      } else {
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(session), target.host.c_str());
+      }
+      beast::get_lowest_layer(*secure).expires_at(std::min(deadline, tls_started + options.tls_timeout));
+      auto [hs_ec] = co_await secure->async_handshake(ssl::stream_base::client, use_tuple);
+      r.timings.tls = monotonic_clock::now() - tls_started;
+      if (hs_ec) {
+        const long verify = SSL_get_verify_result(session);
+        if (hs_ec == beast::error::timeout)
+          fail(r, failure_kind::tls_handshake, "TLS handshake timed out after " + format_duration(r.timings.tls));
+        else if (verify != X509_V_OK && !options.tls.insecure)
+          fail(r, failure_kind::tls_verify,
+               std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify));
+        else
+          fail(r, failure_kind::tls_handshake, "TLS handshake failed: " + describe(hs_ec));
+        close();
+        co_return false;
+      }
+      connection_tls = read_tls_info(session);
+    } else {
+      connection_tls = tls_info{};
+    }
+    connected_origin = target;
+    co_return true;
+  }
+
+  // Writes the request and reads one response on the open connection.
+  // Returns false (without failing r) when a reused connection turned out to be closed
+  // by the peer before any response byte: the caller retries once on a fresh connection.
+  template <class Stream>
+  asio::awaitable<bool> exchange(Stream& stream, const http::request<http::string_body>& req, bool head,
+                                 result& r, time_point deadline) {
+    lowest().expires_at(deadline);
+    auto [write_ec, written] = co_await http::async_write(stream, req, use_tuple);
+    (void)written;
+    const auto written_at = monotonic_clock::now();
+    if (write_ec) {
+      if (r.connection_reused && is_closed_by_peer(write_ec)) co_return false;
+      if (write_ec == beast::error::timeout) fail(r, failure_kind::timeout, "timed out sending the request");
+      else fail(r, failure_kind::reset, "sending the request failed: " + describe(write_ec));
+      co_return true;
+    }
+
+    if (buffer.size() == 0) {
+      auto [read_ec, n] = co_await stream.async_read_some(buffer.prepare(16 * 1024), use_tuple);
+      buffer.commit(n);
+      if (read_ec) {
+        r.timings.ttfb = monotonic_clock::now() - written_at;
+        if (r.connection_reused && is_closed_by_peer(read_ec) && n == 0) co_return false;
+        if (read_ec == beast::error::timeout)
+          fail(r, failure_kind::timeout, "no response within " + format_duration(options.total_timeout));
+        else if (is_closed_by_peer(read_ec))
+          fail(r, failure_kind::reset, "connection closed before any response: " + describe(read_ec));
+        else
+          fail(r, failure_kind::reset, "reading the response failed: " + describe(read_ec));
+        co_return true;
+      }
+    }
+    const auto first_byte_at = monotonic_clock::now();
+    r.timings.ttfb = first_byte_at - written_at;
+
+    http::response_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+    parser.body_limit(options.max_body_bytes);
+    parser.skip(head);
+    auto [read_ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
+    (void)n;
+    r.timings.transfer = monotonic_clock::now() - first_byte_at;
+    if (read_ec) {
+      if (read_ec == beast::error::timeout)
+        fail(r, failure_kind::timeout,
+             std::string(parser.is_header_done() ? "response body" : "response headers") + " not complete within " +
+                 format_duration(options.total_timeout));
+      else if (read_ec == http::error::body_limit)
+        fail(r, failure_kind::body_too_large, "response body exceeds " + std::to_string(options.max_body_bytes) + " bytes");
+      else if (read_ec == http::error::header_limit)
+        fail(r, failure_kind::protocol,
+             "response headers exceed " + std::to_string(options.max_header_bytes) + " bytes");
+      else if (is_closed_by_peer(read_ec))
+        fail(r, failure_kind::reset, "connection closed mid-response: " + describe(read_ec));
+      else
+        fail(r, failure_kind::protocol, "malformed HTTP response: " + describe(read_ec));
+      if (parser.is_header_done()) r.status = static_cast<int>(parser.get().result_int());
+      co_return true;
+    }
+
+    auto response = parser.release();
+    r.status = static_cast<int>(response.result_int());
+    r.reason = std::string(response.reason());
+    r.headers.clear();
+    r.headers.reserve(static_cast<std::size_t>(std::distance(response.begin(), response.end())));
+    for (const auto& field : response) r.headers.push_back({std::string(field.name_string()), std::string(field.value())});
+    r.body = std::move(response.body());
+    if (!response.keep_alive() || !options.keep_alive) close();
+    co_return true;
+  }
+
+  // One hop: connect (or reuse), send, receive.
+  asio::awaitable<void> send_once(const request& req, const url& target, result& r, time_point start,
+                                  time_point deadline) {
+    const auto wire = build_request(req, target, options.keep_alive);
+    const bool head = req.method == "HEAD";
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      r.timings = phase_timings{};
+      r.connection_reused = connected_origin && connected_origin->same_origin(target);
+      if (!r.connection_reused && !co_await connect(target, r, start, deadline)) co_return;
+      r.tls = connection_tls;
+      const bool done = secure ? co_await exchange(*secure, wire, head, r, deadline)
+                               : co_await exchange(*plain, wire, head, r, deadline);
+      if (done) {
+        if (!r.ok()) close();
+        co_return;
+      }
+      close();  // a stale keep-alive connection: retry once on a fresh one
+    }
+  }
+
+  asio::awaitable<result> send(const request& req) {
+    result r;
+    const time_point start = monotonic_clock::now();
+    const time_point deadline = start + options.total_timeout;
+    request current = req;
+    url target = req.target;
+    for (;;) {
+      co_await send_once(current, target, r, start, deadline);
+      r.effective_url = target.to_string();
+      if (!r.ok() || !is_redirect(r.status) || r.redirects_followed >= options.max_redirects) break;
+      const std::string* location = r.header("Location");
+      if (!location) break;
+      auto next = resolve_reference(target, *location);
+      if (auto* error = std::get_if<url_error>(&next)) {
+        fail(r, failure_kind::protocol, error->message);
+        break;
+      }
+      if (r.status == 303 || ((r.status == 301 || r.status == 302) && current.method == "POST")) {
+        current.method = "GET";
+        current.body.clear();
+      }
+      target = std::get<url>(std::move(next));
+      ++r.redirects_followed;
+    }
+    r.timings.total = monotonic_clock::now() - start;
+    co_return r;
+  }
+};
+
+http_client::http_client(asio::any_io_executor executor, client_options options)
+    : impl_(std::make_unique<impl>(executor, std::move(options))) {}
+http_client::~http_client() = default;
+
+asio::awaitable<result> http_client::send(const request& req) { return impl_->send(req); }
+void http_client::close() { impl_->close(); }
+std::size_t http_client::connections_opened() const { return impl_->opened; }
+const client_options& http_client::options() const { return impl_->options; }
+
+result fetch(const request& req, const client_options& options) {
+  asio::io_context io;
+  http_client client(io.get_executor(), options);
+  result out;
+  std::exception_ptr error;
+  asio::co_spawn(io, client.send(req), [&](std::exception_ptr e, result r) {
+    error = e;
+    out = std::move(r);
+  });
+  io.run();
+  if (error) std::rethrow_exception(error);
+  return out;
+}
+
+}  // namespace watchpost::probes

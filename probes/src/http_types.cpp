@@ -1,0 +1,43 @@
+#include "watchpost/probes/http_types.hpp"
+
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <boost/asio/ssl/context.hpp>
+#include <stdexcept>
+
+namespace watchpost::probes {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+const std::string* find_header(const header_list& headers, std::string_view name) {
+  for (const auto& h : headers)
+    if (iequals(h.name, name)) return &h.value;
+  return nullptr;
+}
+
+std::shared_ptr<boost::asio::ssl::context> make_tls_context(const tls_options& options) {
+  namespace ssl = boost::asio::ssl;
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  if (options.insecure) {
+    ctx->set_verify_mode(ssl::verify_none);
+    return ctx;
+  }
+  ctx->set_verify_mode(ssl::verify_peer);
+  boost::system::error_code ec;
+  if (!options.ca_file.empty()) {
+    ctx->load_verify_file(options.ca_file, ec);
+    if (ec) throw std::runtime_error("cannot load CA file '" + options.ca_file + "': " + ec.message());
+  } else {
+    ctx->set_default_verify_paths(ec);
+    if (ec) throw std::runtime_error("cannot load the system certificate store: " + ec.message());
+  }
+  return ctx;
+}
+
+}  // namespace watchpost::probes

@@ -1,0 +1,78 @@
+#include "watchpost/probes/url.hpp"
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+
+namespace watchpost::probes {
+
+namespace {
+
+std::variant<url, url_error> from_boost(const boost::urls::url_view& u, std::string_view text) {
+  const std::string quoted = "'" + std::string(text) + "'";
+  if (!u.has_scheme()) return url_error{"URL " + quoted + " has no scheme (expected http:// or https://)"};
+  url out;
+  const auto scheme = u.scheme();
+  if (scheme == "https") out.tls = true;
+  else if (scheme != "http")
+    return url_error{"URL " + quoted + " has unsupported scheme '" + std::string(scheme) + "' (expected http or https)"};
+  if (!u.has_authority() || u.encoded_host().empty()) return url_error{"URL " + quoted + " has an empty host"};
+  if (u.has_userinfo()) return url_error{"URL " + quoted + " must not carry credentials; use a header instead"};
+  switch (u.host_type()) {
+    case boost::urls::host_type::ipv6: out.host = u.host_ipv6_address().to_string(); break;
+    case boost::urls::host_type::ipvfuture: return url_error{"URL " + quoted + " has an unsupported IP literal"};
+    default: out.host = u.host(); break;
+  }
+  if (u.has_port()) {
+    if (u.port().empty() || u.port_number() == 0) return url_error{"URL " + quoted + " has an invalid port"};
+    out.port = u.port_number();
+  } else {
+    out.port = out.tls ? 443 : 80;
+  }
+  std::string target = std::string(u.encoded_path());
+  if (target.empty()) target = "/";
+  if (target.front() != '/') return url_error{"URL " + quoted + " has a relative path"};
+  if (u.has_query()) target += "?" + std::string(u.encoded_query());
+  out.target = std::move(target);
+  return out;
+}
+
+}  // namespace
+
+std::string url::authority() const {
+  std::string a = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  if (port != (tls ? 443 : 80)) a += ":" + std::to_string(port);
+  return a;
+}
+
+std::string url::to_string() const { return scheme() + "://" + authority() + target; }
+
+std::variant<url, url_error> parse_url(std::string_view text) {
+  if (text.empty()) return url_error{"URL is empty"};
+  auto parsed = boost::urls::parse_absolute_uri(text);
+  if (!parsed) {
+    if (text.find("://") == std::string_view::npos)
+      return url_error{"URL '" + std::string(text) + "' has no scheme (expected http:// or https://)"};
+    return url_error{"URL '" + std::string(text) + "' is malformed: " + parsed.error().message()};
+  }
+  return from_boost(*parsed, text);
+}
+
+std::variant<url, url_error> resolve_reference(const url& base, std::string_view reference) {
+  auto ref = boost::urls::parse_uri_reference(reference);
+  if (!ref) return url_error{"redirect Location '" + std::string(reference) + "' is malformed"};
+  auto base_parsed = boost::urls::parse_absolute_uri(base.to_string());
+  if (!base_parsed) return url_error{"base URL is malformed"};
+  boost::urls::url resolved;
+  auto r = boost::urls::resolve(*base_parsed, *ref, resolved);
+  if (!r) return url_error{"redirect Location '" + std::string(reference) + "' cannot be resolved"};
+  return from_boost(resolved, resolved.buffer());
+}
+
+bool is_ip_literal(std::string_view host) {
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(std::string(host), ec);
+  return !ec;
+}
+
+}  // namespace watchpost::probes

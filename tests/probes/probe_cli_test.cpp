@@ -1,0 +1,83 @@
+// `watchpost probe` end to end: the real binary against the real test target.
+#include <catch2/catch.hpp>
+
+#include "process.hpp"
+
+using namespace std::chrono_literals;
+using watchpost::testing::run_watchpost;
+using watchpost::testing::test_target;
+
+namespace {
+test_target& target() {
+  static test_target t;
+  return t;
+}
+bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
+}  // namespace
+
+TEST_CASE("probe prints status and phase timings and exits 0") {
+  auto r = run_watchpost({"probe", target().http_url("/health")});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("-> 200 OK"));
+  for (auto phase : {"resolve", "connect", "ttfb", "transfer", "total"}) CHECK_THAT(r.out, Catch::Contains(phase));
+}
+
+TEST_CASE("probe exits 1 with the failure kind on a failed probe") {
+  auto r = run_watchpost({"probe", target().http_url("/status/500")});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.out, Catch::Contains("FAIL status"));
+
+  r = run_watchpost({"probe", target().https_url("/health")});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.out, Catch::Contains("FAIL tls_verify"));
+}
+
+TEST_CASE("probe --timeout bounds a stalled server") {
+  auto r = run_watchpost({"probe", target().http_url("/stall"), "--timeout", "300ms"});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.out, Catch::Contains("FAIL timeout"));
+  CHECK(r.wall < 1s);
+}
+
+TEST_CASE("probe --json prints one JSON object with the failure kind") {
+  auto r = run_watchpost({"probe", target().https_url("/health"), "--ca-file", target().cert_file(), "--json"});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::StartsWith("{") && Catch::Contains("\"result\":\"ok\"") &&
+                        Catch::Contains("\"cert_days_left\"") && Catch::Contains("\"ttfb\""));
+  r = run_watchpost({"probe", target().http_url("/reset"), "--json"});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.out, Catch::Contains("\"result\":\"reset\""));
+}
+
+TEST_CASE("probe --insecure skips verification") {
+  CHECK(run_watchpost({"probe", target().https_url("/health"), "--insecure"}).exit_code == 0);
+}
+
+TEST_CASE("request headers never appear in the output") {
+  auto r = run_watchpost({"probe", target().http_url("/admin/keys"), "-H", "Authorization: Bearer test-token", "--json"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("test-token") == std::string::npos);
+  CHECK(r.err.find("test-token") == std::string::npos);
+}
+
+TEST_CASE("bad input exits 2 with a one-line error") {
+  const std::vector<std::vector<std::string>> cases = {
+      {"probe", "not a url"},
+      {"probe", "ftp://127.0.0.1/"},
+      {"probe", "http:///health"},
+      {"probe", "http://127.0.0.1:99999/"},
+      {"probe"},
+      {"probe", "http://127.0.0.1/", "--bogus"},
+      {"probe", "http://127.0.0.1/", "--timeout", "soon"},
+      {"probe", "http://127.0.0.1/", "-H", "no colon"},
+      {"probe", "https://127.0.0.1/", "--ca-file", "/nonexistent.pem"},
+      {"frobnicate"},
+  };
+  for (const auto& args : cases) {
+    INFO(args.back());
+    auto r = run_watchpost(args);
+    CHECK(r.exit_code == 2);
+    CHECK(one_line(r.err));
+    CHECK(r.out.empty());
+  }
+}
