@@ -1,0 +1,101 @@
+#pragma once
+// Routing for the test target: request -> reply plan, with no I/O. The session (server.cpp)
+// carries the plan out; faults that are not an ordinary message (slow bodies, resets,
+// garbage, stalls) are a `reply_kind` the session knows how to perform.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "config.hpp"
+
+namespace watchpost::test_target {
+
+namespace http = boost::beast::http;
+using request = http::request<http::string_body>;
+using response = http::response<http::string_body>;
+
+inline constexpr std::size_t header_limit = 64 * 1024;
+inline constexpr std::uint64_t body_limit = 10 * 1024 * 1024;
+
+enum class reply_kind {
+  message,  // write `res` as is
+  delayed,  // wait `wait`, then write `res`
+  drip,     // header (Content-Length `size`), then one byte every `wait`
+  bytes,    // header (Content-Length `size`), then `size` pattern bytes in large writes
+  chunked,  // header (chunked), then `size` pattern bytes in 1000-byte chunks
+  reset,    // header (Content-Length 1000), 10 bytes, then an RST
+  garbage,  // "NOT-HTTP garbage\r\n\r\n", then close
+  stall,    // never answer; hold the connection until the peer closes
+};
+
+struct reply {
+  response res;
+  reply_kind kind = reply_kind::message;
+  std::uint64_t size = 0;
+  std::chrono::milliseconds wait{0};
+  bool bypass_freeze = false;  // the freeze control answer itself is never held
+};
+
+// Uploaded files, XOR-ed with 0x5A at rest. Bounded: the oldest entries go first.
+class file_store {
+ public:
+  static constexpr std::size_t max_files = 1000;
+  static constexpr std::size_t max_bytes = 256 * 1024 * 1024;
+
+  std::string put(std::string body);  // returns the new 16-hex-char id
+  std::optional<std::size_t> size(const std::string& id) const;
+  std::optional<std::string> raw(const std::string& id) const;  // the at-rest (XOR-ed) bytes
+
+ private:
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, std::string> files_;
+  std::deque<std::string> order_;
+  std::size_t bytes_ = 0;
+  std::mt19937_64 rng_{std::random_device{}()};
+};
+
+// Everything shared by all connections on all threads.
+struct server_state {
+  explicit server_state(const config& c) : cfg(c) {}
+
+  const config& cfg;
+  unsigned short http_port = 0;
+  unsigned short https_port = 0;
+  const monotonic_clock::time_point started = monotonic_clock::now();
+  std::atomic<std::uint64_t> accepted{0};
+  std::atomic<std::uint64_t> requests{0};
+  file_store files;
+
+  // Responses are held until this time point (see /control/freeze).
+  void freeze_for(nanoseconds d);
+  monotonic_clock::time_point frozen_until() const {
+    return monotonic_clock::time_point(monotonic_clock::duration(frozen_until_.load(std::memory_order_relaxed)));
+  }
+
+ private:
+  std::atomic<monotonic_clock::rep> frozen_until_{0};
+};
+
+// The reply for a complete request, with the common headers (Server, HSTS, keep-alive,
+// Content-Length) already applied.
+reply route(const request& req, server_state& st, bool tls);
+
+// The reply to a request that could not be read (413, 431, 400); always closes.
+reply error_reply(http::status status, unsigned version, const server_state& st, bool tls);
+
+// Deterministic body content: byte i of /bytes and /chunked is 'a' + i % 26.
+// Returns `len` bytes (len <= pattern_max) starting at stream offset `offset`.
+inline constexpr std::size_t pattern_max = 64 * 1024;
+std::string_view pattern_slice(std::uint64_t offset, std::size_t len);
+
+}  // namespace watchpost::test_target
