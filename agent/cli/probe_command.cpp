@@ -67,8 +67,11 @@ int run_probe(const args& argv) {
   return res.ok() ? exit_pass : exit_failed;
 }
 
-}  // namespace
-
 int probe_command(const args& argv) { return guarded("probe", run_probe, argv); }
+
+const bool registered =
+    register_command({"probe", probe_command, "probe URL: one request, its phase timings and failure kind", 10});
+
+}  // namespace
 
 }  // namespace watchpost::cli
