@@ -3,6 +3,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
+#include <charconv>
 
 namespace watchpost::probes {
 
@@ -24,8 +25,13 @@ std::variant<url, url_error> from_boost(const boost::urls::url_view& u, std::str
     default: out.host = u.host(); break;
   }
   if (u.has_port()) {
-    if (u.port().empty() || u.port_number() == 0) return url_error{"URL " + quoted + " has an invalid port"};
-    out.port = u.port_number();
+    // port_number() wraps values above 65535, so the digits are checked here.
+    const auto digits = u.port();
+    unsigned long port = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() || port == 0 || port > 65535)
+      return url_error{"URL " + quoted + " has an invalid port '" + std::string(digits) + "' (expected 1-65535)"};
+    out.port = static_cast<std::uint16_t>(port);
   } else {
     out.port = out.tls ? 443 : 80;
   }
@@ -61,7 +67,8 @@ std::variant<url, url_error> parse_url(std::string_view text) {
 std::variant<url, url_error> resolve_reference(const url& base, std::string_view reference) {
   auto ref = boost::urls::parse_uri_reference(reference);
   if (!ref) return url_error{"redirect Location '" + std::string(reference) + "' is malformed"};
-  auto base_parsed = boost::urls::parse_absolute_uri(base.to_string());
+  const std::string base_text = base.to_string();  // the view below points into it
+  auto base_parsed = boost::urls::parse_absolute_uri(base_text);
   if (!base_parsed) return url_error{"base URL is malformed"};
   boost::urls::url resolved;
   auto r = boost::urls::resolve(*base_parsed, *ref, resolved);
