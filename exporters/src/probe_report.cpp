@@ -17,10 +17,11 @@ std::string iso8601(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
+// Whole microseconds: exact integers read better than Boost.JSON's exponent-form doubles.
 json::object timings_json(const probes::phase_timings& t) {
-  return {{"resolve", to_seconds(t.resolve)}, {"connect", to_seconds(t.connect)},
-          {"tls", to_seconds(t.tls)},         {"ttfb", to_seconds(t.ttfb)},
-          {"transfer", to_seconds(t.transfer)}, {"total", to_seconds(t.total)}};
+  auto us = [](nanoseconds d) { return std::chrono::duration_cast<std::chrono::microseconds>(d).count(); };
+  return {{"resolve", us(t.resolve)}, {"connect", us(t.connect)},   {"tls", us(t.tls)},
+          {"ttfb", us(t.ttfb)},       {"transfer", us(t.transfer)}, {"total", us(t.total)}};
 }
 
 json::object tls_json(const probes::tls_info& tls) {
@@ -28,7 +29,7 @@ json::object tls_json(const probes::tls_info& tls) {
   if (tls.cert_not_after) {
     o["cert_not_after"] = iso8601(*tls.cert_not_after);
     const auto left = *tls.cert_not_after - std::chrono::system_clock::now();
-    o["cert_days_left"] = std::chrono::duration<double>(left).count() / 86400.0;
+    o["cert_days_left"] = std::chrono::duration_cast<std::chrono::hours>(left).count() / 24;
   }
   return o;
 }
@@ -39,7 +40,7 @@ std::string probe_json(const probes::request& req, const probes::result& res) {
                  {"ok", res.ok()},
                  {"result", probes::to_string(res.failure)},
                  {"status", res.status},
-                 {"timings_seconds", timings_json(res.timings)},
+                 {"timings_us", timings_json(res.timings)},
                  {"connection_reused", res.connection_reused},
                  {"redirects_followed", res.redirects_followed},
                  {"effective_url", res.effective_url},
