@@ -72,21 +72,36 @@ tls_info read_tls_info(SSL* session) {
   return info;
 }
 
-http::request<http::string_body> build_request(const request& req, const url& target, bool keep_alive) {
-  http::request<http::string_body> out;
-  out.version(11);
-  if (auto verb = http::string_to_verb(req.method); verb != http::verb::unknown) out.method(verb);
-  else out.method_string(req.method);
-  out.target(target.target);
-  if (!find_header(req.headers, "Host")) out.set(http::field::host, target.authority());
-  if (!find_header(req.headers, "User-Agent")) out.set(http::field::user_agent, "watchpost/0.1");
-  for (const auto& h : req.headers) out.insert(h.name, h.value);
-  out.keep_alive(keep_alive);
-  if (!req.body.empty() || req.method == "POST" || req.method == "PUT" || req.method == "PATCH") {
-    out.body() = req.body;
-    out.prepare_payload();
+bool has_line_break(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+
+// Serialises the request into `out`, reusing its capacity. False if a header would break
+// the framing (a CR or LF in a name or value, e.g. from a captured variable).
+bool serialize_request(const request& req, const url& target, bool keep_alive, std::string& out) {
+  out.clear();
+  if (has_line_break(req.method) || req.method.find(' ') != std::string::npos) return false;
+  out.append(req.method).append(" ").append(target.target).append(" HTTP/1.1\r\n");
+  if (!find_header(req.headers, "Host")) out.append("Host: ").append(target.authority()).append("\r\n");
+  if (!find_header(req.headers, "User-Agent")) out.append("User-Agent: watchpost/0.1\r\n");
+  for (const auto& h : req.headers) {
+    if (h.name.empty() || has_line_break(h.name) || has_line_break(h.value)) return false;
+    out.append(h.name).append(": ").append(h.value).append("\r\n");
   }
-  return out;
+  if (!keep_alive && !find_header(req.headers, "Connection")) out.append("Connection: close\r\n");
+  const bool sends_body = !req.body.empty() || req.method == "POST" || req.method == "PUT" || req.method == "PATCH";
+  if (sends_body && !find_header(req.headers, "Content-Length"))
+    out.append("Content-Length: ").append(std::to_string(req.body.size())).append("\r\n");
+  out.append("\r\n").append(req.body);
+  return true;
+}
+
+// True when `cached` (whose target is the URL it was sent to) is `req` sent to `target`.
+bool same_request(const request& cached, const request& req, const url& target) {
+  const request& a = cached;
+  const request& b = req;
+  return a.method == b.method && a.target.same_origin(target) && a.target.target == target.target &&
+         a.body == b.body && a.headers.size() == b.headers.size() &&
+         std::equal(a.headers.begin(), a.headers.end(), b.headers.begin(),
+                    [](const header_field& x, const header_field& y) { return x.name == y.name && x.value == y.value; });
 }
 
 bool is_redirect(int status) {
@@ -106,6 +121,9 @@ struct http_client::impl {
   tls_info connection_tls;
   beast::flat_buffer buffer;
   std::size_t opened = 0;
+  // The last request and its bytes: a probe repeated on a keep-alive connection is serialised once.
+  std::optional<request> serialized_for;
+  std::string wire;
 
   impl(asio::any_io_executor ex, client_options opts)
       : executor(ex),
@@ -215,10 +233,9 @@ struct http_client::impl {
   // Returns false (without failing r) when a reused connection turned out to be closed
   // by the peer before any response byte: the caller retries once on a fresh connection.
   template <class Stream>
-  asio::awaitable<bool> exchange(Stream& stream, const http::request<http::string_body>& req, bool head,
-                                 result& r, time_point deadline) {
+  asio::awaitable<bool> exchange(Stream& stream, bool head, result& r, time_point deadline) {
     lowest().expires_at(deadline);
-    auto [write_ec, written] = co_await http::async_write(stream, req, use_tuple);
+    auto [write_ec, written] = co_await asio::async_write(stream, asio::buffer(wire), use_tuple);
     (void)written;
     const auto written_at = monotonic_clock::now();
     if (write_ec) {
@@ -285,15 +302,23 @@ struct http_client::impl {
   // One hop: connect (or reuse), send, receive.
   asio::awaitable<void> send_once(const request& req, const url& target, result& r, time_point start,
                                   time_point deadline) {
-    const auto wire = build_request(req, target, options.keep_alive);
+    if (!serialized_for || !same_request(*serialized_for, req, target)) {
+      if (!serialize_request(req, target, options.keep_alive, wire)) {
+        serialized_for.reset();
+        fail(r, failure_kind::protocol, "request method or a header contains a line break or space");
+        co_return;
+      }
+      serialized_for = req;
+      serialized_for->target = target;
+    }
     const bool head = req.method == "HEAD";
     for (int attempt = 0; attempt < 2; ++attempt) {
       r.timings = phase_timings{};
       r.connection_reused = connected_origin && connected_origin->same_origin(target);
       if (!r.connection_reused && !co_await connect(target, r, start, deadline)) co_return;
       r.tls = connection_tls;
-      const bool done = secure ? co_await exchange(*secure, wire, head, r, deadline)
-                               : co_await exchange(*plain, wire, head, r, deadline);
+      const bool done = secure ? co_await exchange(*secure, head, r, deadline)
+                               : co_await exchange(*plain, head, r, deadline);
       if (done) {
         if (!r.ok()) close();
         co_return;

@@ -273,3 +273,12 @@ TEST_CASE("10,000 keep-alive requests reuse one connection") {
   // One accept for the client, one for the second /stats probe.
   CHECK(stats_accepted() - accepted_before == 2);
 }
+
+TEST_CASE("a header value with a line break is refused before anything is sent") {
+  auto req = get(target().http_url("/headers"));
+  req.headers.push_back({"X-Captured", "abc\r\nX-Injected: 1"});
+  auto res = fetch(req, fast());
+  CHECK(res.failure == failure_kind::protocol);
+  CHECK(res.status == 0);
+  CHECK_THAT(res.error, Catch::Contains("line break"));
+}
