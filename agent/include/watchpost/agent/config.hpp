@@ -1,0 +1,76 @@
+#pragma once
+// The agent's configuration as a validated value (SPEC "Agent"). load_config() throws
+// watchpost::config_error naming file:line:column; `${env:NAME}` references are resolved
+// here so secrets never travel as text through the rest of the config path.
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "watchpost/common/duration.hpp"
+#include "watchpost/probes/http_types.hpp"
+
+namespace watchpost::agent {
+
+struct burn_alert {
+  nanoseconds long_window{};
+  nanoseconds short_window{};
+  double factor = 1.0;
+};
+
+struct expectation {
+  std::vector<std::pair<int, int>> status_ranges;  // inclusive; empty = any status < 400
+  std::optional<nanoseconds> max_latency;
+  std::string body_contains;
+};
+
+struct slo_config {
+  std::optional<double> availability;  // objective fraction of successful probes, e.g. 0.999
+  std::optional<double> latency_quantile;  // e.g. 0.95 for p95
+  nanoseconds latency_bound{};
+  std::optional<double> error_rate;  // allowed fraction of failed probes, e.g. 0.01
+  nanoseconds window = std::chrono::hours(24 * 30);
+  std::vector<burn_alert> burn_alerts;
+  std::uint64_t min_requests = 20;
+  bool empty() const { return !availability && !latency_quantile && !error_rate; }
+};
+
+struct webhook_config {
+  probes::url url;
+  std::string secret;  // resolved value; never logged
+  nanoseconds cooldown = std::chrono::minutes(15);
+  nanoseconds timeout = std::chrono::seconds(10);
+};
+
+struct target_config {
+  std::string name;
+  probes::request request;  // method, url, headers (values may be secrets: never logged)
+  nanoseconds interval = std::chrono::seconds(10);
+  nanoseconds jitter{};  // defaults to interval / 10
+  nanoseconds timeout = std::chrono::seconds(5);
+  bool keep_alive = false;  // a fresh connection per probe measures what users see
+  bool insecure = false;
+  expectation expect;
+  slo_config slo;
+  std::vector<webhook_config> on_breach;
+};
+
+struct agent_config {
+  std::string source;  // path it was read from
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 9464;
+  std::string state_dir = "./watchpost-state";
+  std::string agent_id;  // defaults to the host name
+  std::map<std::string, std::string> labels;
+  int threads = 2;
+  std::vector<target_config> targets;
+};
+
+agent_config load_config(const std::string& path);
+agent_config parse_config(const std::string& yaml_text, const std::string& name);
+
+// "4s", "5m", "1h", "30d", "250ms": the window label used in metrics and events.
+std::string window_label(nanoseconds d);
+
+}  // namespace watchpost::agent

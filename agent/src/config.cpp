@@ -1,0 +1,255 @@
+#include "watchpost/agent/config.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <set>
+
+#include "watchpost/common/config_file.hpp"
+
+namespace watchpost::agent {
+
+std::string window_label(nanoseconds d) {
+  using namespace std::chrono;
+  const auto ms = duration_cast<milliseconds>(d).count();
+  struct unit { std::int64_t ms; const char* suffix; };
+  for (unit u : {unit{86'400'000, "d"}, unit{3'600'000, "h"}, unit{60'000, "m"}, unit{1000, "s"}})
+    if (ms >= u.ms && ms % u.ms == 0) return std::to_string(ms / u.ms) + u.suffix;
+  return std::to_string(ms) + "ms";
+}
+
+namespace {
+
+// Replaces every ${env:NAME}; an unset variable is a config error (a silently empty secret
+// would send unsigned webhooks).
+std::string resolve_env(const config_file& file, const YAML::Node& at, const std::string& text) {
+  std::string out;
+  std::size_t pos = 0;
+  while (true) {
+    const auto start = text.find("${env:", pos);
+    if (start == std::string::npos) break;
+    const auto end = text.find('}', start);
+    if (end == std::string::npos) file.fail(at, "unterminated ${env:...} reference");
+    const std::string name = text.substr(start + 6, end - start - 6);
+    const char* value = std::getenv(name.c_str());
+    if (name.empty() || !value) file.fail(at, "environment variable '" + name + "' is not set");
+    out.append(text, pos, start - pos).append(value);
+    pos = end + 1;
+  }
+  return out.append(text, pos);
+}
+
+probes::url url_value(const config_file& file, const YAML::Node& node, std::string_view what) {
+  const std::string text = resolve_env(file, node, file.string(node, what));
+  auto parsed = probes::parse_url(text);
+  if (auto* err = std::get_if<probes::url_error>(&parsed)) file.fail(node, std::string(what) + ": " + err->message);
+  return std::get<probes::url>(parsed);
+}
+
+nanoseconds positive_duration(const config_file& file, const YAML::Node& node, std::string_view what) {
+  const nanoseconds d = file.duration(node, what);
+  if (d <= nanoseconds{0}) file.fail(node, std::string(what) + " must be greater than zero");
+  return d;
+}
+
+double objective(const config_file& file, const YAML::Node& node, std::string_view what) {
+  const double r = file.ratio(node, what);
+  if (!(r > 0.0 && r < 1.0)) file.fail(node, std::string(what) + " must be between 0% and 100% (exclusive)");
+  return r;
+}
+
+// status: 200 | [200, 204] | 2xx
+void parse_status(const config_file& file, const YAML::Node& node, expectation& out) {
+  auto one = [&](const YAML::Node& item) {
+    const std::string text = file.string(item, "expect.status");
+    if (text.size() == 3 && text[1] == 'x' && text[2] == 'x' && text[0] >= '1' && text[0] <= '5') {
+      const int base = (text[0] - '0') * 100;
+      out.status_ranges.emplace_back(base, base + 99);
+      return;
+    }
+    const auto code = file.integer(item, "expect.status");
+    if (code < 100 || code > 599) file.fail(item, "expect.status must be 100..599 or a class like 2xx");
+    out.status_ranges.emplace_back(static_cast<int>(code), static_cast<int>(code));
+  };
+  if (node.IsSequence()) {
+    for (const auto& item : file.sequence(node, "expect.status")) one(item);
+  } else {
+    one(node);
+  }
+}
+
+expectation parse_expect(const config_file& file, const YAML::Node& node) {
+  expectation out;
+  auto m = file.mapping(node, "expect");
+  if (auto n = m.optional("status")) parse_status(file, *n, out);
+  if (auto n = m.optional("latency")) {
+    std::string text = file.string(*n, "expect.latency");
+    if (text.starts_with("<")) text.erase(0, 1);
+    while (!text.empty() && text.front() == ' ') text.erase(0, 1);
+    auto d = parse_duration(text);
+    if (!d) file.fail(*n, "expect.latency must look like '< 500ms'");
+    out.max_latency = *d;
+  }
+  if (auto n = m.optional("body")) {
+    auto body = file.mapping(*n, "expect.body");
+    if (auto c = body.optional("contains")) out.body_contains = file.string(*c, "expect.body.contains");
+    body.finish();
+  }
+  m.finish();
+  return out;
+}
+
+slo_config parse_slo(const config_file& file, const YAML::Node& node) {
+  slo_config out;
+  auto m = file.mapping(node, "slo");
+  if (auto n = m.optional("availability")) out.availability = objective(file, *n, "slo.availability");
+  if (auto n = m.optional("error_rate")) out.error_rate = objective(file, *n, "slo.error_rate");
+  if (auto n = m.optional("latency")) {
+    auto lat = file.mapping(*n, "slo.latency");
+    int found = 0;
+    for (int q : {50, 90, 95, 99}) {
+      const std::string key = "p" + std::to_string(q);
+      if (auto b = lat.optional(key)) {
+        out.latency_quantile = q / 100.0;
+        out.latency_bound = positive_duration(file, *b, "slo.latency." + key);
+        ++found;
+      }
+    }
+    lat.finish();
+    if (found != 1) file.fail(*n, "slo.latency must have exactly one of p50, p90, p95, p99");
+  }
+  if (auto n = m.optional("window")) out.window = positive_duration(file, *n, "slo.window");
+  if (auto n = m.optional("min_requests")) {
+    const auto v = file.integer(*n, "slo.min_requests");
+    if (v < 0) file.fail(*n, "slo.min_requests must be >= 0");
+    out.min_requests = static_cast<std::uint64_t>(v);
+  }
+  if (auto n = m.optional("burn_alerts")) {
+    for (const auto& item : file.sequence(*n, "slo.burn_alerts")) {
+      auto a = file.mapping(item, "burn alert");
+      burn_alert alert;
+      alert.long_window = positive_duration(file, a.required("long"), "burn alert 'long'");
+      alert.short_window = positive_duration(file, a.required("short"), "burn alert 'short'");
+      const YAML::Node factor = a.required("factor");
+      alert.factor = file.number(factor, "burn alert 'factor'");
+      a.finish();
+      if (alert.factor <= 0) file.fail(factor, "burn alert 'factor' must be greater than zero");
+      if (alert.short_window > alert.long_window) file.fail(item, "burn alert 'short' must not exceed 'long'");
+      if (alert.long_window > out.window) file.fail(item, "burn alert 'long' must not exceed slo.window");
+      out.burn_alerts.push_back(alert);
+    }
+  } else {
+    // The multi-window, multi-burn-rate pair from the Google SRE workbook.
+    using std::chrono::hours, std::chrono::minutes;
+    for (burn_alert a : {burn_alert{hours(1), minutes(5), 14.4}, burn_alert{hours(6), minutes(30), 6.0}})
+      if (a.long_window <= out.window) out.burn_alerts.push_back(a);
+  }
+  m.finish();
+  if (out.empty()) file.fail(node, "slo needs at least one of availability, latency, error_rate");
+  if (out.burn_alerts.empty()) file.fail(node, "slo needs burn_alerts whose windows fit in slo.window");
+  return out;
+}
+
+webhook_config parse_webhook(const config_file& file, const YAML::Node& node) {
+  webhook_config out;
+  auto m = file.mapping(node, "on_breach entry");
+  out.url = url_value(file, m.required("webhook"), "webhook");
+  if (auto n = m.optional("secret")) out.secret = resolve_env(file, *n, file.string(*n, "secret"));
+  if (auto n = m.optional("cooldown")) out.cooldown = file.duration(*n, "cooldown");
+  if (auto n = m.optional("timeout")) out.timeout = positive_duration(file, *n, "timeout");
+  m.finish();
+  return out;
+}
+
+target_config parse_target(const config_file& file, const YAML::Node& node) {
+  target_config out;
+  auto m = file.mapping(node, "target");
+  const YAML::Node name = m.required("name");
+  out.name = file.string(name, "target name");
+  if (out.name.empty() || out.name.size() > 128 ||
+      out.name.find_first_of("\"\\\n\r\t/") != std::string::npos)
+    file.fail(name, "target name must be 1..128 characters without quotes, slashes or control characters");
+  out.request.target = url_value(file, m.required("url"), "url");
+  if (auto n = m.optional("method")) out.request.method = file.string(*n, "method");
+  if (auto n = m.optional("headers")) {
+    if (!n->IsMap()) file.fail(*n, "headers must be a mapping of Name: value");
+    for (const auto& h : *n)
+      out.request.headers.push_back(
+          {file.string(h.first, "header name"), resolve_env(file, h.second, file.string(h.second, "header value"))});
+  }
+  if (auto n = m.optional("interval")) out.interval = positive_duration(file, *n, "interval");
+  out.jitter = out.interval / 10;
+  if (auto n = m.optional("jitter")) {
+    out.jitter = file.duration(*n, "jitter");
+    if (out.jitter >= out.interval) file.fail(*n, "jitter must be smaller than interval");
+  }
+  if (auto n = m.optional("timeout")) out.timeout = positive_duration(file, *n, "timeout");
+  if (auto n = m.optional("keep_alive")) out.keep_alive = file.boolean(*n, "keep_alive");
+  if (auto n = m.optional("insecure")) out.insecure = file.boolean(*n, "insecure");
+  if (auto n = m.optional("expect")) out.expect = parse_expect(file, *n);
+  if (auto n = m.optional("suite"))
+    file.fail(*n, "suite: is not supported by this agent build yet; use a single probe with expect:");
+  if (auto n = m.optional("slo")) out.slo = parse_slo(file, *n);
+  if (auto n = m.optional("on_breach")) {
+    for (const auto& item : file.sequence(*n, "on_breach")) out.on_breach.push_back(parse_webhook(file, item));
+    if (out.slo.empty() && !out.on_breach.empty()) file.fail(*n, "on_breach needs an slo: on the same target");
+  }
+  m.finish();
+  return out;
+}
+
+void parse_listen(const config_file& file, const YAML::Node& node, agent_config& out) {
+  const std::string text = file.string(node, "listen");
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) file.fail(node, "listen must be host:port, e.g. 127.0.0.1:9464");
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  const std::string port = text.substr(colon + 1);
+  char* end = nullptr;
+  const long p = std::strtol(port.c_str(), &end, 10);
+  if (port.empty() || *end != '\0' || p < 0 || p > 65535) file.fail(node, "listen port must be 0..65535");
+  out.listen_host = host;
+  out.listen_port = static_cast<std::uint16_t>(p);
+}
+
+agent_config build(const config_file& file) {
+  agent_config out;
+  out.source = file.path();
+  auto m = file.mapping(file.root(), "agent config");
+  if (auto n = m.optional("listen")) parse_listen(file, *n, out);
+  if (auto n = m.optional("state_dir")) out.state_dir = file.string(*n, "state_dir");
+  if (auto n = m.optional("agent_id")) out.agent_id = file.string(*n, "agent_id");
+  if (auto n = m.optional("threads")) {
+    const auto t = file.integer(*n, "threads");
+    if (t < 1 || t > 256) file.fail(*n, "threads must be 1..256");
+    out.threads = static_cast<int>(t);
+  }
+  if (auto n = m.optional("labels")) {
+    if (!n->IsMap()) file.fail(*n, "labels must be a mapping of name: value");
+    for (const auto& l : *n) out.labels[file.string(l.first, "label name")] = file.string(l.second, "label value");
+  }
+  const YAML::Node targets = m.required("targets");
+  std::set<std::string> names;
+  for (const auto& item : file.sequence(targets, "targets")) {
+    out.targets.push_back(parse_target(file, item));
+    if (!names.insert(out.targets.back().name).second)
+      file.fail(item, "duplicate target name '" + out.targets.back().name + "'");
+  }
+  m.finish();
+  if (out.state_dir.empty()) file.fail(file.root(), "state_dir must not be empty");
+  if (out.agent_id.empty()) {
+    char host[256] = {};
+    out.agent_id = gethostname(host, sizeof host - 1) == 0 && host[0] ? host : "watchpost";
+  }
+  return out;
+}
+
+}  // namespace
+
+agent_config load_config(const std::string& path) { return build(config_file::load(path)); }
+
+agent_config parse_config(const std::string& yaml_text, const std::string& name) {
+  return build(config_file::parse(yaml_text, name));
+}
+
+}  // namespace watchpost::agent
