@@ -12,9 +12,9 @@ namespace watchpost::cli {
 using args = std::vector<std::string>;
 
 inline constexpr int exit_pass = 0;
-inline constexpr int exit_failed = 1;          // a check or threshold failed
-inline constexpr int exit_usage = 2;           // bad usage or invalid file
-inline constexpr int exit_could_not_run = 3;   // e.g. target never became ready
+inline constexpr int exit_failed = 1;         // a check or threshold failed
+inline constexpr int exit_usage = 2;          // bad usage or invalid file
+inline constexpr int exit_could_not_run = 3;  // e.g. target never became ready
 
 struct command_info {
   std::string_view name;

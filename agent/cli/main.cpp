@@ -28,11 +28,14 @@ std::span<const command_info> registered_commands() { return registry(); }
 namespace {
 
 int usage(std::FILE* out) {
-  std::fprintf(out, "usage: watchpost <command> [options]   (watchpost <command> --help for its options)\n\ncommands:\n");
+  std::fprintf(
+      out,
+      "usage: watchpost <command> [options]   (watchpost <command> --help for its options)\n\ncommands:\n");
   for (const auto& c : watchpost::cli::registered_commands())
     std::fprintf(out, "  %-13.*s %.*s\n", static_cast<int>(c.name.size()), c.name.data(),
                  static_cast<int>(c.summary.size()), c.summary.data());
-  std::fprintf(out, "\nexit codes: 0 pass, 1 check/threshold failed, 2 bad usage or invalid file, 3 could not run\n");
+  std::fprintf(
+      out, "\nexit codes: 0 pass, 1 check/threshold failed, 2 bad usage or invalid file, 3 could not run\n");
   return out == stdout ? watchpost::cli::exit_pass : watchpost::cli::exit_usage;
 }
 

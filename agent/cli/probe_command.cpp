@@ -14,19 +14,18 @@ namespace {
 
 int run_probe(const args& argv) {
   po::options_description options("watchpost probe URL");
-  options.add_options()
-      ("help,h", "show this help")
-      ("url", po::value<std::string>(), "http:// or https:// URL")
-      ("method,X", po::value<std::string>()->default_value("GET"), "request method")
-      ("header,H", po::value<std::vector<std::string>>()->composing(), "request header 'Name: value' (repeatable)")
-      ("data,d", po::value<std::string>(), "request body")
-      ("timeout", po::value<std::string>()->default_value("10s"), "total deadline")
-      ("connect-timeout", po::value<std::string>()->default_value("5s"), "resolve + TCP connect deadline")
-      ("max-redirects", po::value<int>()->default_value(0), "follow up to N redirects")
-      ("max-body", po::value<std::size_t>()->default_value(16 * 1024 * 1024), "response body cap in bytes")
-      ("insecure,k", "do not verify the server certificate")
-      ("ca-file", po::value<std::string>(), "trust this PEM bundle instead of the system store")
-      ("json", "print the result as JSON");
+  options.add_options()("help,h", "show this help")("url", po::value<std::string>(),
+                                                    "http:// or https:// URL")(
+      "method,X", po::value<std::string>()->default_value("GET"), "request method")(
+      "header,H", po::value<std::vector<std::string>>()->composing(),
+      "request header 'Name: value' (repeatable)")("data,d", po::value<std::string>(), "request body")(
+      "timeout", po::value<std::string>()->default_value("10s"), "total deadline")(
+      "connect-timeout", po::value<std::string>()->default_value("5s"), "resolve + TCP connect deadline")(
+      "max-redirects", po::value<int>()->default_value(0), "follow up to N redirects")(
+      "max-body", po::value<std::size_t>()->default_value(16 * 1024 * 1024), "response body cap in bytes")(
+      "insecure,k", "do not verify the server certificate")(
+      "ca-file", po::value<std::string>(), "trust this PEM bundle instead of the system store")(
+      "json", "print the result as JSON");
   po::positional_options_description positional;
   positional.add("url", 1);
   po::variables_map vm;
@@ -62,15 +61,16 @@ int run_probe(const args& argv) {
     res.failure = probes::failure_kind::status;
     res.error = "HTTP status " + std::to_string(res.status);
   }
-  const std::string report = vm.count("json") ? exporters::probe_json(req, res) : exporters::probe_text(req, res);
+  const std::string report =
+      vm.count("json") ? exporters::probe_json(req, res) : exporters::probe_text(req, res);
   std::fwrite(report.data(), 1, report.size(), stdout);
   return res.ok() ? exit_pass : exit_failed;
 }
 
 int probe_command(const args& argv) { return guarded("probe", run_probe, argv); }
 
-const bool registered =
-    register_command({"probe", probe_command, "probe URL: one request, its phase timings and failure kind", 10});
+const bool registered = register_command(
+    {"probe", probe_command, "probe URL: one request, its phase timings and failure kind", 10});
 
 }  // namespace
 

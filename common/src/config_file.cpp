@@ -114,7 +114,8 @@ double config_file::ratio(const YAML::Node& node, std::string_view what) const {
   if (percent) text.pop_back();
   double value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size() || value < 0 || (percent ? value > 100 : value > 1))
+  if (ec != std::errc{} || end != text.data() + text.size() || value < 0 ||
+      (percent ? value > 100 : value > 1))
     fail(node, std::string(what) + " must be a percentage like 99.9% or a fraction like 0.999");
   return percent ? value / 100 : value;
 }

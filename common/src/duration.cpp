@@ -9,7 +9,8 @@ namespace watchpost {
 std::optional<nanoseconds> parse_duration(std::string_view text) {
   if (text.empty()) return std::nullopt;
   std::size_t unit_pos = 0;
-  while (unit_pos < text.size() && (std::isdigit(static_cast<unsigned char>(text[unit_pos])) || text[unit_pos] == '.'))
+  while (unit_pos < text.size() &&
+         (std::isdigit(static_cast<unsigned char>(text[unit_pos])) || text[unit_pos] == '.'))
     ++unit_pos;
   if (unit_pos == 0 || unit_pos == text.size()) return std::nullopt;
   double value = 0;
@@ -17,13 +18,20 @@ std::optional<nanoseconds> parse_duration(std::string_view text) {
   if (ec != std::errc{} || end != text.data() + unit_pos || !std::isfinite(value)) return std::nullopt;
   std::string_view unit = text.substr(unit_pos);
   double scale = 0;
-  if (unit == "ns") scale = 1;
-  else if (unit == "us" || unit == "µs") scale = 1e3;
-  else if (unit == "ms") scale = 1e6;
-  else if (unit == "s") scale = 1e9;
-  else if (unit == "m") scale = 60e9;
-  else if (unit == "h") scale = 3600e9;
-  else return std::nullopt;
+  if (unit == "ns")
+    scale = 1;
+  else if (unit == "us" || unit == "µs")
+    scale = 1e3;
+  else if (unit == "ms")
+    scale = 1e6;
+  else if (unit == "s")
+    scale = 1e9;
+  else if (unit == "m")
+    scale = 60e9;
+  else if (unit == "h")
+    scale = 3600e9;
+  else
+    return std::nullopt;
   double ns = value * scale;
   if (ns > 9.0e18) return std::nullopt;
   return nanoseconds(static_cast<std::int64_t>(std::llround(ns)));
@@ -32,14 +40,20 @@ std::optional<nanoseconds> parse_duration(std::string_view text) {
 std::string format_duration(nanoseconds d) {
   char buf[32];
   const double ns = static_cast<double>(d.count());
-  if (ns < 1e3) std::snprintf(buf, sizeof buf, "%.0fns", ns);
-  else if (ns < 1e6) std::snprintf(buf, sizeof buf, "%.3gus", ns / 1e3);
-  else if (ns < 1e9) std::snprintf(buf, sizeof buf, "%.3gms", ns / 1e6);
-  else if (ns < 60e9) std::snprintf(buf, sizeof buf, "%.3gs", ns / 1e9);
+  if (ns < 1e3)
+    std::snprintf(buf, sizeof buf, "%.0fns", ns);
+  else if (ns < 1e6)
+    std::snprintf(buf, sizeof buf, "%.3gus", ns / 1e3);
+  else if (ns < 1e9)
+    std::snprintf(buf, sizeof buf, "%.3gms", ns / 1e6);
+  else if (ns < 60e9)
+    std::snprintf(buf, sizeof buf, "%.3gs", ns / 1e9);
   else {
     auto total_s = static_cast<long long>(ns / 1e9);
-    if (total_s < 3600) std::snprintf(buf, sizeof buf, "%lldm%02llds", total_s / 60, total_s % 60);
-    else std::snprintf(buf, sizeof buf, "%lldh%02lldm", total_s / 3600, (total_s % 3600) / 60);
+    if (total_s < 3600)
+      std::snprintf(buf, sizeof buf, "%lldm%02llds", total_s / 60, total_s % 60);
+    else
+      std::snprintf(buf, sizeof buf, "%lldh%02lldm", total_s / 3600, (total_s % 3600) / 60);
   }
   return buf;
 }

@@ -55,10 +55,13 @@ std::string probe_json(const probes::request& req, const probes::result& res) {
 
 std::string probe_text(const probes::request& req, const probes::result& res) {
   std::string out = req.method + " " + req.target.to_string();
-  if (res.status != 0) out += " -> " + std::to_string(res.status) + (res.reason.empty() ? "" : " " + res.reason);
+  if (res.status != 0)
+    out += " -> " + std::to_string(res.status) + (res.reason.empty() ? "" : " " + res.reason);
   out += "\n";
   const auto& t = res.timings;
-  auto phase = [&](const char* name, nanoseconds d) { out += std::string("  ") + name + " " + format_duration(d); };
+  auto phase = [&](const char* name, nanoseconds d) {
+    out += std::string("  ") + name + " " + format_duration(d);
+  };
   phase("resolve", t.resolve);
   phase("connect", t.connect);
   if (res.tls.present || req.target.tls) phase("tls", t.tls);
@@ -70,8 +73,11 @@ std::string probe_text(const probes::request& req, const probes::result& res) {
     out += "  " + res.tls.version + " " + res.tls.cipher;
     if (res.tls.cert_not_after) {
       const auto days = std::chrono::duration_cast<std::chrono::hours>(*res.tls.cert_not_after -
-                                                                        std::chrono::system_clock::now()).count() / 24;
-      out += ", certificate expires " + iso8601(*res.tls.cert_not_after) + " (" + std::to_string(days) + " days)";
+                                                                       std::chrono::system_clock::now())
+                            .count() /
+                        24;
+      out += ", certificate expires " + iso8601(*res.tls.cert_not_after) + " (" + std::to_string(days) +
+             " days)";
     }
     out += "\n";
   }

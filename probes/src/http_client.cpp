@@ -87,7 +87,8 @@ bool serialize_request(const request& req, const url& target, bool keep_alive, s
     out.append(h.name).append(": ").append(h.value).append("\r\n");
   }
   if (!keep_alive && !find_header(req.headers, "Connection")) out.append("Connection: close\r\n");
-  const bool sends_body = !req.body.empty() || req.method == "POST" || req.method == "PUT" || req.method == "PATCH";
+  const bool sends_body =
+      !req.body.empty() || req.method == "POST" || req.method == "PUT" || req.method == "PATCH";
   if (sends_body && !find_header(req.headers, "Content-Length"))
     out.append("Content-Length: ").append(std::to_string(req.body.size())).append("\r\n");
   out.append("\r\n").append(req.body);
@@ -101,7 +102,9 @@ bool same_request(const request& cached, const request& req, const url& target) 
   return a.method == b.method && a.target.same_origin(target) && a.target.target == target.target &&
          a.body == b.body && a.headers.size() == b.headers.size() &&
          std::equal(a.headers.begin(), a.headers.end(), b.headers.begin(),
-                    [](const header_field& x, const header_field& y) { return x.name == y.name && x.value == y.value; });
+                    [](const header_field& x, const header_field& y) {
+                      return x.name == y.name && x.value == y.value;
+                    });
 }
 
 bool is_redirect(int status) {
@@ -158,7 +161,8 @@ struct http_client::impl {
     }
     auto [ec, results] = std::get<0>(std::move(outcome));
     if (ec || results.empty()) {
-      fail(r, failure_kind::dns, "cannot resolve '" + target.host + "': " + (ec ? ec.message() : "no addresses"));
+      fail(r, failure_kind::dns,
+           "cannot resolve '" + target.host + "': " + (ec ? ec.message() : "no addresses"));
       co_return std::nullopt;
     }
     co_return results;
@@ -170,8 +174,9 @@ struct http_client::impl {
     const time_point connect_deadline = std::min(deadline, start + options.connect_timeout);
     tcp::resolver::results_type endpoints;
     if (is_ip_literal(target.host)) {
-      endpoints = tcp::resolver::results_type::create(
-          tcp::endpoint(asio::ip::make_address(target.host), target.port), target.host, std::to_string(target.port));
+      endpoints =
+          tcp::resolver::results_type::create(tcp::endpoint(asio::ip::make_address(target.host), target.port),
+                                              target.host, std::to_string(target.port));
     } else {
       auto resolved = co_await resolve(target, r, connect_deadline);
       if (!resolved) co_return false;
@@ -212,7 +217,8 @@ struct http_client::impl {
       if (hs_ec) {
         const long verify = SSL_get_verify_result(session);
         if (hs_ec == beast::error::timeout)
-          fail(r, failure_kind::tls_handshake, "TLS handshake timed out after " + format_duration(r.timings.tls));
+          fail(r, failure_kind::tls_handshake,
+               "TLS handshake timed out after " + format_duration(r.timings.tls));
         else if (verify != X509_V_OK && !options.tls.insecure)
           fail(r, failure_kind::tls_verify,
                std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify));
@@ -240,8 +246,10 @@ struct http_client::impl {
     const auto written_at = monotonic_clock::now();
     if (write_ec) {
       if (r.connection_reused && is_closed_by_peer(write_ec)) co_return false;
-      if (write_ec == beast::error::timeout) fail(r, failure_kind::timeout, "timed out sending the request");
-      else fail(r, failure_kind::reset, "sending the request failed: " + describe(write_ec));
+      if (write_ec == beast::error::timeout)
+        fail(r, failure_kind::timeout, "timed out sending the request");
+      else
+        fail(r, failure_kind::reset, "sending the request failed: " + describe(write_ec));
       co_return true;
     }
 
@@ -273,10 +281,11 @@ struct http_client::impl {
     if (read_ec) {
       if (read_ec == beast::error::timeout)
         fail(r, failure_kind::timeout,
-             std::string(parser.is_header_done() ? "response body" : "response headers") + " not complete within " +
-                 format_duration(options.total_timeout));
+             std::string(parser.is_header_done() ? "response body" : "response headers") +
+                 " not complete within " + format_duration(options.total_timeout));
       else if (read_ec == http::error::body_limit)
-        fail(r, failure_kind::body_too_large, "response body exceeds " + std::to_string(options.max_body_bytes) + " bytes");
+        fail(r, failure_kind::body_too_large,
+             "response body exceeds " + std::to_string(options.max_body_bytes) + " bytes");
       else if (read_ec == http::error::header_limit)
         fail(r, failure_kind::protocol,
              "response headers exceed " + std::to_string(options.max_header_bytes) + " bytes");
@@ -293,7 +302,8 @@ struct http_client::impl {
     r.reason = std::string(response.reason());
     r.headers.clear();
     r.headers.reserve(static_cast<std::size_t>(std::distance(response.begin(), response.end())));
-    for (const auto& field : response) r.headers.push_back({std::string(field.name_string()), std::string(field.value())});
+    for (const auto& field : response)
+      r.headers.push_back({std::string(field.name_string()), std::string(field.value())});
     r.body = std::move(response.body());
     if (!response.keep_alive() || !options.keep_alive) close();
     co_return true;

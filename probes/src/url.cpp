@@ -14,23 +14,34 @@ std::variant<url, url_error> from_boost(const boost::urls::url_view& u, std::str
   if (!u.has_scheme()) return url_error{"URL " + quoted + " has no scheme (expected http:// or https://)"};
   url out;
   const auto scheme = u.scheme();
-  if (scheme == "https") out.tls = true;
+  if (scheme == "https")
+    out.tls = true;
   else if (scheme != "http")
-    return url_error{"URL " + quoted + " has unsupported scheme '" + std::string(scheme) + "' (expected http or https)"};
-  if (!u.has_authority() || u.encoded_host().empty()) return url_error{"URL " + quoted + " has an empty host"};
-  if (u.has_userinfo()) return url_error{"URL " + quoted + " must not carry credentials; use a header instead"};
+    return url_error{"URL " + quoted + " has unsupported scheme '" + std::string(scheme) +
+                     "' (expected http or https)"};
+  if (!u.has_authority() || u.encoded_host().empty())
+    return url_error{"URL " + quoted + " has an empty host"};
+  if (u.has_userinfo())
+    return url_error{"URL " + quoted + " must not carry credentials; use a header instead"};
   switch (u.host_type()) {
-    case boost::urls::host_type::ipv6: out.host = u.host_ipv6_address().to_string(); break;
-    case boost::urls::host_type::ipvfuture: return url_error{"URL " + quoted + " has an unsupported IP literal"};
-    default: out.host = u.host(); break;
+    case boost::urls::host_type::ipv6:
+      out.host = u.host_ipv6_address().to_string();
+      break;
+    case boost::urls::host_type::ipvfuture:
+      return url_error{"URL " + quoted + " has an unsupported IP literal"};
+    default:
+      out.host = u.host();
+      break;
   }
   if (u.has_port()) {
     // port_number() wraps values above 65535, so the digits are checked here.
     const auto digits = u.port();
     unsigned long port = 0;
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-    if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() || port == 0 || port > 65535)
-      return url_error{"URL " + quoted + " has an invalid port '" + std::string(digits) + "' (expected 1-65535)"};
+    if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() || port == 0 ||
+        port > 65535)
+      return url_error{"URL " + quoted + " has an invalid port '" + std::string(digits) +
+                       "' (expected 1-65535)"};
     out.port = static_cast<std::uint16_t>(port);
   } else {
     out.port = out.tls ? 443 : 80;

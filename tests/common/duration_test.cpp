@@ -18,7 +18,8 @@ TEST_CASE("durations parse with every unit") {
 }
 
 TEST_CASE("malformed durations are rejected") {
-  for (const char* bad : {"", "5", "ms", "5 s", "-5s", "5sec", "1.2.3s", "s5", "99999999999999h", "nan s", "5S"})
+  for (const char* bad :
+       {"", "5", "ms", "5 s", "-5s", "5sec", "1.2.3s", "s5", "99999999999999h", "nan s", "5S"})
     CHECK_FALSE(parse_duration(bad).has_value());
 }
 

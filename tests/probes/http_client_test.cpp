@@ -200,7 +200,9 @@ TEST_CASE("TLS: --ca-file and --insecure both pass, and the certificate expiry i
   CHECK(res.tls.version == "TLSv1.3");
   REQUIRE(res.tls.cert_not_after);
   const auto days_left = std::chrono::duration_cast<std::chrono::hours>(*res.tls.cert_not_after -
-                                                                         std::chrono::system_clock::now()).count() / 24.0;
+                                                                        std::chrono::system_clock::now())
+                             .count() /
+                         24.0;
   CHECK(days_left > 89);
   CHECK(days_left <= 90);
   CHECK(res.timings.tls > 0ns);
@@ -259,13 +261,18 @@ TEST_CASE("10,000 keep-alive requests reuse one connection") {
   http_client client(io.get_executor(), fast());
   const request req = get(target().http_url("/health"));
   int ok = 0, reused = 0;
-  boost::asio::co_spawn(io, [&]() -> boost::asio::awaitable<void> {
-    for (int i = 0; i < 10000; ++i) {
-      auto res = co_await client.send(req);
-      ok += res.ok() && res.status == 200;
-      reused += res.connection_reused;
-    }
-  }, [](std::exception_ptr e) { if (e) std::rethrow_exception(e); });
+  boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        for (int i = 0; i < 10000; ++i) {
+          auto res = co_await client.send(req);
+          ok += res.ok() && res.status == 200;
+          reused += res.connection_reused;
+        }
+      },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
   io.run();
   CHECK(ok == 10000);
   CHECK(reused == 9999);

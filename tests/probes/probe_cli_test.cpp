@@ -19,7 +19,8 @@ TEST_CASE("probe prints status and phase timings and exits 0") {
   auto r = run_watchpost({"probe", target().http_url("/health")});
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.out, Catch::Contains("-> 200 OK"));
-  for (auto phase : {"resolve", "connect", "ttfb", "transfer", "total"}) CHECK_THAT(r.out, Catch::Contains(phase));
+  for (auto phase : {"resolve", "connect", "ttfb", "transfer", "total"})
+    CHECK_THAT(r.out, Catch::Contains(phase));
 }
 
 TEST_CASE("probe exits 1 with the failure kind on a failed probe") {
@@ -40,7 +41,8 @@ TEST_CASE("probe --timeout bounds a stalled server") {
 }
 
 TEST_CASE("probe --json prints one JSON object with the failure kind") {
-  auto r = run_watchpost({"probe", target().https_url("/health"), "--ca-file", target().cert_file(), "--json"});
+  auto r =
+      run_watchpost({"probe", target().https_url("/health"), "--ca-file", target().cert_file(), "--json"});
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.out, Catch::StartsWith("{") && Catch::Contains("\"result\":\"ok\"") &&
                         Catch::Contains("\"cert_days_left\"") && Catch::Contains("\"ttfb\""));
@@ -54,7 +56,8 @@ TEST_CASE("probe --insecure skips verification") {
 }
 
 TEST_CASE("request headers never appear in the output") {
-  auto r = run_watchpost({"probe", target().http_url("/admin/keys"), "-H", "Authorization: Bearer test-token", "--json"});
+  auto r = run_watchpost(
+      {"probe", target().http_url("/admin/keys"), "-H", "Authorization: Bearer test-token", "--json"});
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("test-token") == std::string::npos);
   CHECK(r.err.find("test-token") == std::string::npos);

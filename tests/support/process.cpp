@@ -119,9 +119,12 @@ test_target::test_target(const std::vector<std::string>& extra_args)
   in >> word;
   if (word != "READY") throw std::runtime_error("test target did not start: '" + line + "'");
   while (in >> word) {
-    if (word.rfind("http=", 0) == 0) http_port_ = static_cast<std::uint16_t>(std::stoi(word.substr(5)));
-    else if (word.rfind("https=", 0) == 0) https_port_ = static_cast<std::uint16_t>(std::stoi(word.substr(6)));
-    else if (word.rfind("cert=", 0) == 0) cert_file_ = word.substr(5);
+    if (word.rfind("http=", 0) == 0)
+      http_port_ = static_cast<std::uint16_t>(std::stoi(word.substr(5)));
+    else if (word.rfind("https=", 0) == 0)
+      https_port_ = static_cast<std::uint16_t>(std::stoi(word.substr(6)));
+    else if (word.rfind("cert=", 0) == 0)
+      cert_file_ = word.substr(5);
   }
 }
 
@@ -132,10 +135,12 @@ std::string test_target::https_url(const std::string& path) const {
   return "https://127.0.0.1:" + std::to_string(https_port_) + path;
 }
 
-command_result run_watchpost(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+command_result run_watchpost(const std::vector<std::string>& args,
+                             const std::map<std::string, std::string>& env,
                              std::chrono::milliseconds timeout) {
   int out_pipe[2], err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
+    throw std::runtime_error("pipe failed");
   const auto start = steady::now();
   pid_t pid = spawn(watchpost_binary_path(), args, out_pipe[1], err_pipe[1], env);
   close(out_pipe[1]);

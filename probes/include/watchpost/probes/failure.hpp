@@ -28,9 +28,9 @@ std::string_view metric_result(failure_kind kind);
 bool parse_failure_kind(std::string_view name, failure_kind& out);
 
 inline constexpr failure_kind all_failure_kinds[] = {
-    failure_kind::dns,      failure_kind::connect,        failure_kind::connect_timeout,
+    failure_kind::dns,           failure_kind::connect,    failure_kind::connect_timeout,
     failure_kind::tls_handshake, failure_kind::tls_verify, failure_kind::timeout,
-    failure_kind::reset,    failure_kind::protocol,       failure_kind::body_too_large,
-    failure_kind::status,   failure_kind::assertion};
+    failure_kind::reset,         failure_kind::protocol,   failure_kind::body_too_large,
+    failure_kind::status,        failure_kind::assertion};
 
 }  // namespace watchpost::probes

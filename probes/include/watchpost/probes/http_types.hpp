@@ -12,7 +12,9 @@
 #include "watchpost/probes/failure.hpp"
 #include "watchpost/probes/url.hpp"
 
-namespace boost::asio::ssl { class context; }
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace watchpost::probes {
 
