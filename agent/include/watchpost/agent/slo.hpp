@@ -1,0 +1,111 @@
+#pragma once
+// SLO and burn-rate evaluation in constant memory: probe outcomes are counted into rings of
+// fixed time slices (wall clock, so a snapshot stays meaningful across restarts), and a pure
+// evaluator turns the counts into breached/resolved decisions.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "watchpost/agent/config.hpp"
+
+namespace watchpost::agent {
+
+using wall_clock = std::chrono::system_clock;
+using wall_time = wall_clock::time_point;
+
+struct slice_counts {
+  std::uint32_t total = 0;
+  std::uint32_t failed = 0;
+  std::uint32_t slow = 0;  // over the latency SLO bound (failed probes count as slow too)
+  void add(const slice_counts& o) { total += o.total; failed += o.failed; slow += o.slow; }
+};
+
+// A ring of `length` slices of `slice` duration. A slot remembers which absolute slice it
+// holds, so stale slots are ignored without a sweeper.
+class slice_ring {
+ public:
+  slice_ring() = default;
+  slice_ring(nanoseconds slice, std::size_t length);
+  void record(wall_time at, const slice_counts& delta);
+  // Sum over the slices overlapping (now - window, now].
+  slice_counts sum(wall_time now, nanoseconds window) const;
+  nanoseconds slice() const { return slice_; }
+  std::size_t length() const { return slots_.size(); }
+
+  // Text round trip for the state snapshot; parse() returns false on mismatch.
+  std::string serialize() const;
+  bool parse(const std::string& text);
+
+ private:
+  std::int64_t index_at(wall_time t) const;
+  struct slot {
+    std::int64_t index = -1;
+    slice_counts counts;
+  };
+  nanoseconds slice_{std::chrono::seconds(1)};
+  std::vector<slot> slots_;
+};
+
+// One SLO of a target, reduced to "bad events must stay under budget".
+struct slo_objective {
+  std::string name;  // availability | latency_p95 | error_rate
+  double budget = 0.0;  // allowed bad fraction
+  double threshold_display = 0.0;  // the configured objective, for payloads
+  bool counts_slow = false;  // bad = slow (latency) instead of failed
+};
+std::vector<slo_objective> objectives_of(const slo_config& slo);
+
+struct burn_reading {
+  std::string window;  // window label, e.g. "1h"
+  double burn = 0.0;
+};
+
+struct slo_status {
+  bool breached = false;
+  bool event_open = false;  // a breached event was emitted and its resolved is owed
+  std::int64_t breach_started_ms = 0;
+  std::int64_t last_breach_event_ms = -1;  // for the cooldown
+  std::int64_t clear_since_ms = -1;  // hysteresis: condition false since
+  double observed = 0.0;  // bad fraction over the long window of the alert that fired
+  std::string alert_window;  // "1h/5m"
+};
+
+// Per-target window state: what survives restarts.
+struct target_window_state {
+  slice_ring burn_ring;    // covers the longest burn window at fine resolution
+  slice_ring window_ring;  // covers the SLO window (and 24h of uptime) coarsely
+  std::vector<slo_status> slos;  // parallel to objectives_of(config.slo)
+
+  static target_window_state make(const target_config& target);
+  void record(wall_time at, bool ok, bool slow);
+  double uptime_ratio(wall_time now, nanoseconds window) const;  // 1 when no probes yet
+};
+
+enum class slo_event_kind { breached, resolved };
+
+struct slo_decision {
+  std::size_t slo_index = 0;
+  slo_event_kind kind = slo_event_kind::breached;
+  bool notify = true;  // false when the cooldown suppresses the webhook
+  std::string event_id;
+  double observed = 0.0;
+  double threshold = 0.0;
+  std::string window;
+};
+
+struct evaluation {
+  std::vector<slo_decision> decisions;
+  // Burn rates per objective (parallel to objectives) and burn alert window.
+  std::vector<std::vector<burn_reading>> burn;
+};
+
+// The pure evaluator. A breach starts when any burn alert has burn >= factor over both its
+// long and short windows (with at least min_requests probes in the long window); it
+// resolves once no alert has held for `hold` (the longest short window: hysteresis). A
+// breach inside `cooldown` of the previous notified one is tracked but not notified.
+evaluation evaluate(const target_config& target, target_window_state& state, wall_time now,
+                    nanoseconds cooldown);
+
+}  // namespace watchpost::agent

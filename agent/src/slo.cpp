@@ -1,0 +1,181 @@
+#include "watchpost/agent/slo.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+namespace watchpost::agent {
+
+namespace {
+std::int64_t millis(wall_time t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+std::uint32_t bad_of(const slo_objective& o, const slice_counts& c) { return o.counts_slow ? c.slow : c.failed; }
+double ratio(std::uint32_t part, std::uint32_t total) { return total ? static_cast<double>(part) / total : 0.0; }
+}  // namespace
+
+slice_ring::slice_ring(nanoseconds slice, std::size_t length) : slice_(slice), slots_(length) {}
+
+std::int64_t slice_ring::index_at(wall_time t) const {
+  return std::chrono::duration_cast<nanoseconds>(t.time_since_epoch()).count() / slice_.count();
+}
+
+void slice_ring::record(wall_time at, const slice_counts& delta) {
+  if (slots_.empty()) return;
+  const std::int64_t index = index_at(at);
+  slot& s = slots_[static_cast<std::size_t>(index % static_cast<std::int64_t>(slots_.size()))];
+  if (s.index != index) s = slot{index, {}};
+  s.counts.add(delta);
+}
+
+slice_counts slice_ring::sum(wall_time now, nanoseconds window) const {
+  slice_counts out;
+  if (slots_.empty()) return out;
+  const std::int64_t newest = index_at(now);
+  // The current, partial slice counts whole: windows are at least one slice wide.
+  const std::int64_t count =
+      std::clamp<std::int64_t>((window.count() + slice_.count() - 1) / slice_.count(), 1,
+                               static_cast<std::int64_t>(slots_.size()));
+  for (const slot& s : slots_)
+    if (s.index > newest - count && s.index <= newest) out.add(s.counts);
+  return out;
+}
+
+std::string slice_ring::serialize() const {
+  std::ostringstream out;
+  out << slice_.count() << ' ' << slots_.size();
+  for (const slot& s : slots_)
+    if (s.index >= 0) out << ' ' << s.index << ':' << s.counts.total << ':' << s.counts.failed << ':' << s.counts.slow;
+  return out.str();
+}
+
+bool slice_ring::parse(const std::string& text) {
+  std::istringstream in(text);
+  std::int64_t slice_ns = 0;
+  std::size_t length = 0;
+  if (!(in >> slice_ns >> length) || slice_ns != slice_.count() || length != slots_.size()) return false;
+  std::vector<slot> restored(length);
+  std::string item;
+  while (in >> item) {
+    slot s;
+    char c1 = 0, c2 = 0, c3 = 0;
+    std::istringstream fields(item);
+    if (!(fields >> s.index >> c1 >> s.counts.total >> c2 >> s.counts.failed >> c3 >> s.counts.slow) || s.index < 0)
+      return false;
+    restored[static_cast<std::size_t>(s.index % static_cast<std::int64_t>(length))] = s;
+  }
+  slots_ = std::move(restored);
+  return true;
+}
+
+std::vector<slo_objective> objectives_of(const slo_config& slo) {
+  std::vector<slo_objective> out;
+  if (slo.availability) out.push_back({"availability", 1.0 - *slo.availability, *slo.availability, false});
+  if (slo.latency_quantile) {
+    const int q = static_cast<int>(*slo.latency_quantile * 100 + 0.5);
+    out.push_back({"latency_p" + std::to_string(q), 1.0 - *slo.latency_quantile, to_seconds(slo.latency_bound), true});
+  }
+  if (slo.error_rate) out.push_back({"error_rate", *slo.error_rate, *slo.error_rate, false});
+  return out;
+}
+
+target_window_state target_window_state::make(const target_config& target) {
+  using namespace std::chrono;
+  target_window_state st;
+  const slo_config& slo = target.slo;
+  nanoseconds covered = hours(24);
+  if (!slo.empty()) {
+    nanoseconds shortest = slo.burn_alerts.front().short_window, longest{0};
+    for (const auto& a : slo.burn_alerts) {
+      shortest = std::min(shortest, a.short_window);
+      longest = std::max(longest, a.long_window);
+    }
+    // A quarter of the shortest window keeps the short burn rate within ~25% of exact.
+    const nanoseconds slice = std::max<nanoseconds>(shortest / 4, milliseconds(100));
+    st.burn_ring = slice_ring(slice, static_cast<std::size_t>(longest / slice) + 2);
+    st.slos.resize(objectives_of(slo).size());
+    covered = std::max(covered, slo.window);
+  }
+  constexpr std::size_t window_slices = 288;  // 5-minute slices for the default 24 h
+  st.window_ring = slice_ring(std::max<nanoseconds>(covered / window_slices, seconds(1)), window_slices + 1);
+  return st;
+}
+
+void target_window_state::record(wall_time at, bool ok, bool slow) {
+  const slice_counts delta{1, ok ? 0u : 1u, (slow || !ok) ? 1u : 0u};
+  burn_ring.record(at, delta);
+  window_ring.record(at, delta);
+}
+
+double target_window_state::uptime_ratio(wall_time now, nanoseconds window) const {
+  const slice_counts c = window_ring.sum(now, window);
+  return c.total ? 1.0 - ratio(c.failed, c.total) : 1.0;
+}
+
+evaluation evaluate(const target_config& target, target_window_state& state, wall_time now, nanoseconds cooldown) {
+  evaluation out;
+  const auto objectives = objectives_of(target.slo);
+  if (objectives.empty() || state.slos.size() != objectives.size()) return out;
+  nanoseconds hold{0};
+  for (const auto& a : target.slo.burn_alerts) hold = std::max(hold, a.short_window);
+  const std::int64_t now_ms = millis(now);
+  const auto hold_ms = std::chrono::duration_cast<std::chrono::milliseconds>(hold).count();
+  const auto cooldown_ms = std::chrono::duration_cast<std::chrono::milliseconds>(cooldown).count();
+
+  out.burn.resize(objectives.size());
+  for (std::size_t i = 0; i < objectives.size(); ++i) {
+    const slo_objective& obj = objectives[i];
+    slo_status& st = state.slos[i];
+    bool firing = false;
+    double observed = 0.0;
+    std::string fired_window;
+    for (const auto& alert : target.slo.burn_alerts) {
+      const slice_counts lw = state.burn_ring.sum(now, alert.long_window);
+      const slice_counts sw = state.burn_ring.sum(now, alert.short_window);
+      const double burn_long = ratio(bad_of(obj, lw), lw.total) / obj.budget;
+      const double burn_short = ratio(bad_of(obj, sw), sw.total) / obj.budget;
+      out.burn[i].push_back({window_label(alert.long_window), burn_long});
+      out.burn[i].push_back({window_label(alert.short_window), burn_short});
+      if (!firing && lw.total >= target.slo.min_requests && lw.total > 0 && burn_long >= alert.factor &&
+          burn_short >= alert.factor) {
+        firing = true;
+        observed = ratio(bad_of(obj, lw), lw.total);
+        fired_window = window_label(alert.long_window) + "/" + window_label(alert.short_window);
+      }
+    }
+    const std::string id_prefix = target.name + ":" + obj.name + ":";
+    if (firing) {
+      st.clear_since_ms = -1;
+      if (!st.breached) {
+        st.breached = true;
+        st.breach_started_ms = now_ms;
+        st.observed = observed;
+        st.alert_window = fired_window;
+        const bool notify = st.last_breach_event_ms < 0 || now_ms - st.last_breach_event_ms >= cooldown_ms;
+        if (notify) {
+          st.event_open = true;
+          st.last_breach_event_ms = now_ms;
+          out.decisions.push_back({i, slo_event_kind::breached, true,
+                                   id_prefix + std::to_string(now_ms) + ":breached", observed,
+                                   obj.threshold_display, fired_window});
+        }
+      }
+    } else if (st.breached) {
+      if (st.clear_since_ms < 0) st.clear_since_ms = now_ms;
+      if (now_ms - st.clear_since_ms >= hold_ms) {
+        st.breached = false;
+        st.clear_since_ms = -1;
+        if (st.event_open) {
+          st.event_open = false;
+          const auto& first = target.slo.burn_alerts.front();
+          const slice_counts lw = state.burn_ring.sum(now, first.long_window);
+          out.decisions.push_back({i, slo_event_kind::resolved, true,
+                                   id_prefix + std::to_string(st.breach_started_ms) + ":resolved",
+                                   ratio(bad_of(obj, lw), lw.total), obj.threshold_display, st.alert_window});
+        }
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace watchpost::agent
