@@ -1,0 +1,82 @@
+#pragma once
+// The agent's Prometheus metrics (SPEC "Metrics"; names are stable API) on a prometheus-cpp
+// registry, plus agent health. Labels are bounded: target names from the config, the
+// closed result/phase sets, SLO names and configured window labels — never error text.
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <array>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "watchpost/agent/config.hpp"
+#include "watchpost/probes/failure.hpp"
+
+namespace watchpost::agent {
+
+inline constexpr std::array<std::string_view, 8> probe_results = {"ok",      "dns",    "connect",   "tls",
+                                                                  "timeout", "status", "assertion", "protocol"};
+inline constexpr std::array<std::string_view, 6> probe_phases = {"resolve", "connect", "tls",
+                                                                 "ttfb",    "transfer", "total"};
+std::size_t result_index(probes::failure_kind kind);
+
+struct slo_metrics {
+  prometheus::Gauge* breached = nullptr;
+  std::vector<prometheus::Gauge*> burn;  // alert windows in config order: long, short, long, short...
+};
+
+// Pointers into the registry's families for one target; valid until remove_target().
+struct target_metrics {
+  prometheus::Gauge* success = nullptr;
+  std::array<prometheus::Counter*, probe_results.size()> total{};
+  std::array<prometheus::Histogram*, probe_phases.size()> duration{};
+  prometheus::Gauge* uptime_1h = nullptr;
+  prometheus::Gauge* uptime_24h = nullptr;
+  prometheus::Gauge* cert_expiry = nullptr;  // added on the first TLS probe
+  prometheus::Counter* webhook_delivered = nullptr;
+  prometheus::Counter* webhook_failed = nullptr;
+  prometheus::Counter* skipped = nullptr;
+  std::vector<slo_metrics> slos;  // parallel to objectives_of(target.slo)
+};
+
+class agent_metrics {
+ public:
+  agent_metrics();
+  std::unique_ptr<target_metrics> add_target(const target_config& target);
+  void remove_target(const target_metrics& metrics);
+  void set_cert_expiry(target_metrics& metrics, const std::string& target, double unix_seconds);
+
+  // Prometheus text exposition format 0.0.4 of everything registered.
+  std::string serialize() const;
+
+  prometheus::Gauge& probes_in_flight() { return *in_flight_; }
+  prometheus::Gauge& scheduler_lag_seconds() { return *lag_; }
+  prometheus::Gauge& outbox_depth() { return *outbox_depth_; }
+  prometheus::Counter& state_write_errors() { return *state_errors_; }
+  prometheus::Counter& reloads(bool ok) { return ok ? *reload_ok_ : *reload_failed_; }
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Gauge>& success_;
+  prometheus::Family<prometheus::Counter>& total_;
+  prometheus::Family<prometheus::Histogram>& duration_;
+  prometheus::Family<prometheus::Gauge>& uptime_;
+  prometheus::Family<prometheus::Gauge>& burn_;
+  prometheus::Family<prometheus::Gauge>& breached_;
+  prometheus::Family<prometheus::Gauge>& cert_;
+  prometheus::Family<prometheus::Counter>& webhook_;
+  prometheus::Family<prometheus::Counter>& skipped_;
+  prometheus::Gauge* in_flight_;
+  prometheus::Gauge* lag_;
+  prometheus::Gauge* outbox_depth_;
+  prometheus::Counter* state_errors_;
+  prometheus::Counter* reload_ok_;
+  prometheus::Counter* reload_failed_;
+};
+
+}  // namespace watchpost::agent

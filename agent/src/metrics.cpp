@@ -1,0 +1,91 @@
+#include "watchpost/agent/metrics.hpp"
+
+#include <prometheus/text_serializer.h>
+
+#include "watchpost/agent/slo.hpp"
+
+namespace watchpost::agent {
+
+namespace pm = prometheus;
+
+std::size_t result_index(probes::failure_kind kind) {
+  const std::string_view label = probes::metric_result(kind);
+  for (std::size_t i = 0; i < probe_results.size(); ++i)
+    if (probe_results[i] == label) return i;
+  return probe_results.size() - 1;  // an unknown kind is a protocol-level surprise
+}
+
+agent_metrics::agent_metrics()
+    : registry_(std::make_shared<pm::Registry>()),
+      success_(pm::BuildGauge().Name("watchpost_probe_success").Help("1 if the last probe of the check succeeded").Register(*registry_)),
+      total_(pm::BuildCounter().Name("watchpost_probe_total").Help("Probes by result").Register(*registry_)),
+      duration_(pm::BuildHistogram().Name("watchpost_probe_duration_seconds").Help("Probe duration by phase").Register(*registry_)),
+      uptime_(pm::BuildGauge().Name("watchpost_uptime_ratio").Help("Fraction of successful probes over the window").Register(*registry_)),
+      burn_(pm::BuildGauge().Name("watchpost_slo_burn_rate").Help("Error budget burn rate over the window").Register(*registry_)),
+      breached_(pm::BuildGauge().Name("watchpost_slo_breached").Help("1 while a burn-rate alert of the SLO holds").Register(*registry_)),
+      cert_(pm::BuildGauge().Name("watchpost_tls_cert_expiry_timestamp_seconds").Help("notAfter of the peer certificate (Unix time)").Register(*registry_)),
+      webhook_(pm::BuildCounter().Name("watchpost_webhook_deliveries_total").Help("Webhook delivery attempts by result").Register(*registry_)),
+      skipped_(pm::BuildCounter().Name("watchpost_agent_probes_skipped_total").Help("Ticks skipped because the previous probe was still running").Register(*registry_)) {
+  in_flight_ = &pm::BuildGauge().Name("watchpost_agent_probes_in_flight").Help("Probes currently running").Register(*registry_).Add({});
+  lag_ = &pm::BuildGauge().Name("watchpost_agent_scheduler_lag_seconds").Help("Largest lateness of a probe start over the last few seconds").Register(*registry_).Add({});
+  outbox_depth_ = &pm::BuildGauge().Name("watchpost_agent_outbox_depth").Help("Webhook events waiting for delivery").Register(*registry_).Add({});
+  state_errors_ = &pm::BuildCounter().Name("watchpost_agent_state_write_errors_total").Help("Failed writes to state_dir (outbox or SLO snapshot)").Register(*registry_).Add({});
+  auto& reloads = pm::BuildCounter().Name("watchpost_agent_config_reloads_total").Help("SIGHUP reloads by result").Register(*registry_);
+  reload_ok_ = &reloads.Add({{"result", "ok"}});
+  reload_failed_ = &reloads.Add({{"result", "rejected"}});
+}
+
+std::unique_ptr<target_metrics> agent_metrics::add_target(const target_config& target) {
+  auto m = std::make_unique<target_metrics>();
+  const std::string& t = target.name;
+  m->success = &success_.Add({{"target", t}, {"check", "probe"}});
+  for (std::size_t i = 0; i < probe_results.size(); ++i)
+    m->total[i] = &total_.Add({{"target", t}, {"check", "probe"}, {"result", std::string(probe_results[i])}});
+  // Loopback answers in tens of microseconds; Internet targets in hundreds of milliseconds.
+  const pm::Histogram::BucketBoundaries buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                0.25,   0.5,   1.0,    2.5,   5.0,  10.0};
+  for (std::size_t i = 0; i < probe_phases.size(); ++i)
+    m->duration[i] = &duration_.Add({{"target", t}, {"phase", std::string(probe_phases[i])}}, buckets);
+  m->uptime_1h = &uptime_.Add({{"target", t}, {"window", "1h"}});
+  m->uptime_24h = &uptime_.Add({{"target", t}, {"window", "24h"}});
+  m->uptime_1h->Set(1);
+  m->uptime_24h->Set(1);
+  m->webhook_delivered = &webhook_.Add({{"target", t}, {"result", "delivered"}});
+  m->webhook_failed = &webhook_.Add({{"target", t}, {"result", "failed"}});
+  m->skipped = &skipped_.Add({{"target", t}});
+  for (const auto& obj : objectives_of(target.slo)) {
+    slo_metrics s;
+    s.breached = &breached_.Add({{"target", t}, {"slo", obj.name}});
+    for (const auto& a : target.slo.burn_alerts)
+      for (nanoseconds w : {a.long_window, a.short_window})
+        s.burn.push_back(&burn_.Add({{"target", t}, {"slo", obj.name}, {"window", window_label(w)}}));
+    m->slos.push_back(std::move(s));
+  }
+  return m;
+}
+
+void agent_metrics::remove_target(const target_metrics& m) {
+  success_.Remove(m.success);
+  for (auto* c : m.total) total_.Remove(c);
+  for (auto* h : m.duration) duration_.Remove(h);
+  uptime_.Remove(m.uptime_1h);
+  uptime_.Remove(m.uptime_24h);
+  if (m.cert_expiry) cert_.Remove(m.cert_expiry);
+  webhook_.Remove(m.webhook_delivered);
+  webhook_.Remove(m.webhook_failed);
+  skipped_.Remove(m.skipped);
+  for (const auto& s : m.slos) {
+    breached_.Remove(s.breached);
+    // Two alerts may share a window label (the same series): Remove tolerates repeats.
+    for (auto* g : s.burn) burn_.Remove(g);
+  }
+}
+
+void agent_metrics::set_cert_expiry(target_metrics& m, const std::string& target, double unix_seconds) {
+  if (!m.cert_expiry) m.cert_expiry = &cert_.Add({{"target", target}});
+  m.cert_expiry->Set(unix_seconds);
+}
+
+std::string agent_metrics::serialize() const { return pm::TextSerializer().Serialize(registry_->Collect()); }
+
+}  // namespace watchpost::agent
