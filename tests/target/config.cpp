@@ -6,7 +6,7 @@
 namespace watchpost::test_target {
 
 const char* const usage =
-    "usage: watchpost-test-target [--port N] [--tls-port N] [--no-tls] [--threads N]\n"
+    "usage: watchpost-test-target [--port N] [--tls-port N] [--no-tls] [--redirect-plain] [--threads N]\n"
     "                             [--cert-days D] [--profile good|bad] [--token T]\n"
     "                             [--listen-delay DUR] [--freeze-at DUR --freeze-for DUR]\n";
 
@@ -73,6 +73,8 @@ parse_result parse_args(int argc, char** argv) {
       out.help = true;
     } else if (arg == "--no-tls") {
       c.tls = false;
+    } else if (arg == "--redirect-plain") {
+      c.redirect_plain = true;
     } else if (arg == "--port") {
       port(c.port);
     } else if (arg == "--tls-port") {

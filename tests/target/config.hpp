@@ -24,6 +24,9 @@ struct config {
   unsigned short port = 0;      // plain HTTP; 0 = ephemeral
   unsigned short tls_port = 0;  // HTTPS; 0 = ephemeral
   bool tls = true;
+  // Every request on the plain port is answered 301 -> https (a deployment's port-80
+  // listener). Opt-in: other tests use the plain port's routes.
+  bool redirect_plain = false;
   unsigned threads = 1;
   int cert_days = 90;  // negative: an already-expired certificate
   std::string profile_name = "good";

@@ -377,7 +377,13 @@ void server_state::freeze_for(nanoseconds d) {
 }
 
 reply route(const request& req, server_state& st, bool tls) {
-  reply r = dispatch(req, st);
+  reply r;
+  if (!tls && st.cfg.redirect_plain && st.https_port != 0) {
+    r = make(req.version(), http::status::moved_permanently, "moved");
+    r.res.set(http::field::location, "https://127.0.0.1:" + std::to_string(st.https_port) + std::string(req.target()));
+  } else {
+    r = dispatch(req, st);
+  }
   const bool faulty = r.kind == reply_kind::reset || r.kind == reply_kind::garbage;
   finish(r, req, st, tls, req.keep_alive() && !faulty);
   return r;

@@ -1,0 +1,78 @@
+// watchpost check-config FILE: validates a file without sending any traffic (exit 0 or 2).
+// The kind of file is told by its top-level keys; each kind has one validator below.
+#include <cstdio>
+#include <iostream>
+
+#include "cli_support.hpp"
+#include "watchpost/common/config_file.hpp"
+#include "watchpost/probes/suite.hpp"
+
+namespace watchpost::cli {
+
+namespace po = boost::program_options;
+
+namespace {
+
+struct file_kind {
+  const char* key;   // top-level key that identifies the kind
+  const char* name;  // for messages
+  // Returns a one-line summary; throws config_error.
+  std::string (*validate)(const config_file& file, const std::map<std::string, std::string>& vars);
+};
+
+std::string validate_suite(const config_file& file, const std::map<std::string, std::string>& vars) {
+  const probes::suite s = probes::parse_suite(file, vars);
+  return "suite '" + s.name + "', " + std::to_string(s.checks.size()) + " checks";
+}
+
+// Load plans and agent configs join this table.
+constexpr file_kind kinds[] = {
+    {"checks", "smoke suite", validate_suite},
+};
+
+int run_check_config(const args& argv) {
+  po::options_description options("watchpost check-config FILE");
+  options.add_options()
+      ("help,h", "show this help")
+      ("file", po::value<std::string>(), "suite file to validate")
+      ("var", po::value<std::vector<std::string>>()->composing(), "variable NAME=VALUE for ${NAME} (repeatable)");
+  po::positional_options_description positional;
+  positional.add("file", 1);
+  po::variables_map vm;
+  parse_options(argv, options, positional, vm);
+  if (vm.count("help")) {
+    std::cout << options << "\n";
+    return exit_pass;
+  }
+  if (!vm.count("file")) throw usage_error("missing FILE (usage: watchpost check-config FILE)");
+  std::map<std::string, std::string> vars;
+  if (vm.count("var")) {
+    for (const auto& item : vm["var"].as<std::vector<std::string>>()) {
+      const auto eq = item.find('=');
+      if (eq == std::string::npos || eq == 0) throw usage_error("--var expects NAME=VALUE, got '" + item + "'");
+      vars[item.substr(0, eq)] = item.substr(eq + 1);
+    }
+  }
+  const std::string path = vm["file"].as<std::string>();
+  const config_file file = config_file::load(path);
+  if (file.root().IsMap()) {
+    for (const auto& kind : kinds) {
+      if (!file.root()[kind.key]) continue;
+      const std::string summary = kind.validate(file, vars);
+      std::printf("%s: ok (%s: %s)\n", path.c_str(), kind.name, summary.c_str());
+      return exit_pass;
+    }
+  }
+  std::string expected;
+  for (const auto& kind : kinds) expected += std::string(expected.empty() ? "" : ", ") + "'" + kind.key + "' (" + kind.name + ")";
+  file.fail(file.root(), "cannot tell what kind of file this is: expected a mapping with a top-level key " + expected);
+}
+
+int check_config_command(const args& argv) { return guarded("check-config", run_check_config, argv); }
+
+const bool registered = register_command(
+    {"check-config", check_config_command, "check-config FILE: validate a suite without sending traffic (exit 0/2)", 60});
+
+}  // namespace
+
+}  // namespace watchpost::cli

@@ -1,0 +1,150 @@
+// watchpost smoke SUITE.yaml | --preset deploy URL: the post-deploy CI gate.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <sstream>
+
+#include "cli_support.hpp"
+#include "watchpost/exporters/junit.hpp"
+#include "watchpost/exporters/suite_report.hpp"
+#include "watchpost/probes/preset.hpp"
+#include "watchpost/probes/suite.hpp"
+
+namespace watchpost::cli {
+
+namespace po = boost::program_options;
+
+namespace {
+
+std::vector<std::string> strings(const po::variables_map& vm, const char* name) {
+  return vm.count(name) ? vm[name].as<std::vector<std::string>>() : std::vector<std::string>{};
+}
+
+std::map<std::string, std::string> var_options(const std::vector<std::string>& items) {
+  std::map<std::string, std::string> vars;
+  for (const auto& item : items) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) throw usage_error("--var expects NAME=VALUE, got '" + item + "'");
+    vars[item.substr(0, eq)] = item.substr(eq + 1);
+  }
+  return vars;
+}
+
+std::string new_run_id() {
+  std::random_device rd;
+  std::mt19937_64 rng((static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^
+                      static_cast<std::uint64_t>(monotonic_clock::now().time_since_epoch().count()));
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+void write_file(const std::string& flag, const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+  if (!out.flush()) throw usage_error(flag + ": cannot write '" + path + "'");
+}
+
+probes::suite preset_suite(const po::variables_map& vm, const std::string& name, const std::string& base) {
+  if (name != "deploy") throw usage_error("unknown preset '" + name + "' (available: deploy)");
+  probes::deploy_preset_options o;
+  if (vm.count("health-path")) o.health_path = vm["health-path"].as<std::string>();
+  if (vm.count("admin-path")) o.admin_paths = strings(vm, "admin-path");
+  if (vm.count("api-path")) o.api_path = vm["api-path"].as<std::string>();
+  if (vm.count("http-url")) o.http_url = vm["http-url"].as<std::string>();
+  o.min_cert_days = vm["min-cert-days"].as<int>();
+  for (const auto& list : strings(vm, "skip")) {
+    std::stringstream parts(list);
+    for (std::string part; std::getline(parts, part, ',');)
+      if (!part.empty()) o.skip.insert(part);
+  }
+  for (const auto* path : {&o.health_path, &o.api_path})
+    if (!path->starts_with("/")) throw usage_error("paths must start with '/', got '" + *path + "'");
+  try {
+    probes::suite s = probes::deploy_preset(base, o);
+    s.timeout = duration_option("--timeout", vm["timeout"].as<std::string>());
+    return s;
+  } catch (const std::invalid_argument& e) {
+    throw usage_error(e.what());
+  }
+}
+
+int run_smoke(const args& argv) {
+  po::options_description options("watchpost smoke SUITE.yaml [options] | watchpost smoke --preset deploy URL [options]");
+  options.add_options()
+      ("help,h", "show this help")
+      ("input", po::value<std::string>(), "suite file (or the URL with --preset)")
+      ("base-url", po::value<std::vector<std::string>>()->composing(), "target base URL (repeatable: targets run concurrently)")
+      ("var", po::value<std::vector<std::string>>()->composing(), "variable NAME=VALUE for ${NAME} (repeatable)")
+      ("wait-ready", po::value<std::string>(), "poll the first check until the target answers, up to this long")
+      ("json", po::value<std::string>(), "write the JSON report to this file")
+      ("junit", po::value<std::string>(), "write a JUnit XML report to this file")
+      ("insecure,k", "do not verify server certificates")
+      ("ca-file", po::value<std::string>(), "trust this PEM bundle instead of the system store")
+      ("preset", po::value<std::string>(), "built-in suite: deploy")
+      ("timeout", po::value<std::string>()->default_value("5s"), "per-check deadline for presets")
+      ("http-url", po::value<std::string>(), "deploy preset: the plain-HTTP listener (default: same host, port 80)")
+      ("skip", po::value<std::vector<std::string>>()->composing(), "deploy preset: parts to skip (health,admin,cors,redirect,hsts,tls,html)")
+      ("health-path", po::value<std::string>(), "deploy preset: health endpoint (default /health)")
+      ("admin-path", po::value<std::vector<std::string>>()->composing(), "deploy preset: admin endpoint (repeatable, default /admin)")
+      ("api-path", po::value<std::string>(), "deploy preset: API path for the CORS preflight (default /api/info)")
+      ("min-cert-days", po::value<int>()->default_value(14), "deploy preset: minimum days of certificate validity");
+  po::positional_options_description positional;
+  positional.add("input", 1);
+  po::variables_map vm;
+  parse_options(argv, options, positional, vm);
+  if (vm.count("help")) {
+    std::cout << options << "\n";
+    return exit_pass;
+  }
+  if (!vm.count("input"))
+    throw usage_error("missing suite file (usage: watchpost smoke SUITE.yaml [--base-url URL] | --preset deploy URL)");
+  const std::string input = vm["input"].as<std::string>();
+  std::vector<std::string> targets = strings(vm, "base-url");
+  for (const auto& t : targets) url_argument(t);  // validates, one-line usage error
+
+  probes::suite suite;
+  if (vm.count("preset")) {
+    if (targets.empty()) targets.push_back(input);
+    url_argument(input);
+    suite = preset_suite(vm, vm["preset"].as<std::string>(), targets.front());
+  } else {
+    suite = probes::load_suite(input, var_options(strings(vm, "var")));
+    if (targets.empty() && suite.base_url.empty())
+      throw usage_error(input + ": no base URL: set base_url in the suite or pass --base-url");
+  }
+  if (targets.empty()) targets.push_back(suite.base_url);
+
+  probes::client_options client;
+  client.tls.insecure = vm.count("insecure") > 0;
+  if (vm.count("ca-file")) client.tls.ca_file = vm["ca-file"].as<std::string>();
+  std::optional<nanoseconds> wait;
+  if (vm.count("wait-ready")) wait = duration_option("--wait-ready", vm["wait-ready"].as<std::string>());
+
+  const auto results = probes::run_suite_on_targets(suite, targets, client, wait);
+  exporters::suite_run run{suite.name, new_run_id(), {}};
+  for (std::size_t i = 0; i < targets.size(); ++i) run.targets.push_back({targets[i], results[i]});
+
+  const probes::redactor& redact = *suite.secrets;
+  const std::string console = exporters::suite_console(run, redact);
+  std::fwrite(console.data(), 1, console.size(), stdout);
+  std::fflush(stdout);
+  if (vm.count("json")) write_file("--json", vm["json"].as<std::string>(), exporters::suite_json(run, redact));
+  if (vm.count("junit")) write_file("--junit", vm["junit"].as<std::string>(), exporters::suite_junit(run, redact));
+
+  if (run.any_not_ready()) {
+    std::fprintf(stderr, "watchpost smoke: a target never became ready within --wait-ready\n");
+    return exit_could_not_run;
+  }
+  return run.passed() ? exit_pass : exit_failed;
+}
+
+int smoke_command(const args& argv) { return guarded("smoke", run_smoke, argv); }
+
+const bool registered = register_command(
+    {"smoke", smoke_command, "smoke SUITE.yaml | --preset deploy URL: post-deploy checks, exit 1 on failure", 20});
+
+}  // namespace
+
+}  // namespace watchpost::cli
