@@ -1,0 +1,55 @@
+#pragma once
+// The load engine: one io_context and one OS thread per worker, each owning its connections,
+// interval histograms and counters (wrk2). Workers hand a completed second to the main thread
+// once a second (one post, no locks in the hot path); the main thread merges them into the
+// run's series and totals and calls the observer. The engine prints nothing.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "watchpost/loadgen/pacer.hpp"
+#include "watchpost/loadgen/result.hpp"
+#include "watchpost/probes/http_types.hpp"
+
+namespace watchpost::loadgen {
+
+// One kind of request in the mix, serialised once before the run.
+struct request_template {
+  std::string name;
+  std::string method = "GET";
+  std::string target = "/";  // path and query
+  probes::header_list headers;
+  std::string body;
+  double weight = 1;
+  std::vector<int> expect_status;  // empty: any status below 400 passes
+};
+
+struct load_options {
+  probes::url url;                            // scheme, host, port (target used when requests is empty)
+  std::vector<request_template> requests;     // the weighted mix
+  unsigned threads = 1;
+  std::uint64_t connections = 10;
+  std::optional<schedule> rate;               // open model when set (requests/s over time)
+  std::optional<schedule> connection_ramp;    // closed model stages (connections over time)
+  nanoseconds duration{0};                    // 0: until max_requests
+  std::uint64_t max_requests = 0;             // -n, 0 = none
+  nanoseconds timeout = std::chrono::seconds(10);         // per request, from its send
+  nanoseconds connect_timeout = std::chrono::seconds(5);
+  unsigned shard_index = 0, shard_count = 1;  // this process runs share i of n
+  run_parameters parameters;                  // echoed into the result
+};
+
+// Called on the main thread after each whole second; return false to end the run early
+// (--abort-on-fail). `so_far` holds everything merged up to and including `latest`.
+using interval_observer = std::function<bool(const load_result& so_far, const series_point& latest)>;
+
+// Runs the plan to completion, SIGINT (first: graceful stop, second: hard stop) or abort.
+// Throws std::runtime_error for setup failures (name does not resolve, https requested).
+load_result run_load(const load_options& options, const interval_observer& observer);
+
+// The exact bytes sent for one request (Host, Content-Length, keep-alive added when absent).
+std::string serialize_request(const request_template& request, const probes::url& url);
+
+}  // namespace watchpost::loadgen

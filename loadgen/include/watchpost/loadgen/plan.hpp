@@ -1,0 +1,56 @@
+#pragma once
+// Load plan files (YAML), read strictly: every error is a config_error naming file:line:col.
+//
+//   url: http://127.0.0.1:8080        # scheme, host, port; request paths are relative to it
+//   connections: 64                   # closed model (or the open model's connection pool)
+//   threads: 2
+//   duration: 30s
+//   count: 100000                     # like -n
+//   rate: 2000                        # open model, requests/s
+//   stages:                           # ramp the rate (open) or the connections (closed)
+//     - { duration: 10s, target: 1000 }
+//   timeout: 10s
+//   thresholds: [ "p99<250ms", "error_rate<0.1%,window=10s" ]
+//   headers: { User-Agent: watchpost-load }   # added to every request
+//   requests:                         # the weighted mix (default: GET url's path)
+//     - { name: home, path: /, weight: 3 }
+//     - name: upload
+//       method: POST
+//       path: /echo
+//       headers: { Content-Type: application/json }
+//       body: '{"a":1}'
+//       weight: 1
+//       expect: { status: [200, 201] }  # status expectations only, on every response
+// Command-line flags override the file.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "watchpost/common/config_file.hpp"
+#include "watchpost/loadgen/engine.hpp"
+#include "watchpost/loadgen/pacer.hpp"
+
+namespace watchpost::loadgen {
+
+struct load_plan {
+  std::optional<std::string> url;
+  std::optional<std::uint64_t> connections;
+  std::optional<unsigned> threads;
+  std::optional<nanoseconds> duration;
+  std::optional<std::uint64_t> count;
+  std::optional<double> rate;
+  std::vector<stage> stages;
+  std::optional<nanoseconds> timeout;
+  std::vector<std::string> thresholds;
+  std::vector<request_template> requests;
+};
+
+load_plan parse_load_plan(const config_file& file);
+// Reads and validates a plan file; throws config_error (file:line:col: message).
+load_plan load_plan_file(const std::string& path);
+
+// "30s:1000" as given to --stage; nullopt when malformed.
+std::optional<stage> parse_stage(const std::string& text);
+
+}  // namespace watchpost::loadgen

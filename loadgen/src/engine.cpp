@@ -1,0 +1,636 @@
+// The hot path. Callbacks rather than coroutines: a connection is a small state machine
+// (connect -> write -> wait readable -> read into the worker's shared buffer -> parse), which
+// keeps per-connection memory to a few hundred bytes (no read buffer per connection, so
+// 10,000 connections cost far less than wrk's 8 KiB each) and compiles in seconds.
+// Handlers capture one pointer, so Asio's per-thread recycling allocator serves every
+// operation: steady state allocates nothing per request.
+#include "watchpost/loadgen/engine.hpp"
+#include "watchpost/loadgen/response_parser.hpp"
+
+#include <sys/resource.h>
+
+#include <array>
+#include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <csignal>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <thread>
+
+namespace watchpost::loadgen {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+using time_point = clock_type::time_point;
+using probes::failure_kind;
+
+std::string serialize_request(const request_template& r, const probes::url& url) {
+  std::string out = r.method + " " + r.target + " HTTP/1.1\r\n";
+  if (!probes::find_header(r.headers, "Host")) out += "Host: " + url.authority() + "\r\n";
+  for (const auto& h : r.headers) out += h.name + ": " + h.value + "\r\n";
+  if (!r.body.empty() && !probes::find_header(r.headers, "Content-Length"))
+    out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+  out += "\r\n";
+  out += r.body;
+  return out;
+}
+
+namespace {
+
+// Read-only after setup; shared by every worker.
+struct shared_plan {
+  std::vector<tcp::endpoint> endpoints;
+  std::vector<std::string> wire;       // serialised requests, one per template
+  std::vector<bool> head;              // HEAD requests: no body in the answer
+  std::vector<std::vector<int>> expect_status;
+  std::vector<double> cumulative_weight;
+  double total_weight = 0;
+};
+
+// What one worker measured during the current second.
+struct interval_data {
+  counters totals;
+  std::array<std::uint64_t, 600> status{};  // flat per-code counters: no map on the hot path
+  stats::histogram corrected;
+  stats::histogram uncorrected;
+};
+
+class run_state;
+class worker;
+
+class connection {
+ public:
+  connection(worker& w, std::size_t index);
+  void start();
+  void stop();
+  // Called by the worker's sweep: closes an exchange (or connect) past its deadline.
+  void check_deadline(time_point now);
+  void resume();  // a parked connection may work again
+  bool parked() const { return parked_; }
+  bool started() const { return started_; }
+
+ private:
+  enum class phase : std::uint8_t { idle, connecting, waiting_slot, in_flight, backoff };
+
+  void connect();
+  void on_connect(const boost::system::error_code& ec);
+  void next_request();
+  void send();
+  void wait_readable();
+  void on_readable(const boost::system::error_code& ec);
+  void complete();
+  void fail(failure_kind kind);
+  void reconnect_after(nanoseconds delay);
+
+  worker& w_;
+  std::size_t index_;
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  response_parser parser_;
+  std::size_t request_ = 0;
+  time_point intended_{}, sent_{}, deadline_{};
+  nanoseconds backoff_{0};
+  std::size_t endpoint_ = 0;
+  phase phase_ = phase::idle;
+  bool connected_ = false;
+  bool timed_out_ = false;
+  bool parked_ = false;
+  bool started_ = false;
+};
+
+class worker {
+ public:
+  worker(run_state& run, const load_options& options, const shared_plan& plan, unsigned index);
+  void run();
+  void stop();  // graceful: called on this worker's thread (post to it from elsewhere)
+  asio::io_context& context() { return ctx_; }
+
+  // Hot-path services for connections.
+  bool stopping() const { return stopping_; }
+  bool open_model() const { return rate_.has_value(); }
+  bool may_work(std::size_t index) const { return index < active_; }
+  // Claims the next request slot: its intended send time (open model), or false when the
+  // worker's share of -n or of the schedule is used up.
+  bool claim(time_point& intended) {
+    if (quota_ != 0 && claimed_ >= quota_) return false;
+    if (rate_) {
+      auto t = intended_time(*rate_, claimed_);
+      if (!t) return false;
+      intended = start_ + *t;
+    }
+    ++claimed_;
+    return true;
+  }
+  std::size_t pick_request() {
+    if (plan_.wire.size() == 1) return 0;
+    // xorshift64: the mix needs spread, not cryptographic quality.
+    rng_ ^= rng_ << 13;
+    rng_ ^= rng_ >> 7;
+    rng_ ^= rng_ << 17;
+    const double x = static_cast<double>(rng_ >> 11) * 0x1.0p-53 * plan_.total_weight;
+    std::size_t i = 0;
+    while (i + 1 < plan_.cumulative_weight.size() && x >= plan_.cumulative_weight[i]) ++i;
+    return i;
+  }
+  void record_response(int status, std::size_t request, time_point intended, time_point sent, time_point done) {
+    auto& iv = interval_;
+    const auto& expected = plan_.expect_status[request];
+    bool ok = expected.empty() ? status < 400 : false;
+    for (int s : expected) ok = ok || s == status;
+    if (status >= 0 && status < static_cast<int>(iv.status.size())) ++iv.status[static_cast<std::size_t>(status)];
+    if (ok) {
+      ++iv.totals.requests;
+    } else {
+      iv.totals.add_error(failure_kind::status);
+    }
+    iv.corrected.record((done - intended).count());
+    if (rate_) iv.uncorrected.record((done - sent).count());
+    finished_one();
+  }
+  void record_error(failure_kind kind) {
+    interval_.totals.add_error(kind);
+    finished_one();
+  }
+  void add_bytes(std::size_t n) { interval_.totals.bytes_read += n; }
+  char* read_buffer() { return read_buffer_.data(); }
+  std::size_t read_buffer_size() const { return read_buffer_.size(); }
+  const shared_plan& plan() const { return plan_; }
+  const load_options& options() const { return options_; }
+
+ private:
+  void finished_one() {
+    ++completed_;
+    if (quota_ != 0 && completed_ >= quota_) stop();
+  }
+  void on_tick();
+  void flush_interval(bool final);
+  void update_active(time_point now);
+
+  run_state& run_;
+  const load_options& options_;
+  const shared_plan& plan_;
+  unsigned index_;
+  asio::io_context ctx_{1};
+  asio::steady_timer tick_{ctx_};
+  asio::steady_timer deadline_{ctx_};
+  std::vector<std::unique_ptr<connection>> connections_;
+  std::vector<char> read_buffer_ = std::vector<char>(64 * 1024);
+  interval_data interval_;
+  std::optional<schedule> rate_;  // this worker's share of the rate
+  std::optional<schedule> ramp_;  // this worker's share of the connections
+  time_point start_{};
+  std::int64_t second_ = 0;
+  std::uint64_t tick_count_ = 0;
+  std::uint64_t quota_ = 0;
+  std::uint64_t claimed_ = 0, completed_ = 0;
+  std::size_t active_ = 0;
+  std::uint64_t rng_;
+  bool stopping_ = false;
+
+  friend class run_state;
+};
+
+// The main thread's side: merges workers' seconds into the result and watches signals.
+class run_state {
+ public:
+  run_state(const load_options& options, const interval_observer& observer)
+      : options_(options), observer_(observer) {}
+
+  load_result run(const shared_plan& plan);
+
+  time_point start() const { return start_; }
+  // From a worker thread: hands over one second (or the last partial one).
+  void deliver(std::int64_t second, interval_data data, bool final, time_point stopped_at) {
+    asio::post(main_, [this, second, d = std::move(data), final, stopped_at]() mutable {
+      on_interval(second, std::move(d), final, stopped_at);
+    });
+  }
+
+ private:
+  void on_interval(std::int64_t second, interval_data data, bool final, time_point stopped_at);
+  void stop_all();
+
+  const load_options& options_;
+  const interval_observer& observer_;
+  asio::io_context main_{1};
+  std::vector<std::unique_ptr<worker>> workers_;
+  load_result result_;
+  std::map<std::int64_t, unsigned> arrivals_;  // workers that delivered each second
+  unsigned finished_ = 0;
+  time_point start_{};
+  time_point last_stop_{};
+  bool stop_requested_ = false;
+  std::optional<asio::signal_set> signals_;
+};
+
+// ---------------------------------------------------------------------------------------
+// connection
+
+connection::connection(worker& w, std::size_t index)
+    : w_(w), index_(index), socket_(w.context()), timer_(w.context()) {}
+
+void connection::start() {
+  started_ = true;
+  parked_ = false;
+  connect();
+}
+
+void connection::stop() {
+  boost::system::error_code ignored;
+  socket_.close(ignored);
+  timer_.cancel();
+}
+
+void connection::resume() {
+  if (!parked_) return;
+  parked_ = false;
+  if (connected_) next_request();
+  else connect();
+}
+
+void connection::connect() {
+  if (w_.stopping()) return;
+  boost::system::error_code ignored;
+  socket_.close(ignored);
+  connected_ = false;
+  timed_out_ = false;
+  phase_ = phase::connecting;
+  deadline_ = clock_type::now() + w_.options().connect_timeout;
+  const auto& endpoints = w_.plan().endpoints;
+  const tcp::endpoint& ep = endpoints[(endpoint_ + index_) % endpoints.size()];
+  socket_.async_connect(ep, [this](const boost::system::error_code& ec) { on_connect(ec); });
+}
+
+void connection::on_connect(const boost::system::error_code& ec) {
+  if (w_.stopping()) return;
+  if (ec) {
+    const failure_kind kind = timed_out_ ? failure_kind::connect_timeout : failure_kind::connect;
+    ++endpoint_;  // try the next address of the name next time
+    // A failed connect uses up one request slot, so -n still ends and errors are counted.
+    time_point ignored_intended;
+    if (!w_.claim(ignored_intended)) {
+      phase_ = phase::idle;
+      return;
+    }
+    w_.record_error(kind);
+    backoff_ = std::min<nanoseconds>(std::max<nanoseconds>(backoff_ * 2, std::chrono::milliseconds(10)),
+                                     std::chrono::seconds(1));
+    reconnect_after(backoff_);
+    return;
+  }
+  connected_ = true;
+  backoff_ = nanoseconds{0};
+  boost::system::error_code ignored;
+  socket_.set_option(tcp::no_delay(true), ignored);
+  socket_.non_blocking(true, ignored);
+  next_request();
+}
+
+void connection::reconnect_after(nanoseconds delay) {
+  phase_ = phase::backoff;
+  timer_.expires_after(delay);
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec && !w_.stopping()) connect();
+  });
+}
+
+void connection::next_request() {
+  if (w_.stopping()) return;
+  if (!w_.may_work(index_)) {
+    parked_ = true;
+    phase_ = phase::idle;
+    return;
+  }
+  if (!w_.claim(intended_)) {
+    phase_ = phase::idle;
+    return;
+  }
+  if (w_.open_model()) {
+    if (intended_ > clock_type::now()) {
+      phase_ = phase::waiting_slot;
+      timer_.expires_at(intended_);
+      timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec && !w_.stopping()) send();
+      });
+      return;
+    }
+  }
+  send();
+}
+
+void connection::send() {
+  request_ = w_.pick_request();
+  const std::string& wire = w_.plan().wire[request_];
+  parser_.reset(w_.plan().head[request_]);
+  sent_ = clock_type::now();
+  if (!w_.open_model()) intended_ = sent_;
+  deadline_ = sent_ + w_.options().timeout;
+  phase_ = phase::in_flight;
+  timed_out_ = false;
+  // Requests are small: one non-blocking send usually takes all of it, no reactor round trip.
+  boost::system::error_code ec;
+  const std::size_t n = socket_.write_some(asio::buffer(wire), ec);
+  if (ec && ec != asio::error::would_block) {
+    fail(failure_kind::reset);
+    return;
+  }
+  if (n < wire.size()) {
+    asio::async_write(socket_, asio::buffer(wire.data() + n, wire.size() - n),
+                      [this](const boost::system::error_code& wec, std::size_t) {
+                        if (w_.stopping()) return;
+                        if (wec) fail(timed_out_ ? failure_kind::timeout : failure_kind::reset);
+                        else wait_readable();
+                      });
+    return;
+  }
+  wait_readable();
+}
+
+void connection::wait_readable() {
+  socket_.async_wait(tcp::socket::wait_read, [this](const boost::system::error_code& ec) { on_readable(ec); });
+}
+
+void connection::on_readable(const boost::system::error_code& ec) {
+  if (w_.stopping()) return;
+  if (ec) {
+    fail(timed_out_ ? failure_kind::timeout : failure_kind::reset);
+    return;
+  }
+  for (;;) {
+    boost::system::error_code rec;
+    const std::size_t n = socket_.read_some(asio::buffer(w_.read_buffer(), w_.read_buffer_size()), rec);
+    if (rec == asio::error::would_block) {
+      wait_readable();
+      return;
+    }
+    if (rec == asio::error::eof) {
+      parser_.on_eof();
+      if (parser_.done()) {
+        connected_ = false;
+        complete();
+      } else {
+        fail(failure_kind::reset);
+      }
+      return;
+    }
+    if (rec) {
+      fail(failure_kind::reset);
+      return;
+    }
+    w_.add_bytes(n);
+    parser_.feed(w_.read_buffer(), n);
+    if (parser_.failed()) {
+      fail(failure_kind::protocol);
+      return;
+    }
+    if (parser_.done()) {
+      complete();
+      return;
+    }
+    // A short read drained the socket: the rest comes with the next readiness event.
+    if (n < w_.read_buffer_size()) {
+      wait_readable();
+      return;
+    }
+  }
+}
+
+void connection::complete() {
+  const time_point done = clock_type::now();
+  phase_ = phase::idle;
+  w_.record_response(parser_.status(), request_, intended_, sent_, done);
+  if (w_.stopping()) return;
+  if (parser_.keep_alive() && connected_) next_request();
+  else connect();
+}
+
+void connection::fail(failure_kind kind) {
+  phase_ = phase::idle;
+  connected_ = false;
+  w_.record_error(kind);
+  if (w_.stopping()) return;
+  // A server that closes or resets connections is reconnected at once; if the reconnect is
+  // refused, on_connect backs off.
+  connect();
+}
+
+void connection::check_deadline(time_point now) {
+  if ((phase_ == phase::connecting || phase_ == phase::in_flight) && now >= deadline_) {
+    timed_out_ = true;
+    boost::system::error_code ignored;
+    socket_.close(ignored);  // the pending operation completes with operation_aborted
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// worker
+
+worker::worker(run_state& run, const load_options& options, const shared_plan& plan, unsigned index)
+    : run_(run), options_(options), plan_(plan), index_(index),
+      rng_(0x9E3779B97F4A7C15ull * (index + 1) ^ 0x2545F4914F6CDD1Dull) {
+  const unsigned n = options.threads;
+  const std::uint64_t conns = share_of(options.connections, index, n);
+  if (options.max_requests != 0) quota_ = std::max<std::uint64_t>(share_of(options.max_requests, index, n), 0);
+  if (options.rate) rate_ = options.rate->scaled(1.0 / n);
+  std::uint64_t most = conns;
+  if (options.connection_ramp) {
+    ramp_ = options.connection_ramp->scaled(1.0 / n);
+    // Enough connection objects for the ramp's peak share.
+    double peak = 0;
+    for (nanoseconds t{0}; t <= ramp_->total_duration(); t += std::chrono::milliseconds(100))
+      peak = std::max(peak, ramp_->value_at(t));
+    most = static_cast<std::uint64_t>(std::ceil(peak)) + 1;
+  }
+  connections_.reserve(most);
+  for (std::uint64_t i = 0; i < most; ++i) connections_.push_back(std::make_unique<connection>(*this, i));
+  active_ = ramp_ ? 0 : conns;
+}
+
+void worker::update_active(time_point now) {
+  if (!ramp_) return;
+  const double target = ramp_->value_at(now - start_);
+  active_ = std::min<std::size_t>(connections_.size(), static_cast<std::size_t>(std::llround(target)));
+  for (std::size_t i = 0; i < active_; ++i) {
+    auto& c = *connections_[i];
+    if (!c.started()) c.start();
+    else if (c.parked()) c.resume();
+  }
+}
+
+void worker::run() {
+  start_ = run_.start();
+  if (options_.duration > nanoseconds{0}) {
+    deadline_.expires_at(start_ + options_.duration);
+    deadline_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) stop();
+    });
+  }
+  if (quota_ == 0 && options_.max_requests != 0) {
+    stop();  // this worker's share of -n is empty
+  } else {
+    update_active(clock_type::now());
+    for (std::size_t i = 0; i < active_; ++i)
+      if (!connections_[i]->started()) connections_[i]->start();
+    on_tick();
+  }
+  ctx_.run();
+}
+
+void worker::on_tick() {
+  if (stopping_) return;
+  const time_point now = clock_type::now();
+  for (auto& c : connections_) c->check_deadline(now);
+  update_active(now);
+  if (now >= start_ + std::chrono::seconds(second_ + 1)) flush_interval(false);
+  ++tick_count_;
+  tick_.expires_at(start_ + std::chrono::milliseconds(100) * tick_count_);
+  tick_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) on_tick();
+  });
+}
+
+void worker::flush_interval(bool final) {
+  interval_data out;
+  out.totals = interval_.totals;
+  for (std::size_t code = 0; code < interval_.status.size(); ++code)
+    if (interval_.status[code] != 0) out.totals.status_counts[static_cast<int>(code)] = interval_.status[code];
+  out.corrected = std::move(interval_.corrected);
+  out.uncorrected = std::move(interval_.uncorrected);
+  interval_.totals.requests = interval_.totals.errors = interval_.totals.bytes_read = 0;
+  interval_.totals.errors_by_kind.fill(0);
+  interval_.status.fill(0);
+  interval_.corrected = stats::histogram();
+  interval_.uncorrected = stats::histogram();
+  run_.deliver(second_, std::move(out), final, clock_type::now());
+  ++second_;
+}
+
+void worker::stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  tick_.cancel();
+  deadline_.cancel();
+  for (auto& c : connections_) c->stop();
+  flush_interval(true);
+}
+
+// ---------------------------------------------------------------------------------------
+// run_state
+
+void run_state::on_interval(std::int64_t second, interval_data data, bool final, time_point stopped_at) {
+  const bool has_data = data.totals.requests != 0 || data.totals.bytes_read != 0;
+  if (!final || has_data) result_.add_interval(second, data.totals, data.corrected, data.uncorrected);
+  if (final) {
+    last_stop_ = std::max(last_stop_, stopped_at);
+    if (++finished_ == workers_.size()) {
+      signals_->cancel();
+      return;
+    }
+    return;
+  }
+  if (++arrivals_[second] == workers_.size()) {
+    arrivals_.erase(second);
+    if (observer_ && !stop_requested_) {
+      auto it = std::find_if(result_.series.begin(), result_.series.end(),
+                             [&](const series_point& p) { return p.second == second; });
+      result_.elapsed_seconds = to_seconds(clock_type::now() - start_);
+      if (it != result_.series.end() && !observer_(result_, *it)) {
+        result_.interrupted = true;
+        stop_all();
+      }
+    }
+  }
+}
+
+void run_state::stop_all() {
+  stop_requested_ = true;
+  for (auto& w : workers_) asio::post(w->context(), [wp = w.get()] { wp->stop(); });
+}
+
+load_result run_state::run(const shared_plan& plan) {
+  result_.parameters = options_.parameters;
+  for (unsigned i = 0; i < options_.threads; ++i)
+    workers_.push_back(std::make_unique<worker>(*this, options_, plan, i));
+
+  signals_.emplace(main_, SIGINT, SIGTERM);
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [this, &on_signal](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        if (!stop_requested_) {
+          // First signal: stop gracefully and report what ran.
+          result_.interrupted = true;
+          stop_all();
+          signals_->async_wait(on_signal);
+        } else {
+          // Second signal: stop now, without waiting for workers to drain.
+          for (auto& w : workers_) w->context().stop();
+          main_.stop();
+        }
+      };
+  signals_->async_wait(on_signal);
+
+  start_ = clock_type::now();
+  last_stop_ = start_;
+  std::vector<std::thread> threads;
+  threads.reserve(workers_.size());
+  for (auto& w : workers_) threads.emplace_back([wp = w.get()] { wp->run(); });
+  main_.run();
+  for (auto& t : threads) t.join();
+  if (last_stop_ == start_) last_stop_ = clock_type::now();
+  result_.elapsed_seconds = to_seconds(last_stop_ - start_);
+  return std::move(result_);
+}
+
+void raise_open_file_limit() {
+  // 10,000 connections need 10,000 descriptors; the soft limit is often 1,024.
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+
+}  // namespace
+
+load_result run_load(const load_options& options, const interval_observer& observer) {
+  if (options.url.tls) throw std::runtime_error("https targets are not supported by the load engine yet; use http://");
+  if (options.threads == 0) throw std::runtime_error("need at least one thread");
+  raise_open_file_limit();
+
+  shared_plan plan;
+  {
+    asio::io_context ctx;
+    tcp::resolver resolver(ctx);
+    boost::system::error_code ec;
+    auto results = resolver.resolve(options.url.host, std::to_string(options.url.port), ec);
+    if (ec || results.empty())
+      throw std::runtime_error("cannot resolve '" + options.url.host + "': " + ec.message());
+    for (const auto& r : results) plan.endpoints.push_back(r.endpoint());
+  }
+  std::vector<request_template> mix = options.requests;
+  if (mix.empty()) {
+    request_template r;
+    r.target = options.url.target;
+    mix.push_back(r);
+  }
+  for (auto& r : mix) {
+    if (r.target.empty()) r.target = options.url.target;
+    plan.wire.push_back(serialize_request(r, options.url));
+    plan.head.push_back(r.method == "HEAD");
+    plan.expect_status.push_back(r.expect_status);
+    plan.total_weight += r.weight;
+    plan.cumulative_weight.push_back(plan.total_weight);
+  }
+  run_state state(options, observer);
+  return state.run(plan);
+}
+
+}  // namespace watchpost::loadgen

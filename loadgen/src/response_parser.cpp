@@ -1,0 +1,238 @@
+#include "watchpost/loadgen/response_parser.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace watchpost::loadgen {
+
+namespace {
+
+char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (lower(a[i]) != lower(b[i])) return false;
+  return true;
+}
+
+// True if the comma-separated header value contains `token` (case-insensitive).
+bool has_token(std::string_view value, std::string_view token) noexcept {
+  while (!value.empty()) {
+    auto comma = value.find(',');
+    std::string_view item = value.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (iequals(item, token)) return true;
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+bool parse_decimal(std::string_view s, std::uint64_t& out) noexcept {
+  if (s.empty() || s.size() > 18) return false;
+  std::uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  out = v;
+  return true;
+}
+
+bool parse_hex(std::string_view s, std::uint64_t& out) noexcept {
+  // Chunk extensions (";name=value") follow the size.
+  s = s.substr(0, s.find(';'));
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  if (s.empty() || s.size() > 15) return false;
+  std::uint64_t v = 0;
+  for (char c : s) {
+    int d;
+    if (c >= '0' && c <= '9') d = c - '0';
+    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+    else return false;
+    v = v * 16 + static_cast<std::uint64_t>(d);
+  }
+  out = v;
+  return true;
+}
+
+}  // namespace
+
+void response_parser::reset(bool head_request) noexcept {
+  state_ = state::status_line;
+  head_request_ = head_request;
+  keep_alive_ = true;
+  chunked_ = false;
+  has_length_ = false;
+  http10_ = false;
+  status_ = 0;
+  remaining_ = 0;
+  body_bytes_ = 0;
+  header_bytes_ = 0;
+  carry_size_ = 0;
+  carry_truncated_ = false;
+}
+
+void response_parser::on_header(std::string_view name, std::string_view value) noexcept {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  if (iequals(name, "content-length")) {
+    std::uint64_t n = 0;
+    if (!parse_decimal(value, n) || (has_length_ && n != remaining_)) {
+      state_ = state::error;
+      return;
+    }
+    has_length_ = true;
+    remaining_ = n;
+  } else if (iequals(name, "transfer-encoding")) {
+    chunked_ = has_token(value, "chunked");
+  } else if (iequals(name, "connection")) {
+    if (has_token(value, "close")) keep_alive_ = false;
+    else if (has_token(value, "keep-alive")) keep_alive_ = true;
+  }
+}
+
+void response_parser::end_of_headers() noexcept {
+  // 1xx, 204 and 304 responses and answers to HEAD have no body.
+  if (head_request_ || status_ < 200 || status_ == 204 || status_ == 304) {
+    if (status_ < 200 && status_ != 101) {  // interim response: the real one follows
+      const bool head = head_request_;
+      reset(head);
+      return;
+    }
+    state_ = state::done;
+    return;
+  }
+  if (chunked_) {
+    state_ = state::chunk_size;
+  } else if (has_length_) {
+    state_ = remaining_ == 0 ? state::done : state::body_length;
+  } else {
+    keep_alive_ = false;  // the body ends when the server closes
+    state_ = state::body_until_close;
+  }
+}
+
+void response_parser::on_line(std::string_view line) noexcept {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  switch (state_) {
+    case state::status_line: {
+      // "HTTP/1.1 200 OK"
+      if (line.size() < 12 || !line.starts_with("HTTP/1.") || line[8] != ' ') {
+        state_ = state::error;
+        return;
+      }
+      http10_ = line[7] == '0';
+      keep_alive_ = !http10_;
+      const char a = line[9], b = line[10], c = line[11];
+      if (a < '1' || a > '5' || b < '0' || b > '9' || c < '0' || c > '9' || (line.size() > 12 && line[12] != ' ')) {
+        state_ = state::error;
+        return;
+      }
+      status_ = (a - '0') * 100 + (b - '0') * 10 + (c - '0');
+      state_ = state::headers;
+      return;
+    }
+    case state::headers: {
+      if (line.empty()) {
+        end_of_headers();
+        return;
+      }
+      if (carry_truncated_) return;  // an over-long header we do not read
+      auto colon = line.find(':');
+      if (colon == std::string_view::npos || colon == 0) {
+        state_ = state::error;
+        return;
+      }
+      on_header(line.substr(0, colon), line.substr(colon + 1));
+      return;
+    }
+    case state::chunk_size: {
+      std::uint64_t n = 0;
+      if (carry_truncated_ || !parse_hex(line, n)) {
+        state_ = state::error;
+        return;
+      }
+      remaining_ = n;
+      state_ = n == 0 ? state::trailers : state::chunk_data;
+      return;
+    }
+    case state::chunk_data_end:
+      if (!line.empty()) state_ = state::error;
+      else state_ = state::chunk_size;
+      return;
+    case state::trailers:
+      if (line.empty()) state_ = state::done;
+      return;
+    default:
+      return;
+  }
+}
+
+std::size_t response_parser::feed(const char* data, std::size_t size) noexcept {
+  std::size_t used = 0;
+  while (used < size && state_ != state::done && state_ != state::error) {
+    const char* p = data + used;
+    const std::size_t avail = size - used;
+    switch (state_) {
+      case state::body_length:
+      case state::chunk_data: {
+        const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, avail));
+        remaining_ -= n;
+        body_bytes_ += n;
+        used += n;
+        if (remaining_ == 0) state_ = state_ == state::body_length ? state::done : state::chunk_data_end;
+        break;
+      }
+      case state::body_until_close:
+        body_bytes_ += avail;
+        used += avail;
+        break;
+      default: {
+        // Line-oriented states: find the end of the line in place; carry it over reads.
+        const void* nl = std::memchr(p, '\n', avail);
+        const std::size_t len = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - p) : avail;
+        const bool in_head = state_ == state::status_line || state_ == state::headers;
+        if (in_head) {
+          header_bytes_ += len + (nl ? 1 : 0);
+          if (header_bytes_ > max_response_header_bytes) {
+            state_ = state::error;
+            return used;
+          }
+        }
+        if (!nl) {
+          const std::size_t room = carry_.size() - carry_size_;
+          if (len > room) carry_truncated_ = true;
+          std::memcpy(carry_.data() + carry_size_, p, std::min(len, room));
+          carry_size_ += std::min(len, room);
+          used += len;
+          break;
+        }
+        used += len + 1;
+        if (carry_size_ == 0 && !carry_truncated_) {
+          on_line(std::string_view(p, len));
+        } else {
+          const std::size_t room = carry_.size() - carry_size_;
+          if (len > room) carry_truncated_ = true;
+          std::memcpy(carry_.data() + carry_size_, p, std::min(len, room));
+          carry_size_ += std::min(len, room);
+          on_line(std::string_view(carry_.data(), carry_size_));
+        }
+        carry_size_ = 0;
+        carry_truncated_ = false;
+        break;
+      }
+    }
+  }
+  return used;
+}
+
+void response_parser::on_eof() noexcept {
+  if (state_ == state::body_until_close) state_ = state::done;
+  else if (state_ != state::done) state_ = state::error;
+}
+
+}  // namespace watchpost::loadgen
