@@ -1,0 +1,472 @@
+// The agent's run loop. Threads: one control thread (signals, status server, webhook
+// dispatcher, snapshots) and `threads` workers, each with its own io_context and a fixed
+// partition of the targets. A target is one coroutine ticking on its own timer; each tick
+// spawns a probe unless the previous one is still running (then the tick is skipped and
+// counted), so a slow target never delays another.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstdio>
+#include <list>
+#include <map>
+#include <optional>
+#include <random>
+#include <thread>
+
+#include "runtime.hpp"
+#include "server.hpp"
+#include "watchpost/agent/agent.hpp"
+#include "watchpost/agent/outbox.hpp"
+#include "watchpost/agent/webhook.hpp"
+#include "watchpost/common/config_file.hpp"
+#include "watchpost/probes/http_client.hpp"
+
+namespace watchpost::agent {
+
+namespace asio = boost::asio;
+using namespace detail;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto dispatch_tick = std::chrono::milliseconds(100);
+constexpr auto snapshot_period = std::chrono::seconds(5);
+constexpr int max_concurrent_deliveries = 16;
+// Per-event retry schedule of the outbox: one attempt per round, rounds spaced by
+// exponential backoff with full jitter, forever (the event stays on disk until a 2xx).
+constexpr retry_policy outbox_rounds{1, std::chrono::milliseconds(500), std::chrono::seconds(10)};
+
+nanoseconds uniform(nanoseconds low, nanoseconds high) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  if (high <= low) return low;
+  return nanoseconds{std::uniform_int_distribution<std::int64_t>(low.count(), high.count())(rng)};
+}
+
+std::int64_t millis(wall_time t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+void log_exception(std::exception_ptr e, const char* what) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    log_event(log_level::error, what, {{"error", ex.what()}});
+  }
+}
+
+struct worker {
+  asio::io_context io{1};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard{io.get_executor()};
+  std::thread thread;
+  std::vector<target_runtime*> targets;
+  std::vector<std::shared_ptr<asio::steady_timer>> timers;
+  std::atomic<bool> stopping{false};
+  std::atomic<std::int64_t> max_lag_ns{0};
+};
+
+// Decides the probe's outcome from the response and the target's expectations.
+probes::failure_kind judge(const target_config& t, const probes::result& res) {
+  if (!res.ok()) return res.failure;
+  const auto& e = t.expect;
+  if (e.status_ranges.empty()) {
+    if (res.status >= 400) return probes::failure_kind::status;
+  } else {
+    bool matched = false;
+    for (auto [low, high] : e.status_ranges) matched = matched || (res.status >= low && res.status <= high);
+    if (!matched) return probes::failure_kind::status;
+  }
+  if (e.max_latency && res.timings.total > *e.max_latency) return probes::failure_kind::assertion;
+  if (!e.body_contains.empty() && res.body.find(e.body_contains) == std::string::npos)
+    return probes::failure_kind::assertion;
+  return probes::failure_kind::none;
+}
+
+class agent_process {
+ public:
+  agent_process(run_options options, agent_config config)
+      : options_(std::move(options)), config_(std::make_shared<const agent_config>(std::move(config))),
+        outbox_(config_->state_dir + "/outbox") {}
+
+  int run() {
+    if (auto error = ensure_directory(config_->state_dir)) state_error("state_dir unusable", *error);
+    status_server server(control_, config_->listen_host, config_->listen_port,
+                         [this](std::string_view path) { return handle(path); });
+    std::printf("READY listen=%s:%u\n", config_->listen_host.c_str(), server.port());
+    std::fflush(stdout);
+    load_outbox();
+    start_workers(read_snapshot());
+    log_event(log_level::info, "agent started",
+              {{"targets", std::to_string(config_->targets.size())}, {"threads", std::to_string(config_->threads)},
+               {"listen", config_->listen_host + ":" + std::to_string(server.port())}});
+    asio::co_spawn(control_, handle_signals(server), [](std::exception_ptr e) { log_exception(e, "signal handler failed"); });
+    asio::co_spawn(control_, dispatch_loop(), [](std::exception_ptr e) { log_exception(e, "webhook dispatcher failed"); });
+    asio::co_spawn(control_, snapshot_loop(), [](std::exception_ptr e) { log_exception(e, "snapshot writer failed"); });
+    control_.run();
+    return 0;
+  }
+
+ private:
+  // ---- status server (control thread) ----
+  http_reply handle(std::string_view path) {
+    if (path == "/metrics") {
+      std::int64_t lag = 0;
+      for (auto& w : workers_) lag = std::max(lag, w->max_lag_ns.exchange(0));
+      metrics_.scheduler_lag_seconds().Set(static_cast<double>(lag) / 1e9);
+      return {200, "text/plain; version=0.0.4; charset=utf-8", metrics_.serialize()};
+    }
+    if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
+    if (path == "/api/status") return {200, "application/json", render_status_json(*config_, targets_)};
+    if (path == "/status" || path == "/") return {200, "text/html; charset=utf-8", render_status_html(*config_, targets_)};
+    return {404, "text/plain; charset=utf-8", "not found (try /metrics, /status, /api/status, /healthz)\n"};
+  }
+
+  // ---- workers ----
+  void start_workers(const std::optional<std::string>& snapshot) {
+    auto& cfg = *config_;
+    std::map<std::string, target_window_state*> states;
+    for (const auto& tc : cfg.targets) {
+      auto t = std::make_unique<target_runtime>();
+      t->config = tc;
+      t->objectives = objectives_of(tc.slo);
+      for (const auto& w : tc.on_breach) t->cooldown = std::max(t->cooldown, w.cooldown);
+      t->metrics = metrics_.add_target(tc);
+      t->window = target_window_state::make(tc);
+      states[tc.name] = &t->window;
+      targets_.push_back(std::move(t));
+    }
+    if (snapshot) restore_states(*snapshot, states);
+    const int threads = std::max(1, std::min<int>(cfg.threads, static_cast<int>(std::max<std::size_t>(1, targets_.size()))));
+    for (int i = 0; i < threads; ++i) workers_.push_back(std::make_unique<worker>());
+    for (std::size_t i = 0; i < targets_.size(); ++i) {
+      worker& w = *workers_[i % workers_.size()];
+      target_runtime& t = *targets_[i];
+      probes::client_options options;
+      options.total_timeout = t.config.timeout;
+      options.connect_timeout = std::min(t.config.timeout, options.connect_timeout);
+      options.tls_timeout = std::min(t.config.timeout, options.tls_timeout);
+      options.keep_alive = t.config.keep_alive;
+      options.max_body_bytes = 1024 * 1024;
+      if (t.config.request.target.tls) options.tls_context = tls_context(t.config.insecure);
+      options.tls.insecure = t.config.insecure;
+      t.client = std::make_unique<probes::http_client>(w.io.get_executor(), options);
+      w.targets.push_back(&t);
+      auto timer = std::make_shared<asio::steady_timer>(w.io);
+      w.timers.push_back(timer);
+      asio::co_spawn(w.io, target_loop(w, t, timer, config_),
+                     [](std::exception_ptr e) { log_exception(e, "target loop failed"); });
+    }
+    for (auto& w : workers_) w->thread = std::thread([&io = w->io] { io.run(); });
+  }
+
+  // Lets in-flight probes finish (each is bounded by its timeout), then joins.
+  void stop_workers() {
+    for (auto& w : workers_) {
+      w->stopping = true;
+      asio::post(w->io, [&w = *w] {
+        for (auto& timer : w.timers) timer->cancel();
+      });
+      w->guard.reset();
+    }
+    for (auto& w : workers_) w->thread.join();
+    workers_.clear();
+  }
+
+  void drop_targets() {
+    for (auto& t : targets_) metrics_.remove_target(*t->metrics);
+    targets_.clear();
+  }
+
+  asio::awaitable<void> target_loop(worker& w, target_runtime& t, std::shared_ptr<asio::steady_timer> timer,
+                                    std::shared_ptr<const agent_config> cfg) {
+    auto executor = co_await asio::this_coro::executor;
+    const nanoseconds interval = t.config.interval, jitter = t.config.jitter;
+    // A random phase spreads thousands of targets evenly over the interval.
+    auto next = steady::now() + uniform(nanoseconds{0}, interval);
+    while (!w.stopping) {
+      timer->expires_at(next);
+      co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+      if (w.stopping) break;
+      const auto now = steady::now();
+      const std::int64_t lag = std::chrono::duration_cast<nanoseconds>(now - next).count();
+      if (lag > w.max_lag_ns.load(std::memory_order_relaxed)) w.max_lag_ns.store(lag, std::memory_order_relaxed);
+      if (t.in_flight) {
+        t.metrics->skipped->Increment();
+        std::lock_guard lock(t.mutex);
+        ++t.view.skipped;
+      } else {
+        t.in_flight = true;
+        asio::co_spawn(executor, probe_once(t, cfg), [&t](std::exception_ptr e) {
+          t.in_flight = false;
+          log_exception(e, "probe failed unexpectedly");
+        });
+      }
+      next += interval + uniform(-jitter, jitter);
+      if (next < now) next = now + interval;  // fell behind: skip ahead rather than burst
+    }
+  }
+
+  asio::awaitable<void> probe_once(target_runtime& t, std::shared_ptr<const agent_config> cfg) {
+    metrics_.probes_in_flight().Increment();
+    const probes::result res = co_await t.client->send(t.config.request);
+    metrics_.probes_in_flight().Decrement();
+    const probes::failure_kind kind = judge(t.config, res);
+    const bool ok = kind == probes::failure_kind::none;
+    const bool slow = t.config.slo.latency_quantile && res.timings.total > t.config.slo.latency_bound;
+    target_metrics& m = *t.metrics;
+    m.success->Set(ok ? 1 : 0);
+    m.total[result_index(kind)]->Increment();
+    const auto& tm = res.timings;
+    const nanoseconds phases[] = {tm.resolve, tm.connect, tm.tls, tm.ttfb, tm.transfer, tm.total};
+    for (std::size_t i = 0; i < std::size(phases); ++i)
+      if (phases[i] > nanoseconds{0} || i + 1 == std::size(phases)) m.duration[i]->Observe(to_seconds(phases[i]));
+    if (res.tls.cert_not_after)
+      metrics_.set_cert_expiry(m, t.config.name,
+                               std::chrono::duration<double>(res.tls.cert_not_after->time_since_epoch()).count());
+
+    const auto now = wall_clock::now();
+    evaluation eval;
+    double uptime_1h = 1, uptime_24h = 1;
+    {
+      std::lock_guard lock(t.mutex);
+      t.window.record(now, ok, slow);
+      if (!t.objectives.empty()) {
+        eval = evaluate(t.config, t.window, now, t.cooldown);
+        t.burn = eval.burn;
+      }
+      uptime_1h = t.window.uptime_ratio(now, std::chrono::hours(1));
+      uptime_24h = t.window.uptime_ratio(now, std::chrono::hours(24));
+      auto& v = t.view;
+      v.probed = true;
+      v.up = ok;
+      ++v.probes;
+      if (!ok) {
+        v.last_failure = std::string(probes::to_string(kind));
+        v.last_failure_ms = millis(now);
+      }
+      v.recent_seconds[v.recent_count++ % v.recent_seconds.size()] = static_cast<float>(to_seconds(tm.total));
+      for (std::size_t i = 0; i < t.objectives.size(); ++i) m.slos[i].breached->Set(t.window.slos[i].breached ? 1 : 0);
+    }
+    m.uptime_1h->Set(uptime_1h);
+    m.uptime_24h->Set(uptime_24h);
+    for (std::size_t i = 0; i < eval.burn.size(); ++i)
+      for (std::size_t j = 0; j < eval.burn[i].size() && j < m.slos[i].burn.size(); ++j)
+        m.slos[i].burn[j]->Set(eval.burn[i][j].burn);
+    if (!eval.decisions.empty()) {
+      std::vector<outbox_event> events;
+      for (const auto& d : eval.decisions) {
+        log_event(d.kind == slo_event_kind::breached ? log_level::warn : log_level::info,
+                  d.kind == slo_event_kind::breached ? "slo breached" : "slo resolved",
+                  {{"target", t.config.name}, {"slo", t.objectives[d.slo_index].name}, {"event_id", d.event_id},
+                   {"window", d.window}, {"notify", d.notify ? "true" : "false (cooldown)"}});
+        if (!d.notify) continue;
+        const std::string body = render_event(*cfg, t, d, now);
+        for (std::size_t i = 0; i < t.config.on_breach.size(); ++i) events.push_back({d.event_id, t.config.name, i, body});
+      }
+      asio::post(control_, [this, events = std::move(events)]() mutable { accept_events(std::move(events)); });
+    }
+    t.in_flight = false;
+  }
+
+  // ---- durable state (control thread) ----
+  void state_error(const char* what, const std::string& error) {
+    metrics_.state_write_errors().Increment();
+    log_event(log_level::error, what, {{"error", error}});
+  }
+
+  std::optional<std::string> read_snapshot() { return read_file(config_->state_dir + "/slo-state.json"); }
+
+  void write_snapshot() {
+    std::vector<std::unique_lock<std::mutex>> locks;
+    std::map<std::string, const target_window_state*> states;
+    for (const auto& t : targets_) {
+      if (t->objectives.empty()) continue;  // only SLO windows are worth a restart
+      locks.emplace_back(t->mutex);
+      states[t->config.name] = &t->window;
+    }
+    if (states.empty()) return;
+    const std::string text = serialize_states(states);
+    locks.clear();
+    if (auto error = write_file_durably(config_->state_dir + "/slo-state.json", text))
+      state_error("cannot write SLO snapshot", *error);
+  }
+
+  // The breach state is made durable before its events, so a crash cannot re-fire it under a new id.
+  void accept_events(std::vector<outbox_event> events) {
+    write_snapshot();
+    for (auto& e : events) {
+      if (auto error = outbox_.put(e)) state_error("cannot persist webhook event; delivering from memory", *error);
+      pending_.push_back({std::move(e)});
+    }
+    metrics_.outbox_depth().Set(static_cast<double>(pending_.size()));
+  }
+
+  void load_outbox() {
+    std::vector<std::string> errors;
+    for (auto& e : outbox_.load(errors)) pending_.push_back({std::move(e)});
+    for (const auto& error : errors) log_event(log_level::warn, "outbox", {{"error", error}});
+    if (!pending_.empty()) log_event(log_level::info, "pending webhook events restored", {{"count", std::to_string(pending_.size())}});
+    metrics_.outbox_depth().Set(static_cast<double>(pending_.size()));
+  }
+
+  asio::awaitable<void> snapshot_loop() {
+    asio::steady_timer timer(control_);
+    while (true) {
+      timer.expires_after(snapshot_period);
+      auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (ec) co_return;
+      write_snapshot();
+    }
+  }
+
+  // ---- webhook dispatch (control thread) ----
+  struct pending_event {
+    outbox_event event;
+    int failures = 0;
+    steady::time_point next_attempt{};
+    bool in_flight = false;
+  };
+
+  target_runtime* find_target(const std::string& name) {
+    for (auto& t : targets_)
+      if (t->config.name == name) return t.get();
+    return nullptr;
+  }
+
+  asio::awaitable<void> dispatch_loop() {
+    asio::steady_timer timer(control_);
+    while (true) {
+      int running = 0;
+      for (auto& p : pending_) running += p.in_flight;
+      const auto now = steady::now();
+      for (auto it = pending_.begin(); it != pending_.end() && running < max_concurrent_deliveries; ++it) {
+        if (it->in_flight || it->next_attempt > now) continue;
+        it->in_flight = true;
+        ++running;
+        asio::co_spawn(control_, deliver(it), [](std::exception_ptr e) { log_exception(e, "webhook delivery failed"); });
+      }
+      timer.expires_after(dispatch_tick);
+      auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (ec) co_return;
+    }
+  }
+
+  asio::awaitable<void> deliver(std::list<pending_event>::iterator it) {
+    const outbox_event& e = it->event;
+    target_runtime* target = find_target(e.target);
+    if (!target || e.webhook_index >= target->config.on_breach.size()) {
+      log_event(log_level::warn, "webhook event dropped: its target or webhook is no longer configured",
+                {{"target", e.target}, {"event_id", e.event_id}});
+      finish(it);
+      co_return;
+    }
+    const webhook_config& hook = target->config.on_breach[e.webhook_index];
+    const webhook_endpoint endpoint{hook.url, hook.secret, hook.timeout};
+    // Copies: a reload may replace `target` while the request is in flight.
+    const std::string event_id = e.event_id, body = e.body, target_name = e.target;
+    auto tls = endpoint.url.tls ? tls_context(false) : nullptr;
+    const delivery_outcome outcome = co_await deliver_webhook(endpoint, event_id, body, outbox_rounds, tls);
+    target = find_target(target_name);
+    if (outcome.delivered) {
+      if (target) target->metrics->webhook_delivered->Increment();
+      log_event(log_level::info, "webhook delivered", {{"target", target_name}, {"event_id", event_id},
+                                                       {"status", std::to_string(outcome.last_status)}});
+      finish(it);
+      co_return;
+    }
+    if (target) target->metrics->webhook_failed->Increment();
+    it->failures++;
+    it->in_flight = false;
+    it->next_attempt = steady::now() + uniform(nanoseconds{0}, backoff_bound(outbox_rounds, it->failures));
+    log_event(log_level::warn, "webhook delivery failed; will retry",
+              {{"target", target_name}, {"event_id", event_id}, {"attempt", std::to_string(it->failures)},
+               {"error", outcome.last_error}});
+  }
+
+  void finish(std::list<pending_event>::iterator it) {
+    if (auto error = outbox_.remove(it->event)) state_error("cannot remove delivered event", *error);
+    pending_.erase(it);
+    metrics_.outbox_depth().Set(static_cast<double>(pending_.size()));
+  }
+
+  // ---- signals and reload (control thread) ----
+  asio::awaitable<void> handle_signals(status_server& server) {
+    asio::signal_set signals(control_, SIGTERM, SIGINT, SIGHUP);
+    while (true) {
+      auto [ec, sig] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (ec) co_return;
+      if (sig == SIGHUP) {
+        reload();
+        continue;
+      }
+      log_event(log_level::info, "shutting down: draining in-flight probes");
+      stop_workers();
+      write_snapshot();
+      server.stop();
+      log_event(log_level::info, "stopped");
+      control_.stop();
+      co_return;
+    }
+  }
+
+  void reload() {
+    std::shared_ptr<const agent_config> next;
+    try {
+      next = std::make_shared<const agent_config>(load_config(options_.config_path));
+    } catch (const std::exception& e) {
+      metrics_.reloads(false).Increment();
+      log_event(log_level::error, "config reload rejected; keeping the running config", {{"error", e.what()}});
+      return;
+    }
+    if (next->listen_host != config_->listen_host || next->listen_port != config_->listen_port ||
+        next->state_dir != config_->state_dir)
+      log_event(log_level::warn, "listen and state_dir changes take effect after a restart");
+    stop_workers();
+    std::map<std::string, const target_window_state*> states;
+    for (const auto& t : targets_) states[t->config.name] = &t->window;
+    const std::string carried = serialize_states(states);
+    drop_targets();
+    auto merged = std::make_shared<agent_config>(*next);
+    merged->listen_host = config_->listen_host;
+    merged->listen_port = config_->listen_port;
+    merged->state_dir = config_->state_dir;
+    config_ = std::move(merged);
+    start_workers(carried);
+    metrics_.reloads(true).Increment();
+    log_event(log_level::info, "config reloaded", {{"targets", std::to_string(config_->targets.size())}});
+  }
+
+  std::shared_ptr<asio::ssl::context> tls_context(bool insecure) {
+    auto& slot = insecure ? tls_insecure_ : tls_verify_;
+    if (!slot) slot = probes::make_tls_context({insecure, {}});
+    return slot;
+  }
+
+  run_options options_;
+  asio::io_context control_{1};
+  agent_metrics metrics_;
+  std::shared_ptr<const agent_config> config_;
+  std::vector<std::unique_ptr<target_runtime>> targets_;
+  std::vector<std::unique_ptr<worker>> workers_;
+  outbox outbox_;
+  std::list<pending_event> pending_;
+  std::shared_ptr<asio::ssl::context> tls_verify_, tls_insecure_;
+};
+
+}  // namespace
+
+int run_agent(const run_options& options) {
+  set_log_format(options.logs);
+  agent_config config = load_config(options.config_path);
+  // Signals are handled by the control loop; block them before threads start so no worker
+  // thread is picked to run a default handler.
+  agent_process process(options, std::move(config));
+  return process.run();
+}
+
+}  // namespace watchpost::agent
