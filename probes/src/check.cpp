@@ -271,6 +271,10 @@ class expectation_parser {
       const jsonpath p = path(entry.first);
       const YAML::Node& spec = entry.second;
       const std::string what = "json " + key;
+      if (spec.IsNull()) {  // "$.x": null
+        e.json.push_back({p, json_rule::op::equals, text_template::literal("null"), true, json_type::missing, {}});
+        continue;
+      }
       if (spec.IsScalar()) {  // shorthand: "> 3" compares, anything else must equal
         if (auto c = parse_comparison(spec.Scalar())) {
           json_rule r{p, json_rule::op::compare, {}, true, json_type::missing, *c};

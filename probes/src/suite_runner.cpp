@@ -3,6 +3,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -254,8 +255,20 @@ std::vector<std::optional<suite_result>> run_suite_on_targets(const suite& s, co
                                                                const client_options& options,
                                                                std::optional<nanoseconds> wait_budget) {
   client_options shared = options;
-  if (!shared.tls_context) shared.tls_context = make_tls_context(shared.tls);  // load the trust store once
   std::vector<std::string> bases = targets.empty() ? std::vector<std::string>{s.base_url} : targets;
+  // Load the trust store once for all clients, and only when some request may use TLS:
+  // reading the system store costs more than a whole loopback suite.
+  bool may_use_tls = false;
+  for (const auto& b : bases) may_use_tls = may_use_tls || b.starts_with("https:");
+  for (const auto& c : s.checks)
+    for (const auto& part : c.request.path.parts)
+      may_use_tls = may_use_tls || !std::holds_alternative<std::string>(part) ||
+                    std::get<std::string>(part).starts_with("https:");
+  if (!shared.tls_context) {
+    // A bare context costs microseconds; the client would otherwise build a full one each.
+    shared.tls_context = may_use_tls ? make_tls_context(shared.tls)
+                                     : std::make_shared<net::ssl::context>(net::ssl::context::tls_client);
+  }
   std::vector<std::optional<suite_result>> results(bases.size());
   net::io_context ioc(1);
   std::exception_ptr error;
