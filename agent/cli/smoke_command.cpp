@@ -1,11 +1,13 @@
 // watchpost smoke SUITE.yaml | --preset deploy URL: the post-deploy CI gate.
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <random>
 #include <sstream>
 
 #include "cli_support.hpp"
+#include "watchpost/agent/webhook.hpp"
 #include "watchpost/exporters/junit.hpp"
 #include "watchpost/exporters/suite_report.hpp"
 #include "watchpost/probes/preset.hpp"
@@ -70,6 +72,25 @@ probes::suite preset_suite(const po::variables_map& vm, const std::string& name,
   }
 }
 
+// Failure notification: the exit code still reports the failure whatever happens here.
+void notify(const agent::webhook_endpoint& endpoint, const exporters::suite_run& run, const probes::redactor& redact,
+            const probes::client_options& client) {
+  agent::retry_policy policy;
+  policy.max_attempts = 4;
+  policy.initial_backoff = std::chrono::milliseconds(250);
+  policy.max_backoff = std::chrono::seconds(2);
+  const auto tls = endpoint.url.tls ? probes::make_tls_context(client.tls) : nullptr;
+  const auto outcome = agent::deliver_webhook_now(endpoint, run.run_id,
+                                                  exporters::suite_failure_summary_json(run, redact), policy, tls);
+  const std::string line =
+      outcome.delivered
+          ? "watchpost smoke: failure webhook delivered (" + std::to_string(outcome.attempts) + " attempt(s))\n"
+          : "watchpost smoke: failure webhook not delivered after " + std::to_string(outcome.attempts) +
+                " attempt(s): " + (outcome.last_error.empty() ? "HTTP " + std::to_string(outcome.last_status) : outcome.last_error) + "\n";
+  const std::string safe = redact(line);
+  std::fwrite(safe.data(), 1, safe.size(), stderr);
+}
+
 int run_smoke(const args& argv) {
   po::options_description options("watchpost smoke SUITE.yaml [options] | watchpost smoke --preset deploy URL [options]");
   options.add_options()
@@ -89,7 +110,9 @@ int run_smoke(const args& argv) {
       ("health-path", po::value<std::string>(), "deploy preset: health endpoint (default /health)")
       ("admin-path", po::value<std::vector<std::string>>()->composing(), "deploy preset: admin endpoint (repeatable, default /admin)")
       ("api-path", po::value<std::string>(), "deploy preset: API path for the CORS preflight (default /api/info)")
-      ("min-cert-days", po::value<int>()->default_value(14), "deploy preset: minimum days of certificate validity");
+      ("min-cert-days", po::value<int>()->default_value(14), "deploy preset: minimum days of certificate validity")
+      ("on-fail-webhook", po::value<std::string>(), "POST a signed JSON summary here when the suite fails")
+      ("webhook-secret-env", po::value<std::string>(), "environment variable holding the webhook HMAC secret");
   po::positional_options_description positional;
   positional.add("input", 1);
   po::variables_map vm;
@@ -116,6 +139,22 @@ int run_smoke(const args& argv) {
   }
   if (targets.empty()) targets.push_back(suite.base_url);
 
+  // Validated before any traffic, so a typo is exit 2 rather than a lost notification.
+  std::optional<agent::webhook_endpoint> webhook;
+  if (vm.count("on-fail-webhook")) {
+    webhook.emplace();
+    webhook->url = url_argument(vm["on-fail-webhook"].as<std::string>());
+    if (vm.count("webhook-secret-env")) {
+      const std::string name = vm["webhook-secret-env"].as<std::string>();
+      const char* secret = std::getenv(name.c_str());
+      if (!secret || !*secret) throw usage_error("--webhook-secret-env: environment variable '" + name + "' is not set");
+      webhook->secret = secret;
+      suite.secrets->add(secret);
+    }
+  } else if (vm.count("webhook-secret-env")) {
+    throw usage_error("--webhook-secret-env needs --on-fail-webhook");
+  }
+
   probes::client_options client;
   client.tls.insecure = vm.count("insecure") > 0;
   if (vm.count("ca-file")) client.tls.ca_file = vm["ca-file"].as<std::string>();
@@ -133,6 +172,7 @@ int run_smoke(const args& argv) {
   if (vm.count("json")) write_file("--json", vm["json"].as<std::string>(), exporters::suite_json(run, redact));
   if (vm.count("junit")) write_file("--junit", vm["junit"].as<std::string>(), exporters::suite_junit(run, redact));
 
+  if (webhook && !run.passed()) notify(*webhook, run, redact, client);
   if (run.any_not_ready()) {
     std::fprintf(stderr, "watchpost smoke: a target never became ready within --wait-ready\n");
     return exit_could_not_run;

@@ -288,3 +288,27 @@ TEST_CASE("smoke: bad usage exits 2 with one line") {
     CHECK(count(r.err, "\n") == 1);
   }
 }
+
+TEST_CASE("smoke --on-fail-webhook posts a signed summary on failure and keeps exit 1") {
+  const auto failing = write_file("fail.yaml", "name: failing\nchecks:\n  - { request: GET /status/500 }\n");
+  auto r = run_watchpost({"smoke", failing, "--base-url", target().http_url(""), "--on-fail-webhook",
+                          target().http_url("/echo"), "--webhook-secret-env", "HOOK_SECRET"},
+                         {{"HOOK_SECRET", "hook-secret-123"}});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Contains("failure webhook delivered (1 attempt(s))"));
+  CHECK(r.err.find("hook-secret-123") == std::string::npos);
+
+  // An unreachable receiver is retried, reported, and does not change the verdict.
+  r = run_watchpost({"smoke", failing, "--base-url", target().http_url(""), "--on-fail-webhook",
+                     target().http_url("/status/503")});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Contains("failure webhook not delivered after 4 attempt(s)"));
+
+  // A passing suite sends nothing.
+  const auto passing = write_file("pass.yaml", "checks:\n  - { request: GET /health }\n");
+  r = run_watchpost({"smoke", passing, "--base-url", target().http_url(""), "--on-fail-webhook",
+                     target().http_url("/status/503")});
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.empty());
+}
