@@ -260,10 +260,13 @@ std::vector<std::optional<suite_result>> run_suite_on_targets(const suite& s, co
   // reading the system store costs more than a whole loopback suite.
   bool may_use_tls = false;
   for (const auto& b : bases) may_use_tls = may_use_tls || b.starts_with("https:");
-  for (const auto& c : s.checks)
-    for (const auto& part : c.request.path.parts)
-      may_use_tls = may_use_tls || !std::holds_alternative<std::string>(part) ||
-                    std::get<std::string>(part).starts_with("https:");
+  for (const auto& c : s.checks) {
+    // Only the start of a path can make it an https URL (literally or through a capture).
+    const auto& parts = c.request.path.parts;
+    if (parts.empty()) continue;
+    const auto* head = std::get_if<std::string>(&parts.front());
+    may_use_tls = may_use_tls || !head || head->starts_with("https:");
+  }
   if (!shared.tls_context) {
     // A bare context costs microseconds; the client would otherwise build a full one each.
     shared.tls_context = may_use_tls ? make_tls_context(shared.tls)
