@@ -312,6 +312,12 @@ int run(const config& cfg, const tls_material* tls) {
     st.http_port = plain->local_endpoint().port();
     st.https_port = secure ? secure->local_endpoint().port() : 0;
 
+    // Without a delay, listen before announcing READY: a client that connects right after the
+    // line must not be refused. (accept_loop listens again; on Linux that only resets the backlog.)
+    if (cfg.listen_delay <= nanoseconds::zero()) {
+      plain->listen(net::socket_base::max_listen_connections);
+      if (secure) secure->listen(net::socket_base::max_listen_connections);
+    }
     std::printf("READY http=%u https=%u cert=%s\n", static_cast<unsigned>(st.http_port),
                 static_cast<unsigned>(st.https_port), tls ? tls->cert_path.c_str() : "");
     std::fflush(stdout);
