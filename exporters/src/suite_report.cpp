@@ -149,7 +149,8 @@ std::string suite_console(const suite_run& run, const probes::redactor& redact) 
       std::string line = c.skipped ? "  - " : c.passed() ? "  \u2713 " : "  \u2717 ";
       std::string name = clean(redact, c.name);
       if (name.size() < width) name.append(width - name.size(), ' ');
-      line += name + "  " + clean(redact, c.request_line);
+      line += name;
+      if (!c.request_line.empty()) line += "  " + clean(redact, c.request_line);
       if (c.skipped) {
         line += "  skipped: " + clean(redact, c.skip_reason);
       } else {

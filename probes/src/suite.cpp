@@ -33,7 +33,7 @@ class suite_parser {
     if (auto n = m.optional("base_url")) {
       suite_.base_url = scope_.expand_now(file_, *n, "base_url");
       if (auto u = parse_url(suite_.base_url); std::holds_alternative<url_error>(u))
-        file_.fail(*n, "base_url: " + std::get<url_error>(u).message);
+        file_.fail(*n, "base_url: " + suite_.secrets->apply(std::get<url_error>(u).message));
     }
     if (auto n = m.optional("defaults")) defaults(*n);
     if (auto n = m.optional("parallel")) suite_.parallel = file_.boolean(*n, "parallel");
@@ -59,10 +59,12 @@ class suite_parser {
     } else {
       value = scope_.expand(file_, node, "header " + name);
     }
-    if (secret) {
-      if (!value.is_literal())
-        file_.fail(node, "header " + name + ": secret values cannot use captures (they could not be redacted in advance)");
+    if (secret && value.is_literal()) {
       suite_.secrets->add_credential_header(value.render({}));
+    } else if (secret && !is_credential_header(name)) {
+      // Credential headers built from captures are registered when rendered (suite_runner);
+      // other headers carry no mark at run time, so they could not be redacted.
+      file_.fail(node, "header " + name + ": a value marked secret cannot use captures");
     }
     return value;
   }

@@ -66,6 +66,7 @@ rendered_request render(const suite& s, const check& c, const std::string& base_
   for (const auto& [name, value] : s.default_headers) req.headers.push_back({name, value});
   for (const auto& [name, value] : c.request.headers) {
     std::string v = value.render(captures);
+    if (!value.is_literal() && is_credential_header(name)) s.secrets->add_credential_header(v);
     bool replaced = false;
     for (auto& h : req.headers)
       if (iequals(h.name, name)) replaced = (h.value = v, true);
@@ -109,7 +110,8 @@ bool take_captures(const suite& s, const check& c, check_outcome& o, std::map<st
       o.kind = failure_kind::assertion;
       return false;
     }
-    if (cap.secret) s.secrets->add(*value);
+    if (cap.secret || (cap.from == capture_rule::source::header && is_credential_header(cap.header)))
+      s.secrets->add(*value);
     taken[cap.name] = std::move(*value);
   }
   captures.merge(taken);

@@ -281,3 +281,20 @@ TEST_CASE("the deploy preset is an ordinary suite with configurable, skippable p
   o.skip = {"bogus"};
   CHECK_THROWS_AS(deploy_preset("https://example.com", o), std::invalid_argument);
 }
+
+TEST_CASE("credential headers built from captures and captured cookies are redacted") {
+  const auto s = from_yaml(R"(
+checks:
+  - request: { method: POST, path: /api/files, body: x }
+    capture: { session: "$.id", marked: { json: "$.id", secret: true } }
+  - request:
+      method: GET
+      path: /headers
+      headers: { Cookie: "sid=${session}" }
+)");
+  const auto r = run(s, target().http_url(""));
+  REQUIRE(r.passed());
+  const std::string id = r.checks[1].response.body.substr(r.checks[1].response.body.find("sid=") + 4, 16);
+  CHECK(s.secrets->apply("cookie sid=" + id) == "cookie ***");
+  CHECK(s.secrets->apply(id) == "***");
+}
