@@ -189,12 +189,34 @@ std::vector<std::size_t> dependency_levels(const suite& s) {
   return level;
 }
 
+// Every client of a run shares one TLS context. The trust store is loaded only when some
+// request may use TLS: reading the system store costs more than a whole loopback suite.
+client_options with_shared_tls_context(const suite& s, const std::vector<std::string>& bases,
+                                       const client_options& options) {
+  client_options shared = options;
+  if (shared.tls_context) return shared;
+  bool may_use_tls = false;
+  for (const auto& b : bases) may_use_tls = may_use_tls || b.starts_with("https:");
+  for (const auto& c : s.checks) {
+    // Only the start of a path can make it an https URL (literally or through a capture).
+    const auto& parts = c.request.path.parts;
+    if (parts.empty()) continue;
+    const auto* head = std::get_if<std::string>(&parts.front());
+    may_use_tls = may_use_tls || !head || head->starts_with("https:");
+  }
+  // A bare context costs microseconds; without one each client would build a full one.
+  shared.tls_context = may_use_tls ? make_tls_context(shared.tls)
+                                   : std::make_shared<net::ssl::context>(net::ssl::context::tls_client);
+  return shared;
+}
+
 }  // namespace
 
-awaitable<suite_result> run_suite(const suite& s, std::string base_url, const client_options& options) {
+awaitable<suite_result> run_suite(const suite& s, std::string base_url, const client_options& caller_options) {
   suite_result out;
   out.suite_name = s.name;
   out.target = base_url.empty() ? s.base_url : base_url;
+  const client_options options = with_shared_tls_context(s, {out.target}, caller_options);
   out.started = std::chrono::system_clock::now();
   const auto started = monotonic_clock::now();
   run_state st{s, out.target, {}};
@@ -256,24 +278,8 @@ awaitable<bool> wait_ready(const suite& s, std::string base_url, const client_op
 std::vector<std::optional<suite_result>> run_suite_on_targets(const suite& s, const std::vector<std::string>& targets,
                                                                const client_options& options,
                                                                std::optional<nanoseconds> wait_budget) {
-  client_options shared = options;
   std::vector<std::string> bases = targets.empty() ? std::vector<std::string>{s.base_url} : targets;
-  // Load the trust store once for all clients, and only when some request may use TLS:
-  // reading the system store costs more than a whole loopback suite.
-  bool may_use_tls = false;
-  for (const auto& b : bases) may_use_tls = may_use_tls || b.starts_with("https:");
-  for (const auto& c : s.checks) {
-    // Only the start of a path can make it an https URL (literally or through a capture).
-    const auto& parts = c.request.path.parts;
-    if (parts.empty()) continue;
-    const auto* head = std::get_if<std::string>(&parts.front());
-    may_use_tls = may_use_tls || !head || head->starts_with("https:");
-  }
-  if (!shared.tls_context) {
-    // A bare context costs microseconds; the client would otherwise build a full one each.
-    shared.tls_context = may_use_tls ? make_tls_context(shared.tls)
-                                     : std::make_shared<net::ssl::context>(net::ssl::context::tls_client);
-  }
+  const client_options shared = with_shared_tls_context(s, bases, options);
   std::vector<std::optional<suite_result>> results(bases.size());
   net::io_context ioc(1);
   std::exception_ptr error;
