@@ -168,6 +168,8 @@ loadgen::load_result parse_load_report(const std::string& text) {
       r.series.push_back(std::move(s));
     }
     return r;
+  } catch (const boost::system::system_error& e) {  // JSON syntax and conversion errors
+    throw std::runtime_error(std::string("load report: ") + e.what());
   } catch (const std::runtime_error&) {
     throw;
   } catch (const std::exception& e) {

@@ -1,0 +1,94 @@
+// watchpost report merge A.json B.json ...: shard reports merged exactly into one verdict.
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <variant>
+
+#include "cli_support.hpp"
+#include "watchpost/exporters/load_console.hpp"
+#include "watchpost/exporters/load_html.hpp"
+#include "watchpost/exporters/load_report.hpp"
+
+namespace watchpost::cli {
+
+namespace po = boost::program_options;
+
+namespace {
+
+int run_report_command(const args& argv) {
+  po::options_description options("watchpost report merge A.json B.json ... [options]");
+  options.add_options()
+      ("help,h", "show this help")
+      ("action", po::value<std::string>(), "merge")
+      ("reports", po::value<std::vector<std::string>>()->composing(), "JSON reports written by `watchpost load --json`")
+      ("json", po::value<std::string>(), "write the merged JSON report to FILE")
+      ("html", po::value<std::string>(), "write the merged HTML report to FILE")
+      ("threshold", po::value<std::vector<std::string>>()->composing(), "judge these instead of the reports' own thresholds")
+      ("quiet,q", "no summary");
+  po::positional_options_description positional;
+  positional.add("action", 1).add("reports", -1);
+  po::variables_map vm;
+  parse_options(argv, options, positional, vm);
+  if (vm.count("help")) {
+    std::cout << options << "\n";
+    return exit_pass;
+  }
+  if (!vm.count("action") || vm["action"].as<std::string>() != "merge")
+    throw usage_error("usage: watchpost report merge A.json B.json ... [--json F] [--html F]");
+  if (!vm.count("reports")) throw usage_error("report merge needs at least one JSON report");
+
+  loadgen::load_result merged;
+  bool first = true;
+  for (const auto& path : vm["reports"].as<std::vector<std::string>>()) {
+    loadgen::load_result r;
+    try {
+      r = exporters::read_load_report_file(path);
+    } catch (const std::exception& e) {
+      throw usage_error(e.what());
+    }
+    if (first) {
+      merged = std::move(r);
+      first = false;
+      continue;
+    }
+    if (r.parameters.model != merged.parameters.model || r.parameters.target != merged.parameters.target)
+      throw usage_error(path + ": a different run (target or model differs) cannot be merged");
+    std::vector<std::string> thresholds = merged.parameters.thresholds;
+    for (const auto& t : r.parameters.thresholds)
+      if (std::find(thresholds.begin(), thresholds.end(), t) == thresholds.end()) thresholds.push_back(t);
+    merged.merge(r);
+    merged.parameters.thresholds = thresholds;
+  }
+  if (vm.count("threshold")) merged.parameters.thresholds = vm["threshold"].as<std::vector<std::string>>();
+
+  std::vector<loadgen::threshold> thresholds;
+  for (const auto& text : merged.parameters.thresholds) {
+    auto parsed = loadgen::parse_threshold(text);
+    if (auto* err = std::get_if<loadgen::threshold_error>(&parsed)) throw usage_error(err->message);
+    thresholds.push_back(std::get<loadgen::threshold>(std::move(parsed)));
+  }
+  const auto outcomes = loadgen::evaluate_thresholds(thresholds, merged);
+  if (!vm.count("quiet")) {
+    const std::string summary = exporters::load_summary(merged, outcomes);
+    std::fwrite(summary.data(), 1, summary.size(), stdout);
+  }
+  if (vm.count("json")) exporters::write_text_file(vm["json"].as<std::string>(), exporters::load_report_json(merged, outcomes));
+  if (vm.count("html")) exporters::write_text_file(vm["html"].as<std::string>(), exporters::load_report_html(merged, outcomes));
+  bool passed = true;
+  for (const auto& o : outcomes) {
+    if (!o.passed) {
+      std::fprintf(stderr, "watchpost report: threshold failed: %s (%s, %s)\n", o.text.c_str(), o.observed.c_str(), o.where.c_str());
+      passed = false;
+    }
+  }
+  return passed ? exit_pass : exit_failed;
+}
+
+int report_command(const args& argv) { return guarded("report", run_report_command, argv); }
+
+const bool registered = register_command(
+    {"report", report_command, "report merge A.json B.json ...: merge load shard reports into one verdict", 50});
+
+}  // namespace
+
+}  // namespace watchpost::cli

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# watchpost load vs wrk against a local nginx: median req/s of each, their ratio, peak RSS.
+#
+#   bench/load/bench_wrk.sh [path/to/watchpost]      (env: ROUNDS=3 DURATION=10 CONFIGS="64 10000")
+#
+# nginx (1 worker) is pinned to core 0 and the load generators to core 1, run alternately with
+# the same connections and duration. h2load and `ab -k` are extra columns when installed.
+# Only 127.0.0.1 is ever targeted; every run is bounded by DURATION.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+watchpost=${1:-${WATCHPOST:-$here/../../build-load/agent/watchpost}}
+rounds=${ROUNDS:-3}
+duration=${DURATION:-10}
+configs=${CONFIGS:-"64 10000"}
+port=${PORT:-18080}
+
+need() { command -v "$1" >/dev/null 2>&1; }
+install() {
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get install -y -q "$@" >/dev/null
+}
+need nginx || install nginx-light || install nginx
+need wrk || install wrk
+[ -x /usr/bin/time ] || install time
+[ -x "$watchpost" ] || { echo "watchpost binary not found at $watchpost (build it first)" >&2; exit 2; }
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+work=$(mktemp -d /tmp/watchpost-bench.XXXXXX)
+nginx_pid=""
+cleanup() {
+  [ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+mkdir -p "$work/www" "$work/logs"
+printf 'hello from nginx, a small static file for load benchmarks\n' > "$work/www/index.html"
+cat > "$work/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $work/nginx.pid;
+error_log $work/logs/error.log crit;
+worker_rlimit_nofile 65536;
+events { worker_connections 32768; use epoll; multi_accept on; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_timeout 300s;
+  keepalive_requests 100000000;
+  client_body_temp_path $work/tmp;
+  proxy_temp_path $work/tmp;
+  fastcgi_temp_path $work/tmp;
+  uwsgi_temp_path $work/tmp;
+  scgi_temp_path $work/tmp;
+  server {
+    listen 127.0.0.1:$port backlog=65535;
+    root $work/www;
+    location / { }
+  }
+}
+CONF
+mkdir -p "$work/tmp"
+taskset -c 0 "$nginx_bin" -p "$work" -c "$work/nginx.conf" &
+nginx_pid=$!
+for _ in $(seq 50); do
+  curl -sf "http://127.0.0.1:$port/index.html" >/dev/null 2>&1 && break
+  bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null && break
+  sleep 0.1
+done
+url="http://127.0.0.1:$port/index.html"
+
+rss_kb() { awk -F': ' '/Maximum resident set size/ {print $2}' "$1"; }
+median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print 0; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+
+run_watchpost() {  # conns -> "rps rss_kb"
+  taskset -c 1 /usr/bin/time -v -o "$work/time.txt" "$watchpost" load "$url" -t1 -c"$1" -d "${duration}s" -q \
+    --json "$work/wp.json" >/dev/null 2>&1 || true
+  local rps
+  rps=$(python3 -c "import json,sys; print(round(json.load(open(sys.argv[1]))['rps'],1))" "$work/wp.json" 2>/dev/null || echo 0)
+  echo "$rps $(rss_kb "$work/time.txt")"
+}
+run_wrk() {
+  taskset -c 1 /usr/bin/time -v -o "$work/time.txt" wrk -t1 -c"$1" -d"${duration}s" "$url" >"$work/wrk.txt" 2>&1 || true
+  echo "$(awk '/Requests\/sec/ {print $2}' "$work/wrk.txt") $(rss_kb "$work/time.txt")"
+}
+run_h2load() {
+  taskset -c 1 /usr/bin/time -v -o "$work/time.txt" h2load --h1 -t1 -c"$1" -D "$duration" "$url" >"$work/h2.txt" 2>&1 || true
+  echo "$(awk '/^finished in/ {gsub(",","",$4); print $4}' "$work/h2.txt") $(rss_kb "$work/time.txt")"
+}
+run_ab() {
+  # ab caps concurrency at 20000 and needs -n; -t bounds the time.
+  taskset -c 1 /usr/bin/time -v -o "$work/time.txt" ab -k -q -c"$1" -t"$duration" -n 100000000 "$url" >"$work/ab.txt" 2>&1 || true
+  echo "$(awk '/Requests per second/ {print $4}' "$work/ab.txt") $(rss_kb "$work/time.txt")"
+}
+
+tools="watchpost wrk"
+need h2load && tools="$tools h2load"
+need ab && tools="$tools ab"
+
+echo "nginx 1 worker on core 0; load generators on core 1; ${duration}s x ${rounds} rounds, alternating"
+echo "load on this machine while running: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-8s %-10s %12s %10s\n' conns tool "median_rps" "peak_rss_MiB"
+for c in $configs; do
+  declare -A rps_list=() rss_max=()
+  for r in $(seq "$rounds"); do
+    for tool in $tools; do
+      read -r rps rss < <("run_$tool" "$c")
+      rps_list[$tool]+="${rps:-0} "
+      prev=${rss_max[$tool]:-0}
+      [ "${rss:-0}" -gt "$prev" ] && rss_max[$tool]=${rss:-0}
+    done
+  done
+  for tool in $tools; do
+    med=$(echo "${rps_list[$tool]}" | tr ' ' '\n' | grep -v '^$' | median)
+    printf '%-8s %-10s %12s %10.1f   (rounds: %s)\n' "$c" "$tool" "$med" "$(awk -v k="${rss_max[$tool]:-0}" "BEGIN{print k/1024}")" "${rps_list[$tool]}"
+    eval "med_$tool=$med"
+  done
+  echo "c=$c ratio watchpost/wrk = $(python3 -c "print(round($med_watchpost/max($med_wrk,1e-9),3))")  rss watchpost=${rss_max[watchpost]}KiB wrk=${rss_max[wrk]}KiB"
+  unset rps_list rss_max
+done

@@ -1,0 +1,235 @@
+// `watchpost load` and `watchpost report merge` end to end: the real binary against the real
+// test target on loopback. Every run is bounded by -d or -n.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "process.hpp"
+#include "watchpost/exporters/load_report.hpp"
+#include "watchpost/probes/http_client.hpp"
+
+using namespace std::chrono_literals;
+using namespace watchpost;
+using watchpost::testing::child_process;
+using watchpost::testing::run_watchpost;
+using watchpost::testing::test_target;
+
+namespace {
+
+test_target& target() {
+  static test_target t({"--threads", "2"});
+  return t;
+}
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("watchpost-load-" + std::to_string(::getpid()) + "-" + name)).string();
+}
+
+std::uint64_t errors_of(const loadgen::load_result& r, probes::failure_kind kind) {
+  return r.totals.errors_by_kind[static_cast<std::size_t>(kind)];
+}
+
+// A loopback port nothing listens on: bound to find a free one, then released.
+std::uint16_t refused_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
+
+}  // namespace
+
+TEST_CASE("-n sends exactly N requests, across threads and connections") {
+  const auto json = temp_path("n.json");
+  auto r = run_watchpost({"load", target().http_url("/health"), "-n", "1237", "-c", "7", "-t", "2", "--json", json});
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("requests   1237 in"));
+  const auto report = exporters::read_load_report_file(json);
+  CHECK(report.totals.requests == 1237);
+  CHECK(report.totals.errors == 0);
+  CHECK(report.totals.status_counts.at(200) == 1237);
+  CHECK(report.latency.count() == 1237);
+  std::filesystem::remove(json);
+}
+
+TEST_CASE("servers that close every connection are reconnected without errors") {
+  auto r = run_watchpost({"load", target().http_url("/health"), "-n", "300", "-c", "4", "-H", "Connection: close", "-q",
+                          "--json", temp_path("close.json")});
+  REQUIRE(r.exit_code == 0);
+  const auto report = exporters::read_load_report_file(temp_path("close.json"));
+  CHECK(report.totals.requests == 300);
+  CHECK(report.totals.errors == 0);
+  std::filesystem::remove(temp_path("close.json"));
+}
+
+TEST_CASE("open model at 2000/s for 5s sends 10,000 requests within 1%") {
+  const auto json = temp_path("rate.json");
+  auto r = run_watchpost({"load", target().http_url("/health"), "--rate", "2000", "-d", "5s", "-c", "20", "-t", "2",
+                          "--json", json});
+  REQUIRE(r.exit_code == 0);
+  const auto report = exporters::read_load_report_file(json);
+  CHECK(report.totals.requests >= 9900);
+  CHECK(report.totals.requests <= 10100);
+  CHECK(report.open_model());
+  CHECK(report.uncorrected_latency.count() == report.latency.count());
+  CHECK(report.series.size() >= 5);
+  CHECK_THAT(r.out, Catch::Contains("uncorrected"));
+  std::filesystem::remove(json);
+}
+
+TEST_CASE("a 500 ms freeze shows in the corrected p99 and hides in the uncorrected one") {
+  const auto json = temp_path("freeze.json");
+  child_process load(testing::watchpost_binary_path(),
+                     {"load", target().http_url("/health"), "--rate", "1000", "-d", "5s", "-c", "10", "-t", "2", "-q",
+                      "--json", json});
+  std::this_thread::sleep_for(2s);
+  probes::request freeze;
+  freeze.target = std::get<probes::url>(probes::parse_url(target().http_url("/control/freeze?ms=500")));
+  REQUIRE(probes::fetch(freeze, {}).status == 200);
+  REQUIRE(load.wait(20s) == 0);
+  const auto report = exporters::read_load_report_file(json);
+  const auto corrected_p99 = report.latency.value_at_quantile(0.99);
+  const auto uncorrected_p99 = report.uncorrected_latency.value_at_quantile(0.99);
+  INFO("corrected p99 " << corrected_p99 << " ns, uncorrected p99 " << uncorrected_p99 << " ns");
+  CHECK(corrected_p99 >= 300'000'000);
+  CHECK(uncorrected_p99 < 100'000'000);
+  std::filesystem::remove(json);
+}
+
+TEST_CASE("thresholds pass and fail as written, with exit codes 0 and 1") {
+  auto pass = run_watchpost({"load", target().http_url("/health"), "-d", "1s", "-c", "2", "--threshold", "p99<5s",
+                             "--threshold", "error_rate<1%", "--threshold", "rps>1"});
+  CHECK(pass.exit_code == 0);
+  CHECK_THAT(pass.out, Catch::Contains("PASS  p99<5s"));
+
+  auto fail = run_watchpost({"load", target().http_url("/status/503"), "-d", "1s", "-c", "2", "--threshold",
+                             "error_rate<0.1%", "--threshold", "p50<1h"});
+  CHECK(fail.exit_code == 1);
+  CHECK_THAT(fail.err, Catch::Contains("threshold failed: error_rate<0.1%"));
+  CHECK_THAT(fail.out, Catch::Contains("status=") && Catch::Contains("503="));
+
+  auto slow = run_watchpost({"load", target().http_url("/delay/50"), "-d", "3s", "-c", "2", "--threshold",
+                             "p99<10ms,window=1s", "--abort-on-fail"});
+  CHECK(slow.exit_code == 1);
+  CHECK_THAT(slow.err, Catch::Contains("p99<10ms,window=1s"));
+  CHECK(slow.wall < 2800ms);  // aborted after the first failing second
+}
+
+TEST_CASE("bad flags and plans are one-line errors with exit 2") {
+  for (std::vector<std::string> argv : {std::vector<std::string>{"load"},
+                                        {"load", target().http_url("/"), "--threshold", "p99<fast"},
+                                        {"load", target().http_url("/"), "-d", "ten"},
+                                        {"load", target().http_url("/"), "--stage", "10s"},
+                                        {"load", target().http_url("/"), "--shard", "3/2"},
+                                        {"load", "ftp://x/"},
+                                        {"load", target().http_url("/"), "--bogus"}}) {
+    auto r = run_watchpost(argv);
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(one_line(r.err));
+  }
+  const auto plan = temp_path("bad-plan.yaml");
+  std::ofstream(plan) << "url: " << target().http_url("/") << "\nconections: 5\n";
+  auto r = run_watchpost({"load", "--plan", plan});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("bad-plan.yaml:2:"));
+  std::filesystem::remove(plan);
+}
+
+TEST_CASE("a refused target gives connect errors and ends on time") {
+  const std::string url = "http://127.0.0.1:" + std::to_string(refused_port()) + "/";
+  auto r = run_watchpost({"load", url, "-d", "2s", "-c", "4", "--json", temp_path("refused.json")});
+  CHECK(r.exit_code == 0);
+  CHECK(r.wall < 4s);
+  const auto report = exporters::read_load_report_file(temp_path("refused.json"));
+  CHECK(errors_of(report, probes::failure_kind::connect) > 0);
+  CHECK(report.totals.errors == report.totals.requests);
+  CHECK_THAT(r.out, Catch::Contains("connect="));
+  std::filesystem::remove(temp_path("refused.json"));
+}
+
+TEST_CASE("a slow server gives timeout errors and ends on time") {
+  auto r = run_watchpost({"load", target().http_url("/delay/3000"), "-d", "2s", "-c", "3", "--timeout", "300ms",
+                          "--json", temp_path("slow.json")});
+  CHECK(r.wall < 4s);
+  const auto report = exporters::read_load_report_file(temp_path("slow.json"));
+  CHECK(errors_of(report, probes::failure_kind::timeout) >= 3);
+  std::filesystem::remove(temp_path("slow.json"));
+}
+
+TEST_CASE("SIGINT ends the run early and still writes the summary and report") {
+  const auto json = temp_path("sigint.json");
+  child_process load(testing::watchpost_binary_path(),
+                     {"load", target().http_url("/health"), "-d", "30s", "-c", "2", "--json", json});
+  std::this_thread::sleep_for(1500ms);
+  load.signal(SIGINT);
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(load.wait(5s) == 0);
+  CHECK(std::chrono::steady_clock::now() - start < 2s);
+  const auto report = exporters::read_load_report_file(json);
+  CHECK(report.interrupted);
+  CHECK(report.totals.requests > 0);
+  CHECK(report.elapsed_seconds < 5);
+  std::filesystem::remove(json);
+}
+
+TEST_CASE("plan files: a weighted mix with status expectations") {
+  const auto plan = temp_path("plan.yaml");
+  std::ofstream(plan) << "url: " << target().http_url("/") << "\n"
+                      << "connections: 4\ncount: 400\nthresholds: [ 'error_rate<1%' ]\n"
+                      << "headers: { User-Agent: watchpost-load-test }\n"
+                      << "requests:\n"
+                      << "  - { name: health, path: /health, weight: 3, expect: { status: 200 } }\n"
+                      << "  - { name: missing, path: /status/404, weight: 1, expect: { status: [404] } }\n";
+  const auto json = temp_path("plan.json");
+  auto r = run_watchpost({"load", "--plan", plan, "--json", json});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  const auto report = exporters::read_load_report_file(json);
+  CHECK(report.totals.requests == 400);
+  CHECK(report.totals.errors == 0);
+  const auto ok = report.totals.status_counts.at(200), missing = report.totals.status_counts.at(404);
+  CHECK(ok + missing == 400);
+  CHECK(ok > 2 * missing);  // 3:1 weights
+  std::filesystem::remove(plan);
+  std::filesystem::remove(json);
+}
+
+TEST_CASE("shards merge into one report and one verdict") {
+  const auto a = temp_path("shard1.json"), b = temp_path("shard2.json"), merged = temp_path("merged.json"),
+             html = temp_path("merged.html");
+  auto r1 = run_watchpost({"load", target().http_url("/health"), "-n", "500", "-c", "4", "--shard", "1/2", "-q", "--json",
+                           a, "--threshold", "p99<5s"});
+  auto r2 = run_watchpost({"load", target().http_url("/health"), "-n", "500", "-c", "4", "--shard", "2/2", "-q", "--json",
+                           b, "--threshold", "p99<5s"});
+  REQUIRE(r1.exit_code == 0);
+  REQUIRE(r2.exit_code == 0);
+  auto m = run_watchpost({"report", "merge", a, b, "--json", merged, "--html", html});
+  INFO(m.err);
+  CHECK(m.exit_code == 0);
+  CHECK_THAT(m.out, Catch::Contains("requests   500 in") && Catch::Contains("PASS  p99<5s"));
+  const auto report = exporters::read_load_report_file(merged);
+  CHECK(report.totals.requests == 500);
+  auto both = exporters::read_load_report_file(a).latency;
+  both.merge(exporters::read_load_report_file(b).latency);
+  CHECK(report.latency == both);
+  CHECK(std::filesystem::file_size(html) > 1000);
+  auto strict = run_watchpost({"report", "merge", a, b, "--threshold", "p99<1us"});
+  CHECK(strict.exit_code == 1);
+  for (const auto& f : {a, b, merged, html}) std::filesystem::remove(f);
+}

@@ -1,0 +1,111 @@
+#include "watchpost/exporters/load_report.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "watchpost/exporters/load_console.hpp"
+#include "watchpost/exporters/load_html.hpp"
+
+using namespace watchpost;
+using namespace watchpost::loadgen;
+
+namespace {
+
+// A run with `seconds` seconds of traffic; latencies depend on `seed` so shards differ.
+load_result make_run(int seconds, int seed, bool open) {
+  load_result r;
+  r.parameters.target = "http://127.0.0.1:1/";
+  r.parameters.model = open ? "open" : "closed";
+  r.parameters.connections = 4;
+  r.parameters.threads = 2;
+  r.parameters.rate = open ? 100 : 0;
+  r.parameters.duration_seconds = seconds;
+  r.parameters.thresholds = {"p99<250ms"};
+  for (int s = 0; s < seconds; ++s) {
+    counters c;
+    stats::histogram corrected, uncorrected;
+    for (int i = 0; i < 100; ++i) {
+      const std::int64_t v = 1'000'000 + (i * 7919 + seed * 104729 + s) % 5'000'000;
+      corrected.record(v + (i == 0 ? 300'000'000 : 0));
+      if (open) uncorrected.record(v);
+      ++c.requests;
+      ++c.status_counts[200];
+    }
+    c.bytes_read = 100 * 250;
+    c.add_error(probes::failure_kind::timeout);
+    c.add_error(probes::failure_kind::connect);
+    r.add_interval(s, c, corrected, uncorrected);
+  }
+  r.elapsed_seconds = seconds + 0.01;
+  return r;
+}
+
+void require_same(const load_result& a, const load_result& b) {
+  CHECK(a.parameters == b.parameters);
+  CHECK(a.elapsed_seconds == Approx(b.elapsed_seconds));
+  CHECK(a.interrupted == b.interrupted);
+  CHECK(a.totals == b.totals);
+  CHECK(a.latency == b.latency);
+  CHECK(a.uncorrected_latency == b.uncorrected_latency);
+  CHECK(a.series == b.series);
+}
+
+}  // namespace
+
+TEST_CASE("JSON report round trip keeps histograms, counts and the series exactly") {
+  for (bool open : {false, true}) {
+    const load_result run = make_run(5, 1, open);
+    const auto outcomes = evaluate_thresholds({std::get<threshold>(parse_threshold("p99<250ms"))}, run);
+    const std::string json = exporters::load_report_json(run, outcomes);
+    const load_result back = exporters::parse_load_report(json);
+    require_same(run, back);
+    CHECK(back.totals.errors_by_kind[static_cast<std::size_t>(probes::failure_kind::timeout)] == 5);
+    // Writing what was read gives the same bytes.
+    CHECK(exporters::load_report_json(back, outcomes) == json);
+  }
+}
+
+TEST_CASE("merging shard reports equals the run of all their samples") {
+  const load_result a = make_run(4, 1, true);
+  const load_result b = make_run(6, 2, true);
+  load_result merged = exporters::parse_load_report(exporters::load_report_json(a, {}));
+  merged.merge(exporters::parse_load_report(exporters::load_report_json(b, {})));
+
+  stats::histogram all = a.latency;
+  all.merge(b.latency);
+  CHECK(merged.latency == all);
+  CHECK(merged.totals.requests == a.totals.requests + b.totals.requests);
+  CHECK(merged.totals.status_counts.at(200) == 1000);
+  CHECK(merged.series.size() == 6);
+  CHECK(merged.series[0].totals.requests == a.series[0].totals.requests + b.series[0].totals.requests);
+  CHECK(merged.series[5].totals == b.series[5].totals);
+  CHECK(merged.elapsed_seconds == Approx(6.01));
+  CHECK(merged.parameters.connections == 8);
+  CHECK(merged.parameters.rate == Approx(200));
+  // Percentiles of a merged second come from the merged histogram, not averaged.
+  auto second0 = *stats::histogram::parse(a.series[0].latency);
+  second0.merge(*stats::histogram::parse(b.series[0].latency));
+  CHECK(merged.series[0].p99 == second0.value_at_quantile(0.99));
+}
+
+TEST_CASE("malformed reports are rejected with a reason") {
+  CHECK_THROWS_WITH(exporters::parse_load_report("{}"), Catch::Contains("missing field"));
+  CHECK_THROWS_WITH(exporters::parse_load_report("not json"), Catch::Contains("load report"));
+  std::string json = exporters::load_report_json(make_run(2, 1, false), {});
+  json.replace(json.find("wph1."), 5, "xxxx.");
+  CHECK_THROWS(exporters::parse_load_report(json));
+}
+
+TEST_CASE("summary and HTML name what a reader needs") {
+  const load_result run = make_run(3, 1, true);
+  const auto outcomes = evaluate_thresholds({std::get<threshold>(parse_threshold("p99<250ms"))}, run);
+  const std::string summary = exporters::load_summary(run, outcomes);
+  CHECK(summary.find("corrected") != std::string::npos);
+  CHECK(summary.find("uncorrected") != std::string::npos);
+  CHECK(summary.find("timeout=3") != std::string::npos);
+  CHECK(summary.find("200=300") != std::string::npos);
+  CHECK(summary.find("p99.99") != std::string::npos);
+  const std::string html = exporters::load_report_html(run, outcomes);
+  CHECK(html.find("<svg") != std::string::npos);
+  CHECK(html.find("http://") == html.find("http://127.0.0.1:1/"));  // no external resources
+  CHECK(html.find("<script") == std::string::npos);
+}

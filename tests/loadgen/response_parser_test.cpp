@@ -1,0 +1,113 @@
+#include "watchpost/loadgen/response_parser.hpp"
+
+#include <catch2/catch.hpp>
+#include <string>
+
+using watchpost::loadgen::response_parser;
+
+namespace {
+// Feeds `wire` in pieces of `step` bytes; returns the bytes used.
+std::size_t feed_in_steps(response_parser& p, const std::string& wire, std::size_t step) {
+  std::size_t used = 0;
+  while (used < wire.size() && !p.done() && !p.failed()) {
+    const std::size_t n = std::min(step, wire.size() - used);
+    used += p.feed(wire.data() + used, n);
+  }
+  return used;
+}
+}  // namespace
+
+TEST_CASE("content-length responses complete at any split") {
+  const std::string wire =
+      "HTTP/1.1 200 OK\r\nServer: t\r\ncontent-LENGTH: 11\r\nContent-Type: text/plain\r\n\r\nhello world";
+  for (std::size_t step : {1u, 2u, 7u, 64u, 4096u}) {
+    response_parser p;
+    p.reset();
+    CHECK(feed_in_steps(p, wire, step) == wire.size());
+    REQUIRE(p.done());
+    CHECK(p.status() == 200);
+    CHECK(p.keep_alive());
+    CHECK(p.body_bytes() == 11);
+  }
+}
+
+TEST_CASE("pipelined bytes after a response are left to the caller") {
+  const std::string one = "HTTP/1.1 204 No Content\r\n\r\n";
+  const std::string wire = one + "HTTP/1.1 200 OK\r\n";
+  response_parser p;
+  p.reset();
+  CHECK(p.feed(wire.data(), wire.size()) == one.size());
+  CHECK(p.done());
+  CHECK(p.status() == 204);
+}
+
+TEST_CASE("chunked bodies with extensions and trailers") {
+  const std::string wire =
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: y\r\n\r\n";
+  for (std::size_t step : {1u, 3u, 1000u}) {
+    response_parser p;
+    p.reset();
+    CHECK(feed_in_steps(p, wire, step) == wire.size());
+    REQUIRE(p.done());
+    CHECK(p.body_bytes() == 11);
+  }
+}
+
+TEST_CASE("Connection: close, HTTP/1.0 and read-until-close bodies") {
+  response_parser p;
+  p.reset();
+  const std::string closing = "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok";
+  p.feed(closing.data(), closing.size());
+  CHECK(p.done());
+  CHECK_FALSE(p.keep_alive());
+
+  p.reset();
+  const std::string until_close = "HTTP/1.0 200 OK\r\n\r\nsome body";
+  p.feed(until_close.data(), until_close.size());
+  CHECK_FALSE(p.done());
+  p.on_eof();
+  CHECK(p.done());
+  CHECK(p.body_bytes() == 9);
+  CHECK_FALSE(p.keep_alive());
+}
+
+TEST_CASE("HEAD answers and 100-continue carry no body") {
+  response_parser p;
+  p.reset(true);
+  const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n";
+  CHECK(p.feed(head.data(), head.size()) == head.size());
+  CHECK(p.done());
+
+  p.reset();
+  const std::string interim = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
+  CHECK(p.feed(interim.data(), interim.size()) == interim.size());
+  CHECK(p.done());
+  CHECK(p.status() == 201);
+}
+
+TEST_CASE("malformed responses fail, truncated ones fail at EOF") {
+  for (std::string bad : {"HTTX/1.1 200 OK\r\n\r\n", "HTTP/1.1 2x0 OK\r\n\r\n", "HTTP/1.1 200 OK\r\nno colon\r\n\r\n",
+                          "HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n",
+                          "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
+    response_parser p;
+    p.reset();
+    p.feed(bad.data(), bad.size());
+    CHECK(p.failed());
+  }
+  response_parser p;
+  p.reset();
+  const std::string partial = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc";
+  p.feed(partial.data(), partial.size());
+  p.on_eof();
+  CHECK(p.failed());
+}
+
+TEST_CASE("a long header line split across reads is skipped, short ones still read") {
+  const std::string wire = "HTTP/1.1 200 OK\r\nX-Long: " + std::string(5000, 'a') + "\r\nContent-Length: 3\r\n\r\nabc";
+  response_parser p;
+  p.reset();
+  CHECK(feed_in_steps(p, wire, 100) == wire.size());
+  CHECK(p.done());
+  CHECK(p.body_bytes() == 3);
+}
