@@ -13,7 +13,8 @@ watchpost=${1:-${WATCHPOST:-$here/../../build-load/agent/watchpost}}
 rounds=${ROUNDS:-3}
 duration=${DURATION:-10}
 configs=${CONFIGS:-"64 10000"}
-port=${PORT:-18080}
+# A free loopback port unless PORT is given.
+port=${PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 
 need() { command -v "$1" >/dev/null 2>&1; }
 install() {
@@ -71,6 +72,7 @@ for _ in $(seq 50); do
   bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null && break
   sleep 0.1
 done
+kill -0 "$nginx_pid" 2>/dev/null || { echo "nginx did not start (see above)" >&2; exit 3; }
 url="http://127.0.0.1:$port/index.html"
 
 rss_kb() { awk -F': ' '/Maximum resident set size/ {print $2}' "$1"; }

@@ -178,7 +178,9 @@ class worker {
   const load_options& options_;
   const shared_plan& plan_;
   unsigned index_;
-  asio::io_context ctx_{1};
+  // Only this worker's thread touches its sockets and timers, so the reactor's per-descriptor
+  // locks are dropped; the scheduler keeps its lock because the main thread posts stop().
+  asio::io_context ctx_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   asio::steady_timer tick_{ctx_};
   asio::steady_timer deadline_{ctx_};
   std::vector<std::unique_ptr<connection>> connections_;
