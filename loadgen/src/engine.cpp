@@ -50,7 +50,7 @@ struct shared_plan {
   std::vector<tcp::endpoint> endpoints;
   std::vector<std::string> wire;       // serialised requests, one per template
   std::vector<bool> head;              // HEAD requests: no body in the answer
-  std::vector<std::vector<int>> expect_status;
+  std::vector<std::optional<probes::status_rule>> expect_status;
   std::vector<double> cumulative_weight;
   double total_weight = 0;
 };
@@ -143,8 +143,7 @@ class worker {
   void record_response(int status, std::size_t request, time_point intended, time_point sent, time_point done) {
     auto& iv = interval_;
     const auto& expected = plan_.expect_status[request];
-    bool ok = expected.empty() ? status < 400 : false;
-    for (int s : expected) ok = ok || s == status;
+    const bool ok = expected ? expected->matches(status) : status < 400;
     if (status >= 0 && status < static_cast<int>(iv.status.size())) ++iv.status[static_cast<std::size_t>(status)];
     if (ok) {
       ++iv.totals.requests;

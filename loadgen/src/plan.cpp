@@ -1,6 +1,8 @@
 #include "watchpost/loadgen/plan.hpp"
 
 #include <charconv>
+
+#include "watchpost/probes/check.hpp"
 #include <variant>
 
 #include "watchpost/loadgen/threshold.hpp"
@@ -22,23 +24,16 @@ probes::header_list read_headers(const config_file& file, const YAML::Node& node
   return out;
 }
 
-std::vector<int> read_expect(const config_file& file, const YAML::Node& node) {
-  auto m = file.mapping(node, "expect");
-  std::vector<int> codes;
-  if (auto status = m.optional("status")) {
-    auto one = [&](const YAML::Node& n) {
-      const auto code = file.integer(n, "status code");
-      if (code < 100 || code > 599) file.fail(n, "status code must be 100..599");
-      codes.push_back(static_cast<int>(code));
-    };
-    if (status->IsSequence()) {
-      for (const auto& n : file.sequence(*status, "status codes")) one(n);
-    } else {
-      one(*status);
-    }
-  }
-  m.finish();  // only status expectations are supported in load plans for now
-  return codes;
+// The `expect:` block of suites (probes/check.hpp), so plans and suites share one syntax.
+// The hot path keeps no headers or body, so only status rules apply in load runs; any other
+// rule is rejected here rather than silently ignored.
+std::optional<probes::status_rule> read_expect(const config_file& file, const YAML::Node& node) {
+  const probes::expectation e = probes::parse_expectation(file, node);
+  if (!e.headers.empty() || !e.body.empty() || !e.json.empty() || e.latency_ms || e.tls || e.redirect_to_https ||
+      e.cors_no_wildcard_with_credentials)
+    file.fail(node, "load plans support only status expectations (expect: { status: 200 }) for now; "
+                    "use a threshold for latency");
+  return e.status;
 }
 
 request_template read_request(const config_file& file, const YAML::Node& node, const probes::header_list& common) {

@@ -195,7 +195,7 @@ TEST_CASE("plan files: a weighted mix with status expectations") {
                       << "headers: { User-Agent: watchpost-load-test }\n"
                       << "requests:\n"
                       << "  - { name: health, path: /health, weight: 3, expect: { status: 200 } }\n"
-                      << "  - { name: missing, path: /status/404, weight: 1, expect: { status: [404] } }\n";
+                      << "  - { name: missing, path: /status/404, weight: 1, expect: { status: 4xx } }\n";
   const auto json = temp_path("plan.json");
   auto r = run_watchpost({"load", "--plan", plan, "--json", json});
   INFO(r.err);
@@ -232,4 +232,23 @@ TEST_CASE("shards merge into one report and one verdict") {
   auto strict = run_watchpost({"report", "merge", a, b, "--threshold", "p99<1us"});
   CHECK(strict.exit_code == 1);
   for (const auto& f : {a, b, merged, html}) std::filesystem::remove(f);
+}
+
+TEST_CASE("stages ramp connections (closed) and the rate (open) and set the run length") {
+  auto closed = run_watchpost({"load", target().http_url("/health"), "--stage", "1s:4", "--stage", "1s:1", "-q", "--json",
+                               temp_path("stages.json")});
+  CHECK(closed.exit_code == 0);
+  CHECK(closed.wall < 4s);
+  auto report = exporters::read_load_report_file(temp_path("stages.json"));
+  CHECK(report.totals.requests > 0);
+  CHECK(report.elapsed_seconds == Approx(2.0).margin(0.3));
+
+  // 0 -> 1000/s over 1 s, then 1000/s for 1 s: 500 + 1000 requests.
+  auto open = run_watchpost({"load", target().http_url("/health"), "--rate", "0.001", "--stage", "1s:1000", "--stage",
+                             "1s:1000", "-c", "8", "-q", "--json", temp_path("stages.json")});
+  CHECK(open.exit_code == 0);
+  report = exporters::read_load_report_file(temp_path("stages.json"));
+  CHECK(report.totals.requests >= 1480);
+  CHECK(report.totals.requests <= 1520);
+  std::filesystem::remove(temp_path("stages.json"));
 }

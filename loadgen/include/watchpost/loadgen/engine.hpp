@@ -11,6 +11,7 @@
 
 #include "watchpost/loadgen/pacer.hpp"
 #include "watchpost/loadgen/result.hpp"
+#include "watchpost/probes/check.hpp"
 #include "watchpost/probes/http_types.hpp"
 
 namespace watchpost::loadgen {
@@ -23,7 +24,7 @@ struct request_template {
   probes::header_list headers;
   std::string body;
   double weight = 1;
-  std::vector<int> expect_status;  // empty: any status below 400 passes
+  std::optional<probes::status_rule> expect_status;  // none: any status below 400 passes
 };
 
 struct load_options {

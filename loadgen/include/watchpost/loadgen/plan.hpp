@@ -20,7 +20,7 @@
 //       headers: { Content-Type: application/json }
 //       body: '{"a":1}'
 //       weight: 1
-//       expect: { status: [200, 201] }  # status expectations only, on every response
+//       expect: { status: [200, 201] }  # the suites' expect: syntax; status rules only (200, [200, 201], 2xx), every response
 // Command-line flags override the file.
 #include <cstdint>
 #include <optional>
