@@ -47,6 +47,12 @@ probes::url url_value(const config_file& file, const YAML::Node& node, std::stri
 }
 
 nanoseconds positive_duration(const config_file& file, const YAML::Node& node, std::string_view what) {
+  // SLO windows are written in days ("30d"); the shared duration grammar stops at hours.
+  if (node.IsScalar()) {
+    const std::string text = node.Scalar();
+    if (text.size() > 1 && text.back() == 'd' && text.find_first_not_of("0123456789") == text.size() - 1)
+      return std::chrono::hours(24) * std::stoll(text.substr(0, text.size() - 1));
+  }
   const nanoseconds d = file.duration(node, what);
   if (d <= nanoseconds{0}) file.fail(node, std::string(what) + " must be greater than zero");
   return d;

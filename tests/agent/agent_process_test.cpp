@@ -1,0 +1,140 @@
+// The agent as a real process: SLO burn -> signed webhook, durability across kill -9,
+// bad input handling, signals.
+#include <signal.h>
+
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <map>
+
+#include "agent_fixture.hpp"
+#include "watchpost/agent/webhook.hpp"
+
+using namespace watchpost;
+using namespace watchpost::agent_test;
+using namespace std::chrono_literals;
+
+namespace {
+std::string slo_target_yaml(const std::string& url, std::uint16_t hook_port) {
+  return "  - name: api\n    url: " + url +
+         "\n    interval: 100ms\n    timeout: 500ms\n    slo:\n      availability: 90%\n      window: 20s\n"
+         "      burn_alerts: [ { long: 4s, short: 1s, factor: 2 } ]\n      min_requests: 5\n"
+         "    on_breach:\n      - webhook: http://127.0.0.1:" + std::to_string(hook_port) +
+         "/hook\n        secret: ${env:WATCHPOST_TEST_HOOK_SECRET}\n        cooldown: 0s\n        timeout: 1s\n";
+}
+
+std::string event_of(const received_webhook& w) {
+  return std::string(boost::json::parse(w.body).at("event").as_string());
+}
+}  // namespace
+
+TEST_CASE("a target that goes down fires one signed breached event, then one resolved") {
+  ::setenv("WATCHPOST_TEST_HOOK_SECRET", "hook-secret", 1);
+  const std::uint16_t target_port = reserve_port();
+  auto target = std::make_unique<testing::test_target>(std::vector<std::string>{"--port", std::to_string(target_port), "--no-tls"});
+  webhook_receiver receiver;
+  const auto dir = temp_dir("slo");
+  write_text(dir + "/agent.yaml", "listen: 127.0.0.1:0\nstate_dir: " + dir + "/state\ntargets:\n" +
+                                      slo_target_yaml("http://127.0.0.1:" + std::to_string(target_port) + "/health", receiver.port()));
+  running_agent agent(dir + "/agent.yaml");
+  std::this_thread::sleep_for(1500ms);
+  CHECK(receiver.received().empty());
+  target.reset();  // connect failures from now on
+  REQUIRE(wait_until([&] { return receiver.received().size() >= 1; }, 10s));
+  target = std::make_unique<testing::test_target>(std::vector<std::string>{"--port", std::to_string(target_port), "--no-tls"});
+  REQUIRE(wait_until([&] { return receiver.received().size() >= 2; }, 10s));
+  std::this_thread::sleep_for(1500ms);  // nothing more may arrive
+  const auto got = receiver.received();
+  REQUIRE(got.size() == 2);
+  CHECK(event_of(got[0]) == "breached");
+  CHECK(event_of(got[1]) == "resolved");
+  for (const auto& w : got) {
+    CHECK(w.signature == "sha256=" + agent::hmac_sha256_hex("hook-secret", w.body));
+    CHECK(w.body.find("hook-secret") == std::string::npos);
+  }
+  const std::string metrics = agent.get("/metrics");
+  CHECK(metrics.find("watchpost_webhook_deliveries_total{result=\"delivered\",target=\"api\"} 2") != std::string::npos);
+  CHECK(metrics.find("hook-secret") == std::string::npos);
+  agent.process().signal(SIGTERM);
+  CHECK(agent.process().wait(10s) == 0);
+}
+
+TEST_CASE("pending events survive kill -9 and are delivered once each after restart") {
+  ::setenv("WATCHPOST_TEST_HOOK_SECRET", "hook-secret", 1);
+  const std::uint16_t hook_port = reserve_port();
+  const std::uint16_t target_port = reserve_port();  // nothing listens yet: the target is down
+  const auto dir = temp_dir("durable");
+  write_text(dir + "/agent.yaml", "listen: 127.0.0.1:0\nstate_dir: " + dir + "/state\ntargets:\n" +
+                                      slo_target_yaml("http://127.0.0.1:" + std::to_string(target_port) + "/health", hook_port));
+  auto outbox_files = [&] {
+    std::error_code ec;
+    std::size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir + "/state/outbox", ec)) n += e.path().extension() == ".json";
+    return n;
+  };
+  {
+    running_agent agent(dir + "/agent.yaml");
+    REQUIRE(wait_until([&] { return outbox_files() == 1; }, 10s));
+    agent.process().signal(SIGKILL);
+    agent.process().wait(5s);
+  }
+  running_agent agent(dir + "/agent.yaml");
+  webhook_receiver receiver(hook_port);
+  REQUIRE(wait_until([&] { return receiver.received().size() >= 1; }, 25s));
+  testing::test_target target({"--port", std::to_string(target_port), "--no-tls"});
+  REQUIRE(wait_until([&] { return receiver.received().size() >= 2; }, 25s));
+  std::this_thread::sleep_for(1500ms);
+  std::map<std::string, int> by_id;
+  for (const auto& w : receiver.received()) ++by_id[w.event_id];
+  CHECK(by_id.size() == 2);
+  for (const auto& [id, count] : by_id) CHECK(count == 1);
+  CHECK(wait_until([&] { return outbox_files() == 0; }, 5s));
+}
+
+TEST_CASE("an invalid config is rejected with file:line:col and exit code 2") {
+  const auto dir = temp_dir("badconfig");
+  write_text(dir + "/agent.yaml", "targets:\n  - name: a\n    url: http://127.0.0.1:1/\n    interval: soon\n");
+  const auto r = testing::run_watchpost({"agent", dir + "/agent.yaml"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("agent.yaml:4:15") != std::string::npos);
+}
+
+TEST_CASE("garbage responses, an unwritable state_dir and an unreachable webhook do not stop probing") {
+  testing::test_target target;
+  const auto dir = temp_dir("faults");
+  write_text(dir + "/agent.yaml",
+             "listen: 127.0.0.1:0\nstate_dir: /proc/watchpost-cannot-write\ntargets:\n"
+             "  - name: garbage\n    url: " + target.http_url("/garbage") + "\n    interval: 100ms\n"
+             "    slo: { availability: 90%, window: 20s, burn_alerts: [ { long: 2s, short: 1s, factor: 2 } ], min_requests: 3 }\n"
+             "    on_breach: [ { webhook: 'http://127.0.0.1:1/hook', timeout: 200ms } ]\n"
+             "  - name: ok\n    url: " + target.http_url("/health") + "\n    interval: 100ms\n");
+  running_agent agent(dir + "/agent.yaml");
+  REQUIRE(wait_until([&] {
+    const auto m = agent.get("/metrics");
+    return m.find("watchpost_webhook_deliveries_total{result=\"failed\",target=\"garbage\"} 0") == std::string::npos &&
+           m.find("watchpost_probe_total{check=\"probe\",result=\"protocol\",target=\"garbage\"}") != std::string::npos;
+  }, 10s));
+  const std::string metrics = agent.get("/metrics");
+  CHECK(metrics.find("watchpost_probe_success{check=\"probe\",target=\"ok\"} 1") != std::string::npos);
+  CHECK(metrics.find("watchpost_agent_state_write_errors_total 0") == std::string::npos);
+  const auto status = boost::json::parse(agent.get("/api/status"));
+  CHECK(status.at("targets").as_array().at(0).at("last_failure").as_string() == "protocol");
+  CHECK(agent.get("/status").find("garbage") != std::string::npos);
+  CHECK(agent.get("/healthz") == "ok\n");
+}
+
+TEST_CASE("SIGHUP with an invalid config keeps the old one running") {
+  testing::test_target target;
+  const auto dir = temp_dir("reload");
+  write_text(dir + "/agent.yaml", "listen: 127.0.0.1:0\nstate_dir: " + dir + "/state\ntargets:\n  - name: ok\n    url: " +
+                                      target.http_url("/health") + "\n    interval: 100ms\n");
+  running_agent agent(dir + "/agent.yaml");
+  write_text(dir + "/agent.yaml", "targets: [ { name: x } ]\n");
+  agent.process().signal(SIGHUP);
+  REQUIRE(wait_until([&] {
+    return agent.get("/metrics").find("watchpost_agent_config_reloads_total{result=\"rejected\"} 1") != std::string::npos;
+  }, 5s));
+  CHECK(agent.get("/api/status").find("\"name\":\"ok\"") != std::string::npos);
+  agent.process().signal(SIGTERM);
+  CHECK(agent.process().wait(10s) == 0);
+}
