@@ -95,6 +95,8 @@ class agent_process {
 
   int run() {
     if (auto error = ensure_directory(config_->state_dir)) state_error("state_dir unusable", *error);
+    // Installed before READY so a signal sent right after it is never fatal.
+    asio::signal_set signals(control_, SIGTERM, SIGINT, SIGHUP);
     status_server server(control_, config_->listen_host, config_->listen_port,
                          [this](std::string_view path) { return handle(path); });
     std::printf("READY listen=%s:%u\n", config_->listen_host.c_str(), server.port());
@@ -104,7 +106,7 @@ class agent_process {
     log_event(log_level::info, "agent started",
               {{"targets", std::to_string(config_->targets.size())}, {"threads", std::to_string(config_->threads)},
                {"listen", config_->listen_host + ":" + std::to_string(server.port())}});
-    asio::co_spawn(control_, handle_signals(server), [](std::exception_ptr e) { log_exception(e, "signal handler failed"); });
+    asio::co_spawn(control_, handle_signals(signals, server), [](std::exception_ptr e) { log_exception(e, "signal handler failed"); });
     asio::co_spawn(control_, dispatch_loop(), [](std::exception_ptr e) { log_exception(e, "webhook dispatcher failed"); });
     asio::co_spawn(control_, snapshot_loop(), [](std::exception_ptr e) { log_exception(e, "snapshot writer failed"); });
     control_.run();
@@ -395,8 +397,7 @@ class agent_process {
   }
 
   // ---- signals and reload (control thread) ----
-  asio::awaitable<void> handle_signals(status_server& server) {
-    asio::signal_set signals(control_, SIGTERM, SIGINT, SIGHUP);
+  asio::awaitable<void> handle_signals(asio::signal_set& signals, status_server& server) {
     while (true) {
       auto [ec, sig] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
       if (ec) co_return;
