@@ -1,0 +1,91 @@
+// A real Prometheus scrapes the agent: the spec metrics are queryable with PromQL, and
+// promtool accepts the exposition. Skipped (with a warning) when the Debian `prometheus`
+// package is not installed.
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+
+#include "agent_fixture.hpp"
+
+using namespace watchpost;
+using namespace watchpost::agent_test;
+using namespace std::chrono_literals;
+
+namespace {
+std::string url_encode(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+// The first sample's value of an instant query, or nullopt while there is none.
+std::optional<double> query(std::uint16_t port, const std::string& promql) {
+  const std::string body = http_get("http://127.0.0.1:" + std::to_string(port) + "/api/v1/query?query=" + url_encode(promql));
+  boost::json::error_code ec;
+  const auto v = boost::json::parse(body, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const auto* data = v.as_object().if_contains("data");
+  if (!data) return std::nullopt;
+  const auto& result = data->at("result").as_array();
+  if (result.empty()) return std::nullopt;
+  const double value = std::strtod(std::string(result[0].at("value").as_array()[1].as_string()).c_str(), nullptr);
+  if (std::isnan(value)) return std::nullopt;
+  return value;
+}
+
+std::string agent_config(const std::string& dir, const testing::test_target& target) {
+  return "listen: 127.0.0.1:0\nstate_dir: " + dir + "/state\ntargets:\n"
+         "  - name: health\n    url: " + target.http_url("/health") + "\n    interval: 200ms\n"
+         "  - name: slow\n    url: " + target.http_url("/delay/100") + "\n    interval: 200ms\n";
+}
+}  // namespace
+
+TEST_CASE("promtool check metrics accepts the agent's /metrics") {
+  if (!std::filesystem::exists("/usr/bin/promtool")) {
+    WARN("SKIPPED: /usr/bin/promtool absent (apt-get install prometheus)");
+    return;
+  }
+  testing::test_target target;
+  const auto dir = temp_dir("promtool");
+  write_text(dir + "/agent.yaml", agent_config(dir, target));
+  running_agent agent(dir + "/agent.yaml");
+  REQUIRE(wait_until([&] { return agent.get("/metrics").find("result=\"ok\",target=\"slow\"} 0") == std::string::npos; }, 5s));
+  write_text(dir + "/metrics.txt", agent.get("/metrics"));
+  CHECK(std::system(("/usr/bin/promtool check metrics < " + dir + "/metrics.txt").c_str()) == 0);
+}
+
+TEST_CASE("a real Prometheus scrapes the agent and answers PromQL over the spec metrics") {
+  if (!std::filesystem::exists("/usr/bin/prometheus")) {
+    WARN("SKIPPED: /usr/bin/prometheus absent (apt-get install prometheus)");
+    return;
+  }
+  testing::test_target target;
+  const auto dir = temp_dir("prometheus");
+  write_text(dir + "/agent.yaml", agent_config(dir, target));
+  running_agent agent(dir + "/agent.yaml");
+  const std::uint16_t prom_port = reserve_port();
+  write_text(dir + "/prometheus.yml", "global: { scrape_interval: 1s, evaluation_interval: 1s }\n"
+                                      "scrape_configs:\n  - job_name: watchpost\n    static_configs:\n"
+                                      "      - targets: ['127.0.0.1:" + std::to_string(agent.port()) + "']\n");
+  testing::child_process prometheus("/usr/bin/prometheus",
+                                    {"--config.file=" + dir + "/prometheus.yml", "--storage.tsdb.path=" + dir + "/tsdb",
+                                     "--web.listen-address=127.0.0.1:" + std::to_string(prom_port), "--log.level=warn"});
+  CHECK(wait_until([&] { return query(prom_port, "watchpost_probe_success{target=\"health\"}") == 1.0; }, 40s));
+  std::optional<double> p50;
+  CHECK(wait_until([&] {
+    p50 = query(prom_port,
+                "histogram_quantile(0.5, rate(watchpost_probe_duration_seconds_bucket{target=\"slow\",phase=\"total\"}[5s]))");
+    return p50.has_value();
+  }, 30s));
+  REQUIRE(p50.has_value());
+  CHECK(*p50 >= 0.1);
+}
