@@ -48,10 +48,10 @@ start_agent() {  # config -> "pid port"
   for _ in $(seq 100); do grep -q READY "$1.out" 2>/dev/null && break; sleep 0.1; done
   echo "$pid $(sed -n 's/READY listen=.*:\([0-9]*\)$/\1/p' "$1.out")"
 }
-measure() {  # pid metrics-port -> "cpu_us_per_probe probes rss_mb"
+measure() {  # driver-pid metrics-port measured-pid -> "cpu_us_per_probe probes rss_mb"
   sleep "$WARMUP"
   local t0 p0 t1 p1 hz; hz=$(getconf CLK_TCK)
-  t0=$(ticks "$1"); p0=$(probes_done "$2"); sleep "$MEASURE"; t1=$(ticks "$3"); p1=$(probes_done "$2")
+  t0=$(ticks "$3"); p0=$(probes_done "$2"); sleep "$MEASURE"; t1=$(ticks "$3"); p1=$(probes_done "$2")
   awk -v t=$((t1 - t0)) -v p=$((p1 - p0)) -v hz="$hz" -v rss="$(rss_kb "$3")" \
     'BEGIN { printf "%.1f %d %.1f\n", (p ? t / hz * 1e6 / p : 0), p, rss / 1024 }'
 }
