@@ -154,7 +154,8 @@ class agent_process {
       options.tls_timeout = std::min(t.config.timeout, options.tls_timeout);
       options.keep_alive = t.config.keep_alive;
       options.max_body_bytes = 1024 * 1024;
-      if (t.config.request.target.tls) options.tls_context = tls_context(t.config.insecure);
+      // Always shared: a client left without one loads the system trust store itself (~1 MB, ms of CPU).
+      options.tls_context = tls_context(t.config.insecure);
       options.tls.insecure = t.config.insecure;
       t.client = std::make_unique<probes::http_client>(w.io.get_executor(), options);
       w.targets.push_back(&t);
@@ -371,7 +372,7 @@ class agent_process {
     const webhook_endpoint endpoint{hook.url, hook.secret, hook.timeout};
     // Copies: a reload may replace `target` while the request is in flight.
     const std::string event_id = e.event_id, body = e.body, target_name = e.target;
-    auto tls = endpoint.url.tls ? tls_context(false) : nullptr;
+    auto tls = tls_context(false);
     const delivery_outcome outcome = co_await deliver_webhook(endpoint, event_id, body, outbox_rounds, tls);
     target = find_target(target_name);
     if (outcome.delivered) {
