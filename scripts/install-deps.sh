@@ -7,7 +7,7 @@ packages=(g++ cmake ninja-build pkg-config ca-certificates openssl
   libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
   libssl-dev prometheus-cpp-dev libsimdjson-dev libyaml-cpp-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(catch2 python3 prometheus)
+  packages+=(catch2 python3 prometheus prometheus-pushgateway)
 fi
 
 missing=()

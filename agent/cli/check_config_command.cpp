@@ -45,14 +45,7 @@ int run_check_config(const args& argv) {
     return exit_pass;
   }
   if (!vm.count("file")) throw usage_error("missing FILE (usage: watchpost check-config FILE)");
-  std::map<std::string, std::string> vars;
-  if (vm.count("var")) {
-    for (const auto& item : vm["var"].as<std::vector<std::string>>()) {
-      const auto eq = item.find('=');
-      if (eq == std::string::npos || eq == 0) throw usage_error("--var expects NAME=VALUE, got '" + item + "'");
-      vars[item.substr(0, eq)] = item.substr(eq + 1);
-    }
-  }
+  const auto vars = var_options(strings(vm, "var"));
   const std::string path = vm["file"].as<std::string>();
   const config_file file = config_file::load(path);
   if (file.root().IsMap()) {

@@ -30,6 +30,20 @@ probes::header_field header_option(const std::string& text) {
   return {name, value};
 }
 
+std::vector<std::string> strings(const po::variables_map& vm, const char* name) {
+  return vm.count(name) ? vm[name].as<std::vector<std::string>>() : std::vector<std::string>{};
+}
+
+std::map<std::string, std::string> var_options(const std::vector<std::string>& items) {
+  std::map<std::string, std::string> vars;
+  for (const auto& item : items) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) throw usage_error("--var expects NAME=VALUE, got '" + item + "'");
+    vars[item.substr(0, eq)] = item.substr(eq + 1);
+  }
+  return vars;
+}
+
 void parse_options(const args& argv, const po::options_description& options,
                    const po::positional_options_description& positional, po::variables_map& vm) {
   try {

@@ -1,8 +1,10 @@
 #pragma once
 // Small pieces every subcommand shares: option parsing with one-line errors.
 #include <boost/program_options.hpp>
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "commands.hpp"
 #include "watchpost/common/duration.hpp"
@@ -19,6 +21,11 @@ nanoseconds duration_option(const std::string& flag, const std::string& text);
 probes::url url_argument(const std::string& text);
 // "Name: value" as given to -H.
 probes::header_field header_option(const std::string& text);
+
+// Every value of a repeatable option (empty when absent).
+std::vector<std::string> strings(const boost::program_options::variables_map& vm, const char* name);
+// --var NAME=VALUE items as a map; throws usage_error on an item without a name.
+std::map<std::string, std::string> var_options(const std::vector<std::string>& items);
 
 // Parses argv into vm; throws usage_error with program_options' message on failure.
 void parse_options(const args& argv, const boost::program_options::options_description& options,

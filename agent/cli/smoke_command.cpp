@@ -19,20 +19,6 @@ namespace po = boost::program_options;
 
 namespace {
 
-std::vector<std::string> strings(const po::variables_map& vm, const char* name) {
-  return vm.count(name) ? vm[name].as<std::vector<std::string>>() : std::vector<std::string>{};
-}
-
-std::map<std::string, std::string> var_options(const std::vector<std::string>& items) {
-  std::map<std::string, std::string> vars;
-  for (const auto& item : items) {
-    const auto eq = item.find('=');
-    if (eq == std::string::npos || eq == 0) throw usage_error("--var expects NAME=VALUE, got '" + item + "'");
-    vars[item.substr(0, eq)] = item.substr(eq + 1);
-  }
-  return vars;
-}
-
 std::string new_run_id() {
   std::random_device rd;
   std::mt19937_64 rng((static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^
