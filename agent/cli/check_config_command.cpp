@@ -4,7 +4,9 @@
 #include <iostream>
 
 #include "cli_support.hpp"
+#include "watchpost/agent/config.hpp"
 #include "watchpost/common/config_file.hpp"
+#include "watchpost/loadgen/plan.hpp"
 #include "watchpost/probes/suite.hpp"
 
 namespace watchpost::cli {
@@ -25,16 +27,31 @@ std::string validate_suite(const config_file& file, const std::map<std::string, 
   return "suite '" + s.name + "', " + std::to_string(s.checks.size()) + " checks";
 }
 
-// Load plans and agent configs join this table.
+std::string validate_agent_config(const config_file& file, const std::map<std::string, std::string>&) {
+  const agent::agent_config c = agent::load_config(file.path());
+  return std::to_string(c.targets.size()) + " targets, listen " + c.listen_host + ":" + std::to_string(c.listen_port);
+}
+
+std::string validate_load_plan(const config_file& file, const std::map<std::string, std::string>&) {
+  const loadgen::load_plan plan = loadgen::parse_load_plan(file);
+  const std::size_t mix = plan.requests.empty() ? 1 : plan.requests.size();
+  return std::to_string(mix) + (mix == 1 ? " request" : " requests") + " in the mix, " +
+         std::to_string(plan.thresholds.size()) + " thresholds";
+}
+
+// First match wins: a plan may have only a url, so its keys come last.
 constexpr file_kind kinds[] = {
     {"checks", "smoke suite", validate_suite},
+    {"targets", "agent config", validate_agent_config},
+    {"requests", "load plan", validate_load_plan},
+    {"url", "load plan", validate_load_plan},
 };
 
 int run_check_config(const args& argv) {
   po::options_description options("watchpost check-config FILE");
   options.add_options()
       ("help,h", "show this help")
-      ("file", po::value<std::string>(), "suite file to validate")
+      ("file", po::value<std::string>(), "suite, load plan or agent config to validate")
       ("var", po::value<std::vector<std::string>>()->composing(), "variable NAME=VALUE for ${NAME} (repeatable)");
   po::positional_options_description positional;
   positional.add("file", 1);
@@ -64,7 +81,7 @@ int run_check_config(const args& argv) {
 int check_config_command(const args& argv) { return guarded("check-config", run_check_config, argv); }
 
 const bool registered = register_command(
-    {"check-config", check_config_command, "check-config FILE: validate a suite without sending traffic (exit 0/2)", 60});
+    {"check-config", check_config_command, "check-config FILE: validate a suite, load plan or agent config without sending traffic (exit 0/2)", 60});
 
 }  // namespace
 
