@@ -21,11 +21,30 @@ cert=${cert#cert=}
 
 echo "== watchpost probe $https_url/health --ca-file <test target cert>"
 "$wp" probe "$https_url/health" --ca-file "$cert"
-if [[ -f examples/post-deploy.yaml ]] && "$wp" --help | grep -q '^  smoke'; then
-  echo; echo "== watchpost smoke examples/post-deploy.yaml --base-url $http_url"
-  "$wp" smoke examples/post-deploy.yaml --base-url "$http_url" --var RUN_ID=demo
-fi
-if "$wp" --help | grep -q '^  load'; then
-  echo; echo "== watchpost load $http_url/health -c 16 -d 3s --threshold 'p99<50ms'"
-  "$wp" load "$http_url/health" -c 16 -t 1 -d 3s --threshold 'p99<50ms'
-fi
+
+echo; echo "== TOKEN=*** watchpost smoke examples/post-deploy.yaml --base-url $http_url"
+TOKEN=test-token "$wp" smoke examples/post-deploy.yaml --base-url "$http_url" --var RUN_ID=demo
+
+echo; echo "== watchpost load $http_url/health -c 16 -t 1 -d 3s --threshold 'p99<50ms'"
+"$wp" load "$http_url/health" -c 16 -t 1 -d 3s --threshold 'p99<50ms'
+
+echo; echo "== watchpost agent (two targets, 1s interval) for 4 s, then its /metrics"
+state=$(mktemp -d)
+cat >"$state/agent.yaml" <<YAML
+listen: 127.0.0.1:0
+state_dir: $state
+targets:
+  - { name: health, url: $http_url/health, interval: 1s, expect: { status: 200 } }
+  - { name: slow, url: $http_url/delay/100, interval: 1s, timeout: 2s }
+YAML
+"$wp" agent "$state/agent.yaml" >"$state/agent.out" 2>"$state/agent.log" &
+agent_pid=$!
+trap 'kill $target_pid $agent_pid 2>/dev/null; rm -rf "$ready" "$state"' EXIT
+for _ in $(seq 100); do grep -q READY "$state/agent.out" && break; sleep 0.05; done
+listen=$(sed -n 's/.*READY listen=\([^ ]*\).*/\1/p' "$state/agent.out")
+sleep 4
+exec 3<>"/dev/tcp/${listen%:*}/${listen##*:}"
+printf 'GET /metrics HTTP/1.0\r\nHost: %s\r\n\r\n' "$listen" >&3
+grep -E '^watchpost_(probe_success|uptime_ratio)|^watchpost_probe_total.*result="ok"|^watchpost_probe_duration_seconds_sum.*total' <&3
+exec 3<&-
+kill -TERM $agent_pid && wait $agent_pid
