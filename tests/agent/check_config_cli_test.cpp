@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "process.hpp"
 
@@ -82,4 +83,18 @@ TEST_CASE("check-config names every kind it knows when it cannot tell the kind")
   const auto [code, err] = check_config("mystery.yaml", "hello: world\n");
   CHECK(code == 2);
   for (const char* kind : {"smoke suite", "agent config", "load plan"}) CHECK_THAT(err, Catch::Contains(kind));
+}
+
+TEST_CASE("every example file in examples/ passes check-config") {
+  const std::map<std::string, std::string> env = {{"ROLLBACK_HMAC", "example-secret"}, {"TOKEN", "example-token"}};
+  int checked = 0;
+  for (const auto& entry : fs::directory_iterator(fs::path(watchpost::testing::source_dir()) / "examples")) {
+    if (entry.path().extension() != ".yaml") continue;
+    INFO(entry.path());
+    const auto r = run_watchpost({"check-config", entry.path().string(), "--var", "RUN_ID=1"}, env);
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.out, Catch::Contains(": ok ("));
+    ++checked;
+  }
+  CHECK(checked >= 3);
 }
