@@ -74,6 +74,7 @@ std::string load_summary(const loadgen::load_result& r, const std::vector<loadge
     const auto n = r.totals.errors_by_kind[static_cast<std::size_t>(kind)];
     if (n != 0) out += "  " + std::string(probes::to_string(kind)) + "=" + std::to_string(n);
   }
+  for (const auto& [message, n] : r.assertion_failures) out += "\n    " + std::to_string(n) + " x " + message;
   out += "\n  status    ";
   if (r.totals.status_counts.empty()) out += " none";
   for (const auto& [code, n] : r.totals.status_counts) out += " " + std::to_string(code) + "=" + std::to_string(n);

@@ -114,6 +114,9 @@ std::string load_report_json(const loadgen::load_result& r, const std::vector<lo
     series.emplace_back(std::move(o));
   }
   root["series"] = std::move(series);
+  json::object failures;
+  for (const auto& [message, n] : r.assertion_failures) failures[message] = n;
+  root["assertion_failures"] = std::move(failures);
   json::array verdict;
   bool passed = true;
   for (const auto& o : outcomes) {
@@ -167,6 +170,9 @@ loadgen::load_result parse_load_report(const std::string& text) {
       s.max = json::value_to<std::int64_t>(field(o, "max_ns"));
       r.series.push_back(std::move(s));
     }
+    if (auto it = root.find("assertion_failures"); it != root.end())
+      for (const auto& [message, n] : it->value().as_object())
+        loadgen::add_failure_message(r.assertion_failures, std::string(message), json::value_to<std::uint64_t>(n));
     return r;
   } catch (const boost::system::system_error& e) {  // JSON syntax and conversion errors
     throw std::runtime_error(std::string("load report: ") + e.what());

@@ -6,6 +6,7 @@
 // operation: steady state allocates nothing per request.
 #include "watchpost/loadgen/engine.hpp"
 #include "watchpost/loadgen/response_parser.hpp"
+#include "watchpost/probes/redact.hpp"
 
 #include <sys/resource.h>
 
@@ -50,7 +51,14 @@ struct shared_plan {
   std::vector<tcp::endpoint> endpoints;
   std::vector<std::string> wire;       // serialised requests, one per template
   std::vector<bool> head;              // HEAD requests: no body in the answer
-  std::vector<std::optional<probes::status_rule>> expect_status;
+  std::vector<probes::status_rule> status;  // checked on every response
+  // Per template, only when expect: has rules beyond the status: the whole expectation,
+  // checked on a sample of the responses.
+  std::vector<const probes::expectation*> sampled_expect;
+  std::vector<double> sample;
+  std::vector<bool> keep_body;         // a sampled rule reads the body (body:, json:)
+  std::vector<std::string> names;
+  probes::redactor secrets;            // credential header values, masked in failure messages
   std::vector<double> cumulative_weight;
   double total_weight = 0;
 };
@@ -61,6 +69,7 @@ struct interval_data {
   std::array<std::uint64_t, 600> status{};  // flat per-code counters: no map on the hot path
   stats::histogram corrected;
   stats::histogram uncorrected;
+  failure_messages assertion_failures;
 };
 
 class run_state;
@@ -88,6 +97,7 @@ class connection {
   void on_readable(const boost::system::error_code& ec);
   void complete();
   void fail(failure_kind kind);
+  void release_capture();
   void reconnect_after(nanoseconds delay);
 
   worker& w_;
@@ -95,6 +105,7 @@ class connection {
   tcp::socket socket_;
   asio::steady_timer timer_;
   response_parser parser_;
+  std::unique_ptr<response_capture> capture_;  // set while a sampled response is in flight
   std::size_t request_ = 0;
   time_point intended_{}, sent_{}, deadline_{};
   nanoseconds backoff_{0};
@@ -140,15 +151,41 @@ class worker {
     while (i + 1 < plan_.cumulative_weight.size() && x >= plan_.cumulative_weight[i]) ++i;
     return i;
   }
-  void record_response(int status, std::size_t request, time_point intended, time_point sent, time_point done) {
+  // A capture when this exchange of `request` is sampled for its expect: rules, else null.
+  std::unique_ptr<response_capture> sample(std::size_t request) {
+    if (!plan_.sampled_expect[request]) return nullptr;
+    // Deterministic: the first response is sampled, then one per 1/sample responses.
+    double& credit = sample_credit_[request];
+    const bool take = credit >= 1 - 1e-9;
+    if (take) credit -= 1;
+    credit += plan_.sample[request];
+    if (!take) return nullptr;
+    std::unique_ptr<response_capture> c;
+    if (spare_captures_.empty()) {
+      c = std::make_unique<response_capture>();
+    } else {
+      c = std::move(spare_captures_.back());
+      spare_captures_.pop_back();
+    }
+    c->clear(plan_.keep_body[request]);
+    return c;
+  }
+  void give_back(std::unique_ptr<response_capture> c) {
+    // Keep spare buffers small: one huge sampled body must not stay resident.
+    if (c->response.body.capacity() > 1024 * 1024) c->response.body = std::string();
+    spare_captures_.push_back(std::move(c));
+  }
+  void record_response(int status, std::size_t request, time_point intended, time_point sent, time_point done,
+                       response_capture* sampled) {
     auto& iv = interval_;
-    const auto& expected = plan_.expect_status[request];
-    const bool ok = expected ? expected->matches(status) : status < 400;
+    failure_kind kind = failure_kind::none;
+    if (sampled) kind = judge_sample(request, *sampled, done - sent);
+    else if (!plan_.status[request].matches(status)) kind = failure_kind::status;
     if (status >= 0 && status < static_cast<int>(iv.status.size())) ++iv.status[static_cast<std::size_t>(status)];
-    if (ok) {
+    if (kind == failure_kind::none) {
       ++iv.totals.requests;
     } else {
-      iv.totals.add_error(failure_kind::status);
+      iv.totals.add_error(kind);
     }
     iv.corrected.record((done - intended).count());
     if (rate_) iv.uncorrected.record((done - sent).count());
@@ -169,6 +206,7 @@ class worker {
     ++completed_;
     if (quota_ != 0 && completed_ >= quota_) stop();
   }
+  failure_kind judge_sample(std::size_t request, response_capture& sampled, nanoseconds took);
   void on_tick();
   void flush_interval(bool final);
   void update_active(time_point now);
@@ -184,6 +222,8 @@ class worker {
   asio::steady_timer deadline_{ctx_};
   std::vector<std::unique_ptr<connection>> connections_;
   std::vector<char> read_buffer_ = std::vector<char>(64 * 1024);
+  std::vector<double> sample_credit_;
+  std::vector<std::unique_ptr<response_capture>> spare_captures_;
   interval_data interval_;
   std::optional<schedule> rate_;  // this worker's share of the rate
   std::optional<schedule> ramp_;  // this worker's share of the connections
@@ -330,7 +370,8 @@ void connection::next_request() {
 void connection::send() {
   request_ = w_.pick_request();
   const std::string& wire = w_.plan().wire[request_];
-  parser_.reset(w_.plan().head[request_]);
+  capture_ = w_.sample(request_);
+  parser_.reset(w_.plan().head[request_], capture_.get());
   sent_ = clock_type::now();
   if (!w_.open_model()) intended_ = sent_;
   deadline_ = sent_ + w_.options().timeout;
@@ -407,15 +448,21 @@ void connection::on_readable(const boost::system::error_code& ec) {
 void connection::complete() {
   const time_point done = clock_type::now();
   phase_ = phase::idle;
-  w_.record_response(parser_.status(), request_, intended_, sent_, done);
+  w_.record_response(parser_.status(), request_, intended_, sent_, done, capture_.get());
+  release_capture();
   if (w_.stopping()) return;
   if (parser_.keep_alive() && connected_) next_request();
   else connect();
 }
 
+void connection::release_capture() {
+  if (capture_) w_.give_back(std::move(capture_));
+}
+
 void connection::fail(failure_kind kind) {
   phase_ = phase::idle;
   connected_ = false;
+  release_capture();
   w_.record_error(kind);
   if (w_.stopping()) return;
   // A server that closes or resets connections is reconnected at once; if the reconnect is
@@ -450,9 +497,21 @@ worker::worker(run_state& run, const load_options& options, const shared_plan& p
       peak = std::max(peak, ramp_->value_at(t));
     most = static_cast<std::uint64_t>(std::ceil(peak)) + 1;
   }
+  sample_credit_.assign(plan.wire.size(), 1.0);
   connections_.reserve(most);
   for (std::uint64_t i = 0; i < most; ++i) connections_.push_back(std::make_unique<connection>(*this, i));
   active_ = ramp_ ? 0 : conns;
+}
+
+failure_kind worker::judge_sample(std::size_t request, response_capture& sampled, nanoseconds took) {
+  if (sampled.body_too_large) return failure_kind::body_too_large;
+  sampled.response.timings.total = took;
+  auto outcome = probes::judge(plan_.names[request], *plan_.sampled_expect[request], std::move(sampled.response));
+  sampled.response = std::move(outcome.response);  // back to the pool with its capacity
+  if (!outcome.failures.empty())
+    add_failure_message(interval_.assertion_failures,
+                        plan_.secrets(plan_.names[request] + ": " + outcome.failures.front()));
+  return outcome.kind;
 }
 
 void worker::update_active(time_point now) {
@@ -505,6 +564,7 @@ void worker::flush_interval(bool final) {
     if (interval_.status[code] != 0) out.totals.status_counts[static_cast<int>(code)] = interval_.status[code];
   out.corrected = std::move(interval_.corrected);
   out.uncorrected = std::move(interval_.uncorrected);
+  out.assertion_failures.swap(interval_.assertion_failures);
   interval_.totals.requests = interval_.totals.errors = interval_.totals.bytes_read = 0;
   interval_.totals.errors_by_kind.fill(0);
   interval_.status.fill(0);
@@ -529,6 +589,7 @@ void worker::stop() {
 void run_state::on_interval(std::int64_t second, interval_data data, bool final, time_point stopped_at) {
   const bool has_data = data.totals.requests != 0 || data.totals.bytes_read != 0;
   if (!final || has_data) result_.add_interval(second, data.totals, data.corrected, data.uncorrected);
+  merge_failure_messages(result_.assertion_failures, data.assertion_failures);
   if (final) {
     last_stop_ = std::max(last_stop_, stopped_at);
     if (++finished_ == workers_.size()) {
@@ -590,6 +651,24 @@ load_result run_state::run(const shared_plan& plan) {
   return std::move(result_);
 }
 
+// What is checked on every response, and what only on a sample.
+void add_expectation(shared_plan& plan, const request_template& r) {
+  const probes::status_rule any_status{{}, {1, 2, 3, 4, 5}};
+  const probes::status_rule success_or_redirect{{}, {2, 3}};  // the suites' default
+  const probes::expectation* e = r.expect ? &*r.expect : nullptr;
+  if (e && e->status) plan.status.push_back(*e->status);
+  else if (e && e->redirect_to_https) plan.status.push_back(any_status);  // the redirect rule judges it
+  else plan.status.push_back(success_or_redirect);
+  const bool beyond_status = e && (!e->headers.empty() || !e->body.empty() || !e->json.empty() || e->latency_ms ||
+                                   e->redirect_to_https || e->cors_no_wildcard_with_credentials);
+  plan.sampled_expect.push_back(beyond_status ? e : nullptr);
+  plan.sample.push_back(r.sample);
+  plan.keep_body.push_back(beyond_status && (!e->body.empty() || !e->json.empty()));
+  plan.names.push_back(r.name.empty() ? r.method + " " + r.target : r.name);
+  for (const auto& h : r.headers)
+    if (probes::is_credential_header(h.name)) plan.secrets.add_credential_header(h.value);
+}
+
 void raise_open_file_limit() {
   // 10,000 connections need 10,000 descriptors; the soft limit is often 1,024.
   rlimit lim{};
@@ -626,7 +705,7 @@ load_result run_load(const load_options& options, const interval_observer& obser
     if (r.target.empty()) r.target = options.url.target;
     plan.wire.push_back(serialize_request(r, options.url));
     plan.head.push_back(r.method == "HEAD");
-    plan.expect_status.push_back(r.expect_status);
+    add_expectation(plan, r);
     plan.total_weight += r.weight;
     plan.cumulative_weight.push_back(plan.total_weight);
   }

@@ -1,11 +1,12 @@
 #include "watchpost/loadgen/plan.hpp"
 
 #include <charconv>
-
-#include "watchpost/probes/check.hpp"
 #include <variant>
 
 #include "watchpost/loadgen/threshold.hpp"
+#include "watchpost/probes/check.hpp"
+#include "watchpost/probes/redact.hpp"
+#include "watchpost/probes/variables.hpp"
 
 namespace watchpost::loadgen {
 
@@ -24,16 +25,26 @@ probes::header_list read_headers(const config_file& file, const YAML::Node& node
   return out;
 }
 
-// The `expect:` block of suites (probes/check.hpp), so plans and suites share one syntax.
-// The hot path keeps no headers or body, so only status rules apply in load runs; any other
-// rule is rejected here rather than silently ignored.
-std::optional<probes::status_rule> read_expect(const config_file& file, const YAML::Node& node) {
-  const probes::expectation e = probes::parse_expectation(file, node);
-  if (!e.headers.empty() || !e.body.empty() || !e.json.empty() || e.latency_ms || e.tls || e.redirect_to_https ||
-      e.cors_no_wildcard_with_credentials)
-    file.fail(node, "load plans support only status expectations (expect: { status: 200 }) for now; "
-                    "use a threshold for latency");
-  return e.status;
+// The `expect:` block of suites (probes/check.hpp), so plans and suites share one syntax and
+// one evaluation. ${env:NAME} expands; there are no captures in a load run.
+probes::expectation read_expect(const config_file& file, const YAML::Node& node) {
+  probes::redactor secrets;
+  const probes::variable_scope scope({}, secrets);
+  probes::expectation e = probes::parse_expectation(file, node, scope);
+  if (e.tls) file.fail(node["tls"] ? node["tls"] : node, "load plans do not check tls: rules; use watchpost smoke");
+  return e;
+}
+
+// "1%", "0.5%", "100%": the share of responses whose non-status rules are checked.
+double read_sample(const config_file& file, const YAML::Node& node) {
+  const std::string text = file.string(node, "sample");
+  double percent = 0;
+  const char* b = text.data();
+  const char* e = text.data() + text.size();
+  auto [p, ec] = std::from_chars(b, e, percent);
+  if (ec != std::errc{} || p == b || e - p != 1 || *p != '%' || !(percent > 0) || percent > 100)
+    file.fail(node, "sample must be a percentage in (0%, 100%], e.g. 1%");
+  return percent / 100;
 }
 
 request_template read_request(const config_file& file, const YAML::Node& node, const probes::header_list& common) {
@@ -58,7 +69,11 @@ request_template read_request(const config_file& file, const YAML::Node& node, c
     r.weight = file.number(*n, "weight");
     if (!(r.weight > 0)) file.fail(*n, "weight must be > 0");
   }
-  if (auto n = m.optional("expect")) r.expect_status = read_expect(file, *n);
+  if (auto n = m.optional("expect")) r.expect = read_expect(file, *n);
+  if (auto n = m.optional("sample")) {
+    if (!r.expect) file.fail(*n, "sample needs an expect: block to sample");
+    r.sample = read_sample(file, *n);
+  }
   m.finish();
   return r;
 }

@@ -61,7 +61,17 @@ bool parse_hex(std::string_view s, std::uint64_t& out) noexcept {
 
 }  // namespace
 
-void response_parser::reset(bool head_request) noexcept {
+void response_capture::clear(bool keep_body_too) {
+  response.headers.clear();
+  response.body.clear();
+  response.status = 0;
+  keep_body = keep_body_too;
+  body_too_large = false;
+  line.clear();
+}
+
+void response_parser::reset(bool head_request, response_capture* capture) noexcept {
+  capture_ = capture;
   state_ = state::status_line;
   head_request_ = head_request;
   keep_alive_ = true;
@@ -79,6 +89,7 @@ void response_parser::reset(bool head_request) noexcept {
 void response_parser::on_header(std::string_view name, std::string_view value) noexcept {
   while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
   while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  if (capture_) capture_->response.headers.push_back({std::string(name), std::string(value)});
   if (iequals(name, "content-length")) {
     std::uint64_t n = 0;
     if (!parse_decimal(value, n) || (has_length_ && n != remaining_)) {
@@ -100,7 +111,8 @@ void response_parser::end_of_headers() noexcept {
   if (head_request_ || status_ < 200 || status_ == 204 || status_ == 304) {
     if (status_ < 200 && status_ != 101) {  // interim response: the real one follows
       const bool head = head_request_;
-      reset(head);
+      if (capture_) capture_->clear(capture_->keep_body);
+      reset(head, capture_);
       return;
     }
     state_ = state::done;
@@ -133,6 +145,7 @@ void response_parser::on_line(std::string_view line) noexcept {
         return;
       }
       status_ = (a - '0') * 100 + (b - '0') * 10 + (c - '0');
+      if (capture_) capture_->response.status = status_;
       state_ = state::headers;
       return;
     }
@@ -183,11 +196,13 @@ std::size_t response_parser::feed(const char* data, std::size_t size) noexcept {
         const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, avail));
         remaining_ -= n;
         body_bytes_ += n;
+        if (capture_) keep_body(p, n);
         used += n;
         if (remaining_ == 0) state_ = state_ == state::body_length ? state::done : state::chunk_data_end;
         break;
       }
       case state::body_until_close:
+        if (capture_) keep_body(p, avail);
         body_bytes_ += avail;
         used += avail;
         break;
@@ -204,30 +219,57 @@ std::size_t response_parser::feed(const char* data, std::size_t size) noexcept {
           }
         }
         if (!nl) {
-          const std::size_t room = carry_.size() - carry_size_;
-          if (len > room) carry_truncated_ = true;
-          std::memcpy(carry_.data() + carry_size_, p, std::min(len, room));
-          carry_size_ += std::min(len, room);
+          carry(p, len);
           used += len;
           break;
         }
         used += len + 1;
-        if (carry_size_ == 0 && !carry_truncated_) {
+        if (carried().empty() && !carry_truncated_) {
           on_line(std::string_view(p, len));
         } else {
-          const std::size_t room = carry_.size() - carry_size_;
-          if (len > room) carry_truncated_ = true;
-          std::memcpy(carry_.data() + carry_size_, p, std::min(len, room));
-          carry_size_ += std::min(len, room);
-          on_line(std::string_view(carry_.data(), carry_size_));
+          carry(p, len);
+          on_line(carried());
         }
-        carry_size_ = 0;
-        carry_truncated_ = false;
+        clear_carry();
         break;
       }
     }
   }
   return used;
+}
+
+void response_parser::keep_body(const char* data, std::size_t size) noexcept {
+  if (!capture_->keep_body) return;
+  std::string& body = capture_->response.body;
+  const std::size_t room = capture_->max_body - std::min(capture_->max_body, body.size());
+  if (size > room) capture_->body_too_large = true;
+  body.append(data, std::min(size, room));
+}
+
+void response_parser::carry(const char* data, std::size_t size) noexcept {
+  if (capture_) {
+    // Bounded like the header block, so a sampled response cannot grow it without limit.
+    std::string& line = capture_->line;
+    const std::size_t room = max_response_header_bytes - std::min(max_response_header_bytes, line.size());
+    if (size > room) carry_truncated_ = true;
+    line.append(data, std::min(size, room));
+    return;
+  }
+  const std::size_t room = carry_.size() - carry_size_;
+  if (size > room) carry_truncated_ = true;
+  std::memcpy(carry_.data() + carry_size_, data, std::min(size, room));
+  carry_size_ += std::min(size, room);
+}
+
+std::string_view response_parser::carried() const noexcept {
+  if (capture_) return capture_->line;
+  return {carry_.data(), carry_size_};
+}
+
+void response_parser::clear_carry() noexcept {
+  if (capture_) capture_->line.clear();
+  carry_size_ = 0;
+  carry_truncated_ = false;
 }
 
 void response_parser::on_eof() noexcept {

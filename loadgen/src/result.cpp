@@ -12,6 +12,17 @@ void counters::merge(const counters& other) {
   for (const auto& [code, n] : other.status_counts) status_counts[code] += n;
 }
 
+void add_failure_message(failure_messages& into, const std::string& message, std::uint64_t count) {
+  auto it = into.find(message);
+  if (it == into.end() && into.size() >= max_failure_messages) it = into.try_emplace(std::string(other_failure_messages)).first;
+  else if (it == into.end()) it = into.try_emplace(message).first;
+  it->second += count;
+}
+
+void merge_failure_messages(failure_messages& into, const failure_messages& from) {
+  for (const auto& [message, n] : from) add_failure_message(into, message, n);
+}
+
 void series_point::set_latency(const stats::histogram& h) {
   latency = h.serialize();
   p50 = h.value_at_quantile(0.50);
@@ -61,6 +72,7 @@ void load_result::merge(const load_result& other) {
   totals.merge(other.totals);
   latency.merge(other.latency);
   uncorrected_latency.merge(other.uncorrected_latency);
+  merge_failure_messages(assertion_failures, other.assertion_failures);
   for (const auto& p : other.series) merge_point(point_at(series, p.second), p.totals, parse_or_empty(p.latency));
   elapsed_seconds = std::max(elapsed_seconds, other.elapsed_seconds);
   interrupted = interrupted || other.interrupted;

@@ -252,3 +252,117 @@ TEST_CASE("stages ramp connections (closed) and the rate (open) and set the run 
   CHECK(report.totals.requests <= 1520);
   std::filesystem::remove(temp_path("stages.json"));
 }
+
+namespace {
+
+// Runs `watchpost load --plan` on a plan made of `body` (after a url: line) and returns its report.
+struct plan_run {
+  testing::command_result command;
+  loadgen::load_result report;
+};
+plan_run run_plan(const std::string& name, const std::string& body, const std::vector<std::string>& extra = {}) {
+  const auto plan = temp_path(name + ".yaml"), json = temp_path(name + ".json");
+  std::ofstream(plan) << "url: " << target().http_url("/") << "\n" << body;
+  std::vector<std::string> argv{"load", "--plan", plan, "--json", json};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  plan_run r{run_watchpost(argv), {}};
+  std::filesystem::remove(plan);
+  if (std::filesystem::exists(json)) r.report = exporters::read_load_report_file(json);
+  std::filesystem::remove(json);
+  return r;
+}
+
+std::uint64_t series_errors(const loadgen::load_result& r, probes::failure_kind kind) {
+  std::uint64_t n = 0;
+  for (const auto& p : r.series) n += p.totals.errors_by_kind[static_cast<std::size_t>(kind)];
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("plan expect: a failing json assertion on a 10% sample counts exactly, as kind assertion") {
+  // 1000 requests on 2 threads: each samples its 1st, 11th, 21st... response: 50 + 50.
+  auto r = run_plan("json-sample",
+                    "threads: 2\nconnections: 4\ncount: 1000\n"
+                    "requests:\n"
+                    "  - path: /api/info\n"
+                    "    expect: { status: 200, json: { $.name: not-the-name } }\n"
+                    "    sample: 10%\n",
+                    {"--threshold", "error_rate<5%", "--html", temp_path("json-sample.html")});
+  INFO(r.command.err);
+  CHECK(r.command.exit_code == 1);
+  CHECK_THAT(r.command.err, Catch::Contains("threshold failed: error_rate<5%"));
+  CHECK_THAT(r.command.out, Catch::Contains("assertion=100"));
+  CHECK(r.report.totals.requests == 1000);
+  CHECK(r.report.totals.status_counts.at(200) == 1000);
+  CHECK(errors_of(r.report, probes::failure_kind::assertion) == 100);
+  CHECK(errors_of(r.report, probes::failure_kind::status) == 0);
+  CHECK(r.report.totals.errors == 100);
+  CHECK(series_errors(r.report, probes::failure_kind::assertion) == 100);
+  std::ifstream html(temp_path("json-sample.html"));
+  const std::string page((std::istreambuf_iterator<char>(html)), std::istreambuf_iterator<char>());
+  CHECK_THAT(page, Catch::Contains("assertion=100"));
+  std::filesystem::remove(temp_path("json-sample.html"));
+}
+
+TEST_CASE("plan expect: header, body, json and latency assertions that hold on every response") {
+  auto r = run_plan("all-pass",
+                    "connections: 3\ncount: 300\n"
+                    "requests:\n"
+                    "  - path: /health\n"
+                    "    expect:\n"
+                    "      headers: { Content-Type: { contains: json }, X-Not-There: { present: false } }\n"
+                    "      body: { contains: '\"status\":\"ok\"', max_bytes: 4096 }\n"
+                    "      json: { $.checks.db: ok }\n"
+                    "      latency: < 10s\n",
+                    {"--threshold", "error_rate<0.1%"});
+  INFO(r.command.err);
+  CHECK(r.command.exit_code == 0);
+  CHECK(r.report.totals.requests == 300);
+  CHECK(r.report.totals.errors == 0);
+}
+
+TEST_CASE("plan expect: a status mismatch is kind status, not assertion, sampled or not") {
+  auto r = run_plan("status-kind",
+                    "connections: 2\ncount: 200\n"
+                    "requests:\n"
+                    "  - path: /status/503\n"
+                    "    expect: { status: 200, body: { contains: 'status 503' } }\n"
+                    "    sample: 50%\n");
+  CHECK(r.command.exit_code == 0);  // no thresholds: errors alone do not fail the run
+  CHECK(errors_of(r.report, probes::failure_kind::status) == 200);
+  CHECK(errors_of(r.report, probes::failure_kind::assertion) == 0);
+}
+
+TEST_CASE("plan expect: sampling and tls: mistakes are file:line:col errors") {
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"requests:\n  - { path: /, sample: 10% }\n", ":3:"},
+      {"requests:\n  - path: /\n    expect: { status: 200 }\n    sample: 0%\n", ":5:13: sample must be a percentage"},
+      {"requests:\n  - path: /\n    expect: { status: 200 }\n    sample: 150\n", ":5:"},
+      {"requests:\n  - path: /\n    expect: { tls: { min_version: '1.2' } }\n", "tls"},
+      {"requests:\n  - path: /\n    expect: { body: { contains: '${NOPE}' } }\n", ":4:"}};
+  for (const auto& [body, wanted] : cases) {
+    auto r = run_plan("bad-expect", body);
+    INFO(body << "\n" << r.command.err);
+    CHECK(r.command.exit_code == 2);
+    CHECK(one_line(r.command.err));
+    CHECK_THAT(r.command.err, Catch::Contains("bad-expect.yaml") && Catch::Contains(wanted));
+  }
+}
+
+TEST_CASE("plan expect: failure messages are summarised, with credentials masked") {
+  auto r = run_plan("masked",
+                    "connections: 2\ncount: 50\n"
+                    "requests:\n"
+                    "  - name: echo-headers\n"
+                    "    path: /headers\n"
+                    "    headers: { Authorization: Bearer s3cret-load-token }\n"
+                    "    expect: { body: { contains: never-there } }\n");
+  INFO(r.command.out);
+  CHECK(errors_of(r.report, probes::failure_kind::assertion) == 50);
+  CHECK_THAT(r.command.out, Catch::Contains("50 x echo-headers: body: expected to contain \"never-there\""));
+  CHECK_THAT(r.command.out, !Catch::Contains("s3cret-load-token"));
+  REQUIRE(r.report.assertion_failures.size() == 1);
+  CHECK(r.report.assertion_failures.begin()->first.find("s3cret-load-token") == std::string::npos);
+  CHECK(r.report.assertion_failures.begin()->second == 50);
+}

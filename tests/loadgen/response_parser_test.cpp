@@ -111,3 +111,40 @@ TEST_CASE("a long header line split across reads is skipped, short ones still re
   CHECK(p.done());
   CHECK(p.body_bytes() == 3);
 }
+
+TEST_CASE("a capture keeps headers (however long) and the chunked body of a sampled response") {
+  const std::string long_value(3000, 'v');
+  const std::string wire = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nX-Long: " + long_value +
+                           "\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+  for (std::size_t step : {1u, 5u, 700u, 10000u}) {
+    watchpost::loadgen::response_capture capture;
+    capture.clear(true);
+    response_parser p;
+    p.reset(false, &capture);
+    CHECK(feed_in_steps(p, wire, step) == wire.size());
+    REQUIRE(p.done());
+    CHECK(capture.response.status == 201);
+    REQUIRE(capture.response.headers.size() == 2);
+    CHECK(*capture.response.header("x-long") == long_value);
+    CHECK(capture.response.body == "hello world");
+    CHECK_FALSE(capture.body_too_large);
+  }
+}
+
+TEST_CASE("a capture without keep_body or past max_body keeps no more than asked") {
+  const std::string wire = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789";
+  watchpost::loadgen::response_capture capture;
+  capture.clear(false);
+  response_parser p;
+  p.reset(false, &capture);
+  p.feed(wire.data(), wire.size());
+  REQUIRE(p.done());
+  CHECK(capture.response.body.empty());
+  capture.clear(true);
+  capture.max_body = 4;
+  p.reset(false, &capture);
+  p.feed(wire.data(), wire.size());
+  REQUIRE(p.done());
+  CHECK(capture.response.body == "0123");
+  CHECK(capture.body_too_large);
+}

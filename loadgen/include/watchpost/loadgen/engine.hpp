@@ -24,7 +24,11 @@ struct request_template {
   probes::header_list headers;
   std::string body;
   double weight = 1;
-  std::optional<probes::status_rule> expect_status;  // none: any status below 400 passes
+  // The suites' expect: block. The status rule (default 2xx/3xx) is checked on every response;
+  // header, body, json and latency rules on a `sample` share of them, whose headers (and body,
+  // when a rule reads it) are kept for that purpose only.
+  std::optional<probes::expectation> expect;
+  double sample = 1;  // 0 < sample <= 1
 };
 
 struct load_options {

@@ -20,7 +20,16 @@
 //       headers: { Content-Type: application/json }
 //       body: '{"a":1}'
 //       weight: 1
-//       expect: { status: [200, 201] }  # the suites' expect: syntax; status rules only (200, [200, 201], 2xx), every response
+//       expect:                      # the suites' expect: syntax (status, headers, body, json, latency)
+//         status: [200, 201]
+//         json: { $.ok: true }
+//       sample: 1%                   # check non-status rules on 1% of responses (default 100%)
+//
+// The status rule is checked on every response (mismatches count as errors of kind `status`).
+// The other rules run on a deterministic sample: `sample: 1%` checks the 1st, 101st, 201st...
+// response of that request on each thread; failures count as errors of kind `assertion`.
+// `latency:` compares the response time from the actual send. A sampled body over 16 MiB counts
+// as body_too_large. `tls:` rules are not supported (use watchpost smoke for certificates).
 // Command-line flags override the file.
 #include <cstdint>
 #include <optional>

@@ -3,20 +3,38 @@
 // http_parser): status line, Content-Length, chunked bodies, keep-alive / Connection: close.
 // It keeps no bytes of the body and allocates nothing: bytes are fed as they arrive from a
 // reused buffer, and only a short carry of an unfinished header or chunk-size line is kept.
+// Responses sampled for `expect:` assertions are the exception: their headers (and body, when
+// a rule reads it) are copied into a response_capture.
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
+#include "watchpost/probes/http_types.hpp"
+
 namespace watchpost::loadgen {
+
+// Where a sampled response's headers and body go. Reused across responses (clear() keeps the
+// capacity), so steady-state sampling allocates little.
+struct response_capture {
+  probes::result response;  // headers, and the body when keep_body
+  bool keep_body = false;
+  std::size_t max_body = 16 * 1024 * 1024;
+  bool body_too_large = false;  // the body passed max_body; what was kept is a prefix
+  std::string line;             // an unfinished line (the fixed carry would truncate long headers)
+
+  void clear(bool keep_body_too);
+};
 
 class response_parser {
  public:
   enum class state : std::uint8_t { status_line, headers, body_length, body_until_close,
                                     chunk_size, chunk_data, chunk_data_end, trailers, done, error };
 
-  // Starts a new response. HEAD responses carry no body whatever their headers say.
-  void reset(bool head_request = false) noexcept;
+  // Starts a new response. HEAD responses carry no body whatever their headers say. With a
+  // capture, headers and (if asked) the body are copied into it.
+  void reset(bool head_request = false, response_capture* capture = nullptr) noexcept;
 
   // Consumes bytes; returns how many were used (less than given once the response is done,
   // so pipelined extra bytes are left to the caller). Check done() / failed() after.
@@ -36,6 +54,11 @@ class response_parser {
   void on_line(std::string_view line) noexcept;
   void on_header(std::string_view name, std::string_view value) noexcept;
   void end_of_headers() noexcept;
+  void keep_body(const char* data, std::size_t size) noexcept;
+  // The unfinished-line carry: the fixed array, or the capture's string when capturing.
+  void carry(const char* data, std::size_t size) noexcept;
+  std::string_view carried() const noexcept;
+  void clear_carry() noexcept;
 
   state state_ = state::status_line;
   bool head_request_ = false;
@@ -52,6 +75,7 @@ class response_parser {
   std::array<char, 512> carry_{};
   std::size_t carry_size_ = 0;
   bool carry_truncated_ = false;
+  response_capture* capture_ = nullptr;
 };
 
 inline constexpr std::size_t max_response_header_bytes = 64 * 1024;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "watchpost/loadgen/threshold.hpp"
@@ -46,6 +47,15 @@ struct series_point {
   friend bool operator==(const series_point&, const series_point&) = default;
 };
 
+// Why sampled responses failed their expect: rules: "name: json $.a: expected 1, got 2" and how
+// often. Only the first distinct messages are kept (the rest add to one "other" entry), so a
+// run's memory stays bounded however varied the failures.
+using failure_messages = std::map<std::string, std::uint64_t>;
+inline constexpr std::size_t max_failure_messages = 10;
+inline constexpr std::string_view other_failure_messages = "(other messages)";
+void add_failure_message(failure_messages& into, const std::string& message, std::uint64_t count = 1);
+void merge_failure_messages(failure_messages& into, const failure_messages& from);
+
 struct run_parameters {
   std::string target;         // URL (or plan name)
   std::string model;          // "closed" or "open"
@@ -67,6 +77,7 @@ struct load_result {
   stats::histogram latency;              // corrected in the open model
   stats::histogram uncorrected_latency;  // open model only: from the actual send time
   std::vector<series_point> series;      // ordered by second
+  failure_messages assertion_failures;   // sampled expect: failures, by first message
 
   bool open_model() const { return parameters.model == "open"; }
   double rps() const { return elapsed_seconds > 0 ? static_cast<double>(totals.requests) / elapsed_seconds : 0; }
