@@ -9,6 +9,7 @@
 #include "cli_support.hpp"
 #include "watchpost/agent/webhook.hpp"
 #include "watchpost/exporters/junit.hpp"
+#include "watchpost/exporters/pushgateway.hpp"
 #include "watchpost/exporters/suite_report.hpp"
 #include "watchpost/probes/preset.hpp"
 #include "watchpost/probes/suite.hpp"
@@ -97,6 +98,7 @@ int run_smoke(const args& argv) {
       ("admin-path", po::value<std::vector<std::string>>()->composing(), "deploy preset: admin endpoint (repeatable, default /admin)")
       ("api-path", po::value<std::string>(), "deploy preset: API path for the CORS preflight (default /api/info)")
       ("min-cert-days", po::value<int>()->default_value(14), "deploy preset: minimum days of certificate validity")
+      ("push-gateway", po::value<std::string>(), "push the run's metrics to this Prometheus Pushgateway (job watchpost_smoke)")
       ("on-fail-webhook", po::value<std::string>(), "POST a signed JSON summary here when the suite fails")
       ("webhook-secret-env", po::value<std::string>(), "environment variable holding the webhook HMAC secret");
   po::positional_options_description positional;
@@ -141,6 +143,13 @@ int run_smoke(const args& argv) {
     throw usage_error("--webhook-secret-env needs --on-fail-webhook");
   }
 
+  std::optional<probes::url> push_gateway;
+  if (vm.count("push-gateway")) {
+    auto parsed = exporters::parse_gateway_url(vm["push-gateway"].as<std::string>());
+    if (auto* error = std::get_if<probes::url_error>(&parsed)) throw usage_error("--push-gateway: " + error->message);
+    push_gateway = std::get<probes::url>(parsed);
+  }
+
   probes::client_options client;
   client.tls.insecure = vm.count("insecure") > 0;
   if (vm.count("ca-file")) client.tls.ca_file = vm["ca-file"].as<std::string>();
@@ -158,6 +167,14 @@ int run_smoke(const args& argv) {
   if (vm.count("json")) write_file("--json", vm["json"].as<std::string>(), exporters::suite_json(run, redact));
   if (vm.count("junit")) write_file("--junit", vm["junit"].as<std::string>(), exporters::suite_junit(run, redact));
 
+  // Metrics are a side channel: a gateway outage is reported but neither fails nor passes the gate.
+  if (push_gateway) {
+    const auto pushed = exporters::push_suite_run(*push_gateway, run, redact);
+    if (!pushed.pushed) {
+      const std::string line = redact("watchpost smoke: metrics not pushed: " + pushed.error + "\n");
+      std::fwrite(line.data(), 1, line.size(), stderr);
+    }
+  }
   if (webhook && !run.passed()) notify(*webhook, run, redact, client);
   if (run.any_not_ready()) {
     std::fprintf(stderr, "watchpost smoke: a target never became ready within --wait-ready\n");

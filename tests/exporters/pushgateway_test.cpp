@@ -1,0 +1,299 @@
+// Pushes to a real Prometheus Pushgateway (Debian prometheus-pushgateway) on loopback, read back
+// from its /metrics: the SPEC names and values, one group per suite/target/shard, failures as
+// values. Skipped, with a warning, when the binary is absent.
+#include "watchpost/exporters/pushgateway.hpp"
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+
+#include "agent_fixture.hpp"
+#include "process.hpp"
+
+using namespace std::chrono_literals;
+using namespace watchpost;
+using agent_test::http_get;
+using agent_test::reserve_port;
+using agent_test::wait_until;
+
+namespace {
+
+constexpr const char* pushgateway_binary = "/usr/bin/prometheus-pushgateway";
+
+// A pushgateway on a free loopback port, ready when constructed.
+class pushgateway {
+ public:
+  pushgateway()
+      : port_(reserve_port()),
+        process_(pushgateway_binary,
+                 {"--web.listen-address=127.0.0.1:" + std::to_string(port_), "--log.level=error"}) {
+    if (!wait_until([&] { return !http_get(url() + "/-/ready").empty(); }, 10s))
+      throw std::runtime_error("pushgateway did not become ready on port " + std::to_string(port_));
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  probes::url address() const { return std::get<probes::url>(exporters::parse_gateway_url(url())); }
+  std::string metrics() const { return http_get(url() + "/metrics"); }
+
+ private:
+  std::uint16_t port_;
+  testing::child_process process_;
+};
+
+bool have_pushgateway() {
+  if (std::filesystem::exists(pushgateway_binary)) return true;
+  WARN("SKIPPED: " << pushgateway_binary << " absent (apt-get install prometheus-pushgateway)");
+  return false;
+}
+
+using label_set = std::map<std::string, std::string>;
+
+// Labels of one exposition line, from just after '{' up to the closing '}' (returned in `end`).
+label_set parse_labels(const std::string& line, std::size_t& at) {
+  label_set labels;
+  while (at < line.size() && line[at] != '}') {
+    const auto eq = line.find("=\"", at);
+    std::string name = line.substr(at, eq - at), value;
+    for (at = eq + 2; at < line.size() && line[at] != '"'; ++at) {
+      if (line[at] == '\\' && at + 1 < line.size()) {
+        ++at;
+        value += line[at] == 'n' ? '\n' : line[at];
+      } else {
+        value += line[at];
+      }
+    }
+    labels.emplace(std::move(name), std::move(value));
+    at += line[at + 1] == ',' ? 2 : 1;
+  }
+  return labels;
+}
+
+// The value of the sample `name` whose labels include all of `want`; nullopt when none does.
+std::optional<double> sample(const std::string& exposition, const std::string& name, const label_set& want) {
+  std::istringstream lines(exposition);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.starts_with(name + "{")) continue;
+    std::size_t at = name.size() + 1;
+    const label_set labels = parse_labels(line, at);
+    if (std::all_of(want.begin(), want.end(), [&](const auto& kv) {
+          auto it = labels.find(kv.first);
+          return it != labels.end() && it->second == kv.second;
+        }))
+      return std::stod(line.substr(at + 2));
+  }
+  return std::nullopt;
+}
+
+probes::check_outcome outcome(std::string name, probes::failure_kind kind, nanoseconds total) {
+  probes::check_outcome c;
+  c.name = std::move(name);
+  c.kind = kind;
+  c.attempts = 1;
+  c.duration = total;
+  c.response.status = kind == probes::failure_kind::none ? 200 : 503;
+  c.response.timings.connect = 200us;
+  c.response.timings.ttfb = total / 2;
+  c.response.timings.total = total;
+  return c;
+}
+
+exporters::suite_run two_target_run(const std::string& suite_name) {
+  probes::suite_result good;
+  good.checks = {outcome("health", probes::failure_kind::none, 2ms),
+                 outcome("home page", probes::failure_kind::none, 30ms)};
+  good.checks[0].response.tls.present = true;
+  good.checks[0].response.tls.cert_not_after =
+      std::chrono::system_clock::time_point(std::chrono::seconds(1'900'000'000));
+  probes::suite_result bad;
+  bad.checks = {outcome("health", probes::failure_kind::status, 4ms),
+                outcome("token sk-live-123 ok", probes::failure_kind::connect, 0ms)};
+  probes::check_outcome skipped;
+  skipped.name = "read back";
+  skipped.skipped = true;
+  bad.checks.push_back(skipped);
+  return {suite_name, "run-1", {{"https://good.example/", good}, {"http://10.0.0.2:8080/app", bad}}};
+}
+
+}  // namespace
+
+TEST_CASE("a smoke run lands in the Pushgateway under the SPEC names, one group per target") {
+  if (!have_pushgateway()) return;
+  pushgateway gateway;
+  probes::redactor redact;
+  redact.add("sk-live-123");
+  const auto pushed = exporters::push_suite_run(gateway.address(), two_target_run("post-deploy"), redact);
+  INFO(pushed.error);
+  REQUIRE(pushed.pushed);
+
+  const std::string m = gateway.metrics();
+  INFO(m);
+  const label_set good{{"job", "watchpost_smoke"},
+                       {"suite", "post-deploy"},
+                       {"instance", "https://good.example/"},
+                       {"target", "https://good.example/"}};
+  const label_set bad{{"job", "watchpost_smoke"},
+                      {"suite", "post-deploy"},
+                      {"instance", "http://10.0.0.2:8080/app"},
+                      {"target", "http://10.0.0.2:8080/app"}};
+  auto with = [](label_set labels, const label_set& more) {
+    for (const auto& [name, value] : more) labels[name] = value;
+    return labels;
+  };
+  CHECK(sample(m, "watchpost_probe_success", with(good, {{"check", "health"}})) == 1);
+  CHECK(sample(m, "watchpost_probe_success", with(good, {{"check", "home page"}})) == 1);
+  CHECK(sample(m, "watchpost_probe_success", with(bad, {{"check", "health"}})) == 0);
+  CHECK(sample(m, "watchpost_probe_total", with(good, {{"check", "health"}, {"result", "ok"}})) == 1);
+  CHECK(sample(m, "watchpost_probe_total", with(good, {{"check", "health"}, {"result", "status"}})) == 0);
+  CHECK(sample(m, "watchpost_probe_total", with(bad, {{"check", "health"}, {"result", "status"}})) == 1);
+  CHECK(sample(m, "watchpost_probe_total", with(bad, {{"check", "token *** ok"}, {"result", "connect"}})) ==
+        1);
+  CHECK_FALSE(
+      sample(m, "watchpost_probe_success", with(bad, {{"check", "read back"}})));  // skipped: no probe ran
+  CHECK(sample(m, "watchpost_probe_duration_seconds_count", with(good, {{"phase", "total"}})) == 2);
+  CHECK(sample(m, "watchpost_probe_duration_seconds_sum", with(good, {{"phase", "total"}})) == Approx(0.032));
+  CHECK(sample(m, "watchpost_probe_duration_seconds_bucket",
+               with(good, {{"phase", "total"}, {"le", "0.005"}})) == 1);
+  CHECK(sample(m, "watchpost_probe_duration_seconds_count", with(good, {{"phase", "resolve"}})) ==
+        0);  // never happened
+  CHECK(sample(m, "watchpost_tls_cert_expiry_timestamp_seconds", good) == 1.9e9);
+  CHECK(m.find("sk-live-123") == std::string::npos);
+
+  // Another suite is another group; pushing the first one again replaces only its own groups.
+  REQUIRE(exporters::push_suite_run(gateway.address(), two_target_run("canary"), redact).pushed);
+  auto rerun = two_target_run("post-deploy");
+  rerun.targets.pop_back();
+  rerun.targets[0].result->checks.pop_back();
+  REQUIRE(exporters::push_suite_run(gateway.address(), rerun, redact).pushed);
+  const std::string after = gateway.metrics();
+  CHECK(sample(after, "watchpost_probe_success", with(good, {{"check", "health"}})) == 1);
+  CHECK_FALSE(sample(after, "watchpost_probe_success", with(good, {{"check", "home page"}})));
+  CHECK(sample(after, "watchpost_probe_success", with(bad, {{"check", "health"}})) ==
+        0);  // its own group, untouched
+  CHECK(sample(after, "watchpost_probe_success", with(good, {{"suite", "canary"}, {"check", "home page"}})) ==
+        1);
+}
+
+TEST_CASE("a load run lands in the Pushgateway; shards do not overwrite each other") {
+  if (!have_pushgateway()) return;
+  pushgateway gateway;
+  loadgen::load_result run;
+  run.parameters.target = "http://127.0.0.1:8080/api?key=secret";
+  run.parameters.model = "closed";
+  run.parameters.shard_count = 2;
+  loadgen::counters c;
+  stats::histogram latency;
+  for (int i = 1; i <= 100; ++i) {
+    latency.record(i * 1'000'000);  // 1..100 ms
+    ++c.requests;
+    ++c.status_counts[i <= 95 ? 200 : 503];
+  }
+  c.add_error(probes::failure_kind::connect);
+  c.add_error(probes::failure_kind::reset);
+  c.add_error(probes::failure_kind::tls_verify);
+  run.add_interval(0, c, latency, {});
+  run.elapsed_seconds = 2;
+  const std::vector<loadgen::threshold_outcome> outcomes{{"p99<250ms", true, "p99=99ms", "whole run"},
+                                                         {"error_rate<1%", false, "2.9%", "whole run"}};
+  REQUIRE(exporters::push_load_run(gateway.address(), run, outcomes).pushed);
+  run.parameters.shard_index = 1;
+  REQUIRE(exporters::push_load_run(gateway.address(), run, {}).pushed);
+
+  const std::string m = gateway.metrics();
+  INFO(m);
+  const label_set shard1{{"job", "watchpost_load"},
+                         {"instance", "http://127.0.0.1:8080/api"},
+                         {"shard", "1/2"},
+                         {"target", "http://127.0.0.1:8080/api"}};
+  auto with = [&](const label_set& more) {
+    label_set labels = shard1;
+    labels.insert(more.begin(), more.end());
+    return labels;
+  };
+  CHECK(sample(m, "watchpost_load_requests_total", with({{"result", "ok"}})) == 100);
+  CHECK(sample(m, "watchpost_load_requests_total", with({{"result", "connect"}})) == 2);
+  CHECK(sample(m, "watchpost_load_requests_total", with({{"result", "tls"}})) == 1);
+  CHECK(sample(m, "watchpost_load_requests_total", with({{"result", "timeout"}})) == 0);
+  CHECK(sample(m, "watchpost_load_responses_total", with({{"code", "503"}})) == 5);
+  CHECK(sample(m, "watchpost_load_duration_seconds_count", with({})) == 100);
+  CHECK(sample(m, "watchpost_load_duration_seconds_sum", with({})) == Approx(5.05));
+  CHECK(sample(m, "watchpost_load_duration_seconds_bucket", with({{"le", "0.05"}})) == 50);
+  CHECK(sample(m, "watchpost_load_duration_seconds_bucket", with({{"le", "+Inf"}})) == 100);
+  CHECK(sample(m, "watchpost_load_duration_quantile_seconds", with({{"quantile", "0.99"}})) ==
+        Approx(0.099).epsilon(0.01));
+  CHECK(sample(m, "watchpost_load_requests_per_second", with({})) == Approx(51.5));
+  CHECK(sample(m, "watchpost_load_threshold_passed", with({{"threshold", "p99<250ms"}})) == 1);
+  CHECK(sample(m, "watchpost_load_threshold_passed", with({{"threshold", "error_rate<1%"}})) == 0);
+  CHECK(sample(m, "watchpost_load_passed", with({})) == 0);
+  CHECK(sample(m, "watchpost_load_passed", {{"shard", "2/2"}}) == 1);
+  CHECK(m.find("secret") == std::string::npos);
+}
+
+TEST_CASE("push failures are values with a one-line reason, bounded in time") {
+  // Nobody listening.
+  const std::uint16_t closed = reserve_port();
+  auto address = [](const std::string& url) {
+    return std::get<probes::url>(exporters::parse_gateway_url(url));
+  };
+  auto r = exporters::push_suite_run(address("http://127.0.0.1:" + std::to_string(closed)),
+                                     two_target_run("s"), {});
+  CHECK_FALSE(r.pushed);
+  CHECK_THAT(r.error, Catch::Contains("Pushgateway http://127.0.0.1:" + std::to_string(closed)) &&
+                          Catch::Contains("onnect"));
+  CHECK(r.error.find('\n') == std::string::npos);
+
+  // Accepts connections, never answers: the deadline ends the wait.
+  testing::test_target frozen({"--freeze-at", "0s", "--freeze-for", "20s"});
+  const auto start = std::chrono::steady_clock::now();
+  r = exporters::push_suite_run(address(frozen.http_url("")), two_target_run("s"), {}, 300ms);
+  CHECK(std::chrono::steady_clock::now() - start < 3s);
+  CHECK_FALSE(r.pushed);
+  CHECK_THAT(r.error, Catch::EndsWith("did not answer within 300ms"));
+
+  // Not a gateway: a 4xx answer.
+  testing::test_target plain;
+  r = exporters::push_suite_run(address(plain.http_url("/status")), two_target_run("s"), {});
+  CHECK_FALSE(r.pushed);
+  CHECK_THAT(r.error, Catch::Contains("answered HTTP 4"));
+
+  // Queries are refused up front.
+  CHECK(
+      std::holds_alternative<probes::url_error>(exporters::parse_gateway_url("http://127.0.0.1:9091/?a=b")));
+  CHECK(std::holds_alternative<probes::url_error>(exporters::parse_gateway_url("ftp://127.0.0.1:9091")));
+}
+
+TEST_CASE("smoke --push-gateway pushes per target; a gateway outage warns without changing the exit code") {
+  if (!have_pushgateway()) return;
+  pushgateway gateway;
+  testing::test_target target;
+  const auto dir = agent_test::temp_dir("push");
+  agent_test::write_text(dir + "/suite.yaml",
+                         "name: pushed\nchecks:\n"
+                         "  - { name: health, request: GET /health }\n"
+                         "  - { name: broken, request: GET /status/500 }\n");
+  auto r = testing::run_watchpost({"smoke", dir + "/suite.yaml", "--base-url", target.http_url(""),
+                                   "--base-url", target.http_url("/"), "--push-gateway", gateway.url()});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.empty());
+  const std::string m = gateway.metrics();
+  for (const auto& t : {target.http_url(""), target.http_url("/")}) {
+    CHECK(sample(m, "watchpost_probe_success", {{"suite", "pushed"}, {"instance", t}, {"check", "health"}}) ==
+          1);
+    CHECK(sample(m, "watchpost_probe_total", {{"instance", t}, {"check", "broken"}, {"result", "status"}}) ==
+          1);
+  }
+
+  r = testing::run_watchpost({"smoke", dir + "/suite.yaml", "--base-url", target.http_url(""),
+                              "--push-gateway", "http://127.0.0.1:" + std::to_string(reserve_port())});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::StartsWith("watchpost smoke: metrics not pushed: Pushgateway http://127.0.0.1:"));
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+
+  r = testing::run_watchpost(
+      {"smoke", dir + "/suite.yaml", "--base-url", target.http_url(""), "--push-gateway", "gateway:9091"});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("--push-gateway"));
+}
