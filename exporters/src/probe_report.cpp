@@ -17,6 +17,20 @@ std::string iso8601(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
+std::optional<std::chrono::system_clock::time_point> parse_iso8601(std::string_view text) {
+  std::tm tm{};
+  char zone = 0;
+  const std::string copy(text);
+  if (text.size() != 20 || std::sscanf(copy.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon,
+                                       &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &zone) != 7)
+    return std::nullopt;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  const auto t = std::chrono::system_clock::from_time_t(timegm(&tm));
+  if (iso8601(t) != text) return std::nullopt;  // out-of-range fields were normalised away
+  return t;
+}
+
 // Whole microseconds: exact integers read better than Boost.JSON's exponent-form doubles.
 json::object timings_json(const probes::phase_timings& t) {
   auto us = [](nanoseconds d) { return std::chrono::duration_cast<std::chrono::microseconds>(d).count(); };

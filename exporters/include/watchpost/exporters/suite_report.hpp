@@ -29,6 +29,13 @@ struct suite_run {
 std::string suite_console(const suite_run& run, const probes::redactor& redact);
 // The whole run as one JSON document (schema "watchpost.smoke/v1"), newline-terminated.
 std::string suite_json(const suite_run& run, const probes::redactor& redact);
+// Reads a suite_json() document back. Only what the report holds comes back (outputs are
+// already redacted; response headers and bodies are not kept), so suite_json() of the result
+// with an empty redactor gives the same bytes. Throws std::runtime_error with a one-line
+// reason ("smoke report: targets[0].checks[2]: missing field 'status'") for malformed input.
+suite_run parse_suite_report(std::string_view json);
+// The same for a file; the message starts with the path.
+suite_run read_suite_report_file(const std::string& path);
 // What --on-fail-webhook posts: suite, run id, and per failing target its failed checks.
 std::string suite_failure_summary_json(const suite_run& run, const probes::redactor& redact);
 
