@@ -47,7 +47,7 @@ int run_load_command(const args& argv) {
   po::options_description options("watchpost load URL [options]  (or --plan FILE)");
   options.add_options()
       ("help,h", "show this help")
-      ("url", po::value<std::string>(), "http:// URL")
+      ("url", po::value<std::string>(), "http:// or https:// URL")
       ("plan", po::value<std::string>(), "YAML load plan (flags override it)")
       ("connections,c", po::value<std::uint64_t>(), "connections (default 10)")
       ("threads,t", po::value<unsigned>(), "worker threads, one io_context each (default 1)")
@@ -59,7 +59,9 @@ int run_load_command(const args& argv) {
       ("header,H", po::value<std::vector<std::string>>()->composing(), "request header 'Name: value' (repeatable)")
       ("body", po::value<std::string>(), "request body")
       ("timeout", po::value<std::string>(), "per-request deadline (default 10s)")
-      ("connect-timeout", po::value<std::string>()->default_value("5s"), "TCP connect deadline")
+      ("connect-timeout", po::value<std::string>()->default_value("5s"), "TCP connect + TLS handshake deadline")
+      ("insecure,k", "https: do not verify the server certificate")
+      ("ca-file", po::value<std::string>(), "https: trust this PEM bundle instead of the system store")
       ("threshold", po::value<std::vector<std::string>>()->composing(), "e.g. 'p99<250ms', 'error_rate<0.1%', 'rps>9000', 'p99<250ms,window=10s'")
       ("abort-on-fail", "end the run as soon as a threshold fails")
       ("json", po::value<std::string>(), "write the JSON report (mergeable) to FILE")
@@ -82,7 +84,8 @@ int run_load_command(const args& argv) {
 
   loadgen::load_options opt;
   opt.url = url_argument(url_text);
-  if (opt.url.tls) throw usage_error("https targets are not supported by the load engine yet; use http://");
+  opt.tls.insecure = vm.count("insecure") > 0;
+  if (vm.count("ca-file")) opt.tls.ca_file = vm["ca-file"].as<std::string>();
   opt.requests = plan.requests;
   if (vm.count("method") || vm.count("header") || vm.count("body")) {
     if (opt.requests.size() > 1) throw usage_error("-X/-H/--body apply to single-request runs, not to a plan's mix");

@@ -7,7 +7,11 @@
 #include "watchpost/loadgen/engine.hpp"
 #include "watchpost/loadgen/response_parser.hpp"
 #include "watchpost/probes/redact.hpp"
+#include "watchpost/probes/url.hpp"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <sys/resource.h>
 
 #include <array>
@@ -17,8 +21,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/write.hpp>
 #include <csignal>
 #include <map>
 #include <memory>
@@ -49,6 +53,9 @@ namespace {
 // Read-only after setup; shared by every worker.
 struct shared_plan {
   std::vector<tcp::endpoint> endpoints;
+  SSL_CTX* tls = nullptr;              // https: verification, CA store (null for http)
+  std::string tls_host;                // SNI and the name (or IP) the certificate must carry
+  bool tls_host_is_ip = false;
   std::vector<std::string> wire;       // serialised requests, one per template
   std::vector<bool> head;              // HEAD requests: no body in the answer
   std::vector<probes::status_rule> status;  // checked on every response
@@ -87,13 +94,27 @@ class connection {
   bool started() const { return started_; }
 
  private:
-  enum class phase : std::uint8_t { idle, connecting, waiting_slot, in_flight, backoff };
+  enum class phase : std::uint8_t { idle, connecting, handshaking, waiting_slot, in_flight, backoff };
+  // One non-blocking read or write, on the plain socket or through TLS.
+  enum class io_result : std::uint8_t { done, want_read, want_write, closed, failed };
+  using step = void (connection::*)();
 
   void connect();
   void on_connect(const boost::system::error_code& ec);
+  void connect_failed(failure_kind kind);
+  void handshake();
+  void ready();  // connected (and TLS established): start the first request
+  void close_transport();
+  io_result write_some(const char* data, std::size_t size, std::size_t& written);
+  io_result read_some(char* data, std::size_t size, std::size_t& got);
+  io_result tls_result(int rc, std::size_t& count);
+  // Waits until the socket can do what `want` asks, then runs `next` (or fails the exchange).
+  void await(io_result want, step next);
   void next_request();
   void send();
+  void write_request();
   void wait_readable();
+  void read_response();
   void on_readable(const boost::system::error_code& ec);
   void complete();
   void fail(failure_kind kind);
@@ -104,9 +125,14 @@ class connection {
   std::size_t index_;
   tcp::socket socket_;
   asio::steady_timer timer_;
+  struct ssl_free {
+    void operator()(SSL* s) const { SSL_free(s); }
+  };
+  std::unique_ptr<SSL, ssl_free> tls_;  // per connection attempt, on https
   response_parser parser_;
   std::unique_ptr<response_capture> capture_;  // set while a sampled response is in flight
   std::size_t request_ = 0;
+  std::size_t written_ = 0;  // bytes of the current request sent so far
   time_point intended_{}, sent_{}, deadline_{};
   nanoseconds backoff_{0};
   std::size_t endpoint_ = 0;
@@ -285,9 +311,14 @@ void connection::start() {
 }
 
 void connection::stop() {
+  close_transport();
+  timer_.cancel();
+}
+
+void connection::close_transport() {
+  tls_.reset();  // no close_notify: the socket closes right after
   boost::system::error_code ignored;
   socket_.close(ignored);
-  timer_.cancel();
 }
 
 void connection::resume() {
@@ -299,8 +330,7 @@ void connection::resume() {
 
 void connection::connect() {
   if (w_.stopping()) return;
-  boost::system::error_code ignored;
-  socket_.close(ignored);
+  close_transport();
   connected_ = false;
   timed_out_ = false;
   phase_ = phase::connecting;
@@ -313,25 +343,75 @@ void connection::connect() {
 void connection::on_connect(const boost::system::error_code& ec) {
   if (w_.stopping()) return;
   if (ec) {
-    const failure_kind kind = timed_out_ ? failure_kind::connect_timeout : failure_kind::connect;
     ++endpoint_;  // try the next address of the name next time
-    // A failed connect uses up one request slot, so -n still ends and errors are counted.
-    time_point ignored_intended;
-    if (!w_.claim(ignored_intended)) {
-      phase_ = phase::idle;
-      return;
-    }
-    w_.record_error(kind);
-    backoff_ = std::min<nanoseconds>(std::max<nanoseconds>(backoff_ * 2, std::chrono::milliseconds(10)),
-                                     std::chrono::seconds(1));
-    reconnect_after(backoff_);
+    connect_failed(timed_out_ ? failure_kind::connect_timeout : failure_kind::connect);
     return;
   }
-  connected_ = true;
-  backoff_ = nanoseconds{0};
   boost::system::error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
   socket_.non_blocking(true, ignored);
+  const shared_plan& plan = w_.plan();
+  if (!plan.tls) {
+    ready();
+    return;
+  }
+  tls_.reset(SSL_new(plan.tls));
+  SSL* s = tls_.get();
+  if (!s || !SSL_set_fd(s, socket_.native_handle())) {
+    connect_failed(failure_kind::tls_handshake);
+    return;
+  }
+  // A peer closing without close_notify ends a read-until-close body; it is not an error here.
+  SSL_set_options(s, SSL_OP_IGNORE_UNEXPECTED_EOF);
+  if (plan.tls_host_is_ip) {
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s), plan.tls_host.c_str());
+  } else {
+    SSL_set_tlsext_host_name(s, plan.tls_host.c_str());
+    SSL_set1_host(s, plan.tls_host.c_str());
+  }
+  SSL_set_connect_state(s);
+  phase_ = phase::handshaking;  // still under the connect deadline
+  handshake();
+}
+
+void connection::handshake() {
+  if (w_.stopping()) return;
+  std::size_t ignored = 0;
+  switch (tls_result(SSL_do_handshake(tls_.get()), ignored)) {
+    case io_result::done:
+      ready();
+      return;
+    case io_result::want_read:
+      await(io_result::want_read, &connection::handshake);
+      return;
+    case io_result::want_write:
+      await(io_result::want_write, &connection::handshake);
+      return;
+    default: {
+      const bool rejected = SSL_get_verify_result(tls_.get()) != X509_V_OK;
+      connect_failed(rejected && !timed_out_ ? failure_kind::tls_verify : failure_kind::tls_handshake);
+      return;
+    }
+  }
+}
+
+void connection::connect_failed(failure_kind kind) {
+  close_transport();
+  // A failed connect uses up one request slot, so -n still ends and errors are counted.
+  time_point ignored_intended;
+  if (!w_.claim(ignored_intended)) {
+    phase_ = phase::idle;
+    return;
+  }
+  w_.record_error(kind);
+  backoff_ = std::min<nanoseconds>(std::max<nanoseconds>(backoff_ * 2, std::chrono::milliseconds(10)),
+                                   std::chrono::seconds(1));
+  reconnect_after(backoff_);
+}
+
+void connection::ready() {
+  connected_ = true;
+  backoff_ = nanoseconds{0};
   next_request();
 }
 
@@ -340,6 +420,55 @@ void connection::reconnect_after(nanoseconds delay) {
   timer_.expires_after(delay);
   timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec && !w_.stopping()) connect();
+  });
+}
+
+connection::io_result connection::tls_result(int rc, std::size_t& count) {
+  if (rc > 0) {
+    count = static_cast<std::size_t>(rc);
+    return io_result::done;
+  }
+  switch (SSL_get_error(tls_.get(), rc)) {
+    case SSL_ERROR_WANT_READ:
+      return io_result::want_read;
+    case SSL_ERROR_WANT_WRITE:
+      return io_result::want_write;
+    case SSL_ERROR_ZERO_RETURN:
+      return io_result::closed;
+    default:
+      ERR_clear_error();  // the connection is dropped; keep the thread's queue clean for the next
+      return io_result::failed;
+  }
+}
+
+connection::io_result connection::write_some(const char* data, std::size_t size, std::size_t& written) {
+  if (tls_) return tls_result(SSL_write(tls_.get(), data, static_cast<int>(size)), written);
+  boost::system::error_code ec;
+  written = socket_.write_some(asio::buffer(data, size), ec);
+  if (ec == asio::error::would_block) return io_result::want_write;
+  return ec ? io_result::failed : io_result::done;
+}
+
+connection::io_result connection::read_some(char* data, std::size_t size, std::size_t& got) {
+  if (tls_) return tls_result(SSL_read(tls_.get(), data, static_cast<int>(size)), got);
+  boost::system::error_code ec;
+  got = socket_.read_some(asio::buffer(data, size), ec);
+  if (ec == asio::error::would_block) return io_result::want_read;
+  if (ec == asio::error::eof) return io_result::closed;
+  return ec ? io_result::failed : io_result::done;
+}
+
+void connection::await(io_result want, step next) {
+  const auto what = want == io_result::want_read ? tcp::socket::wait_read : tcp::socket::wait_write;
+  socket_.async_wait(what, [this, next](const boost::system::error_code& ec) {
+    if (w_.stopping()) return;
+    if (!ec) {
+      (this->*next)();
+    } else if (phase_ == phase::handshaking) {
+      connect_failed(failure_kind::tls_handshake);
+    } else {
+      fail(timed_out_ ? failure_kind::timeout : failure_kind::reset);
+    }
   });
 }
 
@@ -369,7 +498,6 @@ void connection::next_request() {
 
 void connection::send() {
   request_ = w_.pick_request();
-  const std::string& wire = w_.plan().wire[request_];
   capture_ = w_.sample(request_);
   parser_.reset(w_.plan().head[request_], capture_.get());
   sent_ = clock_type::now();
@@ -377,43 +505,40 @@ void connection::send() {
   deadline_ = sent_ + w_.options().timeout;
   phase_ = phase::in_flight;
   timed_out_ = false;
+  written_ = 0;
+  write_request();
+}
+
+void connection::write_request() {
   // Requests are small: one non-blocking send usually takes all of it, no reactor round trip.
-  boost::system::error_code ec;
-  const std::size_t n = socket_.write_some(asio::buffer(wire), ec);
-  if (ec && ec != asio::error::would_block) {
-    fail(failure_kind::reset);
-    return;
-  }
-  if (n < wire.size()) {
-    asio::async_write(socket_, asio::buffer(wire.data() + n, wire.size() - n),
-                      [this](const boost::system::error_code& wec, std::size_t) {
-                        if (w_.stopping()) return;
-                        if (wec) fail(timed_out_ ? failure_kind::timeout : failure_kind::reset);
-                        else wait_readable();
-                      });
-    return;
+  const std::string& wire = w_.plan().wire[request_];
+  while (written_ < wire.size()) {
+    std::size_t n = 0;
+    const io_result r = write_some(wire.data() + written_, wire.size() - written_, n);
+    if (r == io_result::want_read || r == io_result::want_write) {
+      await(r, &connection::write_request);
+      return;
+    }
+    if (r != io_result::done) {
+      fail(failure_kind::reset);
+      return;
+    }
+    written_ += n;
   }
   wait_readable();
 }
 
-void connection::wait_readable() {
-  socket_.async_wait(tcp::socket::wait_read, [this](const boost::system::error_code& ec) { on_readable(ec); });
-}
+void connection::wait_readable() { await(io_result::want_read, &connection::read_response); }
 
-void connection::on_readable(const boost::system::error_code& ec) {
-  if (w_.stopping()) return;
-  if (ec) {
-    fail(timed_out_ ? failure_kind::timeout : failure_kind::reset);
-    return;
-  }
+void connection::read_response() {
   for (;;) {
-    boost::system::error_code rec;
-    const std::size_t n = socket_.read_some(asio::buffer(w_.read_buffer(), w_.read_buffer_size()), rec);
-    if (rec == asio::error::would_block) {
-      wait_readable();
+    std::size_t n = 0;
+    const io_result r = read_some(w_.read_buffer(), w_.read_buffer_size(), n);
+    if (r == io_result::want_read || r == io_result::want_write) {
+      await(r, &connection::read_response);
       return;
     }
-    if (rec == asio::error::eof) {
+    if (r == io_result::closed) {
       parser_.on_eof();
       if (parser_.done()) {
         connected_ = false;
@@ -423,7 +548,7 @@ void connection::on_readable(const boost::system::error_code& ec) {
       }
       return;
     }
-    if (rec) {
+    if (r == io_result::failed) {
       fail(failure_kind::reset);
       return;
     }
@@ -437,8 +562,9 @@ void connection::on_readable(const boost::system::error_code& ec) {
       complete();
       return;
     }
-    // A short read drained the socket: the rest comes with the next readiness event.
-    if (n < w_.read_buffer_size()) {
+    // A short plain read drained the socket: the rest comes with the next readiness event.
+    // (TLS may hold decrypted bytes the socket no longer shows, so it reads until want_read.)
+    if (!tls_ && n < w_.read_buffer_size()) {
       wait_readable();
       return;
     }
@@ -471,7 +597,7 @@ void connection::fail(failure_kind kind) {
 }
 
 void connection::check_deadline(time_point now) {
-  if ((phase_ == phase::connecting || phase_ == phase::in_flight) && now >= deadline_) {
+  if ((phase_ == phase::connecting || phase_ == phase::handshaking || phase_ == phase::in_flight) && now >= deadline_) {
     timed_out_ = true;
     boost::system::error_code ignored;
     socket_.close(ignored);  // the pending operation completes with operation_aborted
@@ -681,11 +807,17 @@ void raise_open_file_limit() {
 }  // namespace
 
 load_result run_load(const load_options& options, const interval_observer& observer) {
-  if (options.url.tls) throw std::runtime_error("https targets are not supported by the load engine yet; use http://");
   if (options.threads == 0) throw std::runtime_error("need at least one thread");
   raise_open_file_limit();
 
   shared_plan plan;
+  std::shared_ptr<asio::ssl::context> tls_context;
+  if (options.url.tls) {
+    tls_context = probes::make_tls_context(options.tls);  // throws for an unreadable --ca-file
+    plan.tls = tls_context->native_handle();
+    plan.tls_host = options.url.host;
+    plan.tls_host_is_ip = probes::is_ip_literal(options.url.host);
+  }
   {
     asio::io_context ctx;
     tcp::resolver resolver(ctx);

@@ -366,3 +366,60 @@ TEST_CASE("plan expect: failure messages are summarised, with credentials masked
   CHECK(r.report.assertion_failures.begin()->first.find("s3cret-load-token") == std::string::npos);
   CHECK(r.report.assertion_failures.begin()->second == 50);
 }
+
+namespace {
+
+std::uint64_t connections_accepted() {
+  probes::request stats;
+  stats.target = std::get<probes::url>(probes::parse_url(target().http_url("/stats")));
+  const auto res = probes::fetch(stats, {});
+  const auto at = res.body.find("\"accepted\":");
+  return at == std::string::npos ? 0 : std::stoull(res.body.substr(at + 11));
+}
+
+}  // namespace
+
+TEST_CASE("https: exact counts over keep-alive TLS connections verified against --ca-file") {
+  const auto json = temp_path("https.json");
+  const auto before = connections_accepted();
+  auto r = run_watchpost({"load", target().https_url("/health"), "-n", "600", "-c", "4", "-t", "2", "--ca-file",
+                          target().cert_file(), "-q", "--json", json});
+  const auto after = connections_accepted();
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto report = exporters::read_load_report_file(json);
+  CHECK(report.totals.requests == 600);
+  CHECK(report.totals.errors == 0);
+  CHECK(report.totals.status_counts.at(200) == 600);
+  CHECK(after - before <= 4 + 2);  // 4 load connections, reused; +1 for each /stats fetch
+  std::filesystem::remove(json);
+}
+
+TEST_CASE("https: an untrusted certificate is tls_verify unless --insecure; TLS to a plain port is tls_handshake") {
+  const auto json = temp_path("tls-errors.json");
+  auto untrusted = run_watchpost({"load", target().https_url("/health"), "-d", "1s", "-c", "2", "--json", json});
+  CHECK(untrusted.wall < 3s);
+  auto report = exporters::read_load_report_file(json);
+  CHECK(report.totals.requests > 0);
+  CHECK(errors_of(report, probes::failure_kind::tls_verify) == report.totals.requests);
+  CHECK_THAT(untrusted.out, Catch::Contains("tls_verify="));
+
+  auto insecure = run_watchpost({"load", target().https_url("/health"), "-n", "100", "-c", "2", "--insecure", "--json", json});
+  CHECK(insecure.exit_code == 0);
+  report = exporters::read_load_report_file(json);
+  CHECK(report.totals.requests == 100);
+  CHECK(report.totals.errors == 0);
+
+  const std::string plain_port_over_tls = "https://127.0.0.1:" + std::to_string(target().http_port()) + "/health";
+  auto mismatch = run_watchpost({"load", plain_port_over_tls, "-d", "1s", "-c", "2", "-k", "--json", json});
+  CHECK(mismatch.wall < 3s);
+  report = exporters::read_load_report_file(json);
+  CHECK(report.totals.requests > 0);
+  CHECK(errors_of(report, probes::failure_kind::tls_handshake) == report.totals.requests);
+
+  auto bad_ca = run_watchpost({"load", target().https_url("/health"), "-n", "1", "--ca-file", temp_path("no-such-ca.pem")});
+  CHECK(bad_ca.exit_code != 0);
+  CHECK(one_line(bad_ca.err));
+  CHECK_THAT(bad_ca.err, Catch::Contains("no-such-ca.pem"));
+  std::filesystem::remove(json);
+}

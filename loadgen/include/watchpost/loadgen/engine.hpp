@@ -41,7 +41,8 @@ struct load_options {
   nanoseconds duration{0};                    // 0: until max_requests
   std::uint64_t max_requests = 0;             // -n, 0 = none
   nanoseconds timeout = std::chrono::seconds(10);         // per request, from its send
-  nanoseconds connect_timeout = std::chrono::seconds(5);
+  nanoseconds connect_timeout = std::chrono::seconds(5);  // TCP connect and TLS handshake
+  probes::tls_options tls;                    // https: verification on unless insecure
   unsigned shard_index = 0, shard_count = 1;  // this process runs share i of n
   run_parameters parameters;                  // echoed into the result
 };
@@ -51,7 +52,7 @@ struct load_options {
 using interval_observer = std::function<bool(const load_result& so_far, const series_point& latest)>;
 
 // Runs the plan to completion, SIGINT (first: graceful stop, second: hard stop) or abort.
-// Throws std::runtime_error for setup failures (name does not resolve, https requested).
+// Throws std::runtime_error for setup failures (name does not resolve, unreadable CA file).
 load_result run_load(const load_options& options, const interval_observer& observer);
 
 // The exact bytes sent for one request (Host, Content-Length, keep-alive added when absent).
