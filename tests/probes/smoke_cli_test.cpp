@@ -1,12 +1,14 @@
 // `watchpost smoke` and `watchpost check-config` end to end: the real binary against the
 // real test target, its reports read back by independent parsers.
 #include <catch2/catch.hpp>
+#include <openssl/evp.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "agent_fixture.hpp"
 #include "process.hpp"
 #include "watchpost/probes/jsonpath.hpp"
 
@@ -52,6 +54,21 @@ watchpost::probes::json_lookup json_at(const std::string& document, const std::s
   auto v = watchpost::probes::evaluate_jsonpath(*p, document);
   REQUIRE(v.document_valid);
   return v;
+}
+
+// "sha256=<hex>" of HMAC-SHA256(key, body), computed here with OpenSSL's one-shot MAC API.
+std::string signature(const std::string& key, const std::string& body) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  std::size_t length = 0;
+  REQUIRE(EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(),
+                    reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, sizeof mac, &length));
+  std::string hex = "sha256=";
+  for (std::size_t i = 0; i < length; ++i) {
+    char byte[3];
+    std::snprintf(byte, sizeof byte, "%02x", mac[i]);
+    hex += byte;
+  }
+  return hex;
 }
 
 bool xml_well_formed(const std::string& path) {
@@ -311,4 +328,37 @@ TEST_CASE("smoke --on-fail-webhook posts a signed summary on failure and keeps e
                      target().http_url("/status/503")});
   CHECK(r.exit_code == 0);
   CHECK(r.err.empty());
+}
+
+TEST_CASE("smoke --webhook-secret-env signs the failure summary; the secret reaches no output") {
+  const std::string secret = "hook-secret-7c1d";
+  watchpost::agent_test::webhook_receiver receiver;
+  // The echo check makes the target answer with the secret, so its failure message would show it.
+  const auto suite = write_file("signed.yaml", R"(name: signed
+checks:
+  - { name: health, request: GET /health }
+  - name: echo
+    request: { method: POST, path: /echo, body: "${ECHO}" }
+    expect: { body: { not_contains: "${ECHO}" } }
+)");
+  const auto junit = (scratch_dir() / "signed.xml").string();
+  const auto json = (scratch_dir() / "signed.json").string();
+  auto r = run_watchpost({"smoke", suite, "--base-url", target().http_url(""), "--var", "ECHO=" + secret,
+                          "--on-fail-webhook", "http://127.0.0.1:" + std::to_string(receiver.port()) + "/rollback",
+                          "--webhook-secret-env", "HOOK_SECRET", "--junit", junit, "--json", json},
+                         {{"HOOK_SECRET", secret}});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.out, Catch::Contains("body: expected not to contain \"***\""));
+  const auto got = receiver.received();
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].signature == signature(secret, got[0].body));
+  CHECK(got[0].signature != signature(secret + "x", got[0].body));
+  CHECK(json_at(got[0].body, "$.suite").string_value == "signed");
+  CHECK(json_at(got[0].body, "$.run_id").string_value == got[0].event_id);
+  CHECK(json_at(got[0].body, "$.targets[0].target").string_value == target().http_url(""));
+  CHECK(json_at(got[0].body, "$.targets[0].failed_checks[0].name").string_value == "echo");
+  CHECK(json_at(got[0].body, "$.targets[0].failed_checks[1]").type == watchpost::probes::json_type::missing);
+  for (const auto& output : {r.out, r.err, got[0].body, read_file(junit), read_file(json)})
+    CHECK(output.find(secret) == std::string::npos);
 }
