@@ -230,6 +230,11 @@ agent_config build(const config_file& file) {
     if (t < 1 || t > 256) file.fail(*n, "threads must be 1..256");
     out.threads = static_cast<int>(t);
   }
+  if (auto n = m.optional("batch_window")) {
+    out.batch_window = file.duration(*n, "batch_window");
+    if (out.batch_window < nanoseconds{0} || out.batch_window > std::chrono::seconds(1))
+      file.fail(*n, "batch_window must be 0..1s");
+  }
   if (auto n = m.optional("labels")) {
     if (!n->IsMap()) file.fail(*n, "labels must be a mapping of name: value");
     for (const auto& l : *n) out.labels[file.string(l.first, "label name")] = file.string(l.second, "label value");

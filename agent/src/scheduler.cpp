@@ -47,6 +47,11 @@ nanoseconds uniform(nanoseconds low, nanoseconds high) {
   return nanoseconds{std::uniform_int_distribution<std::int64_t>(low.count(), high.count())(rng)};
 }
 
+steady::time_point align_up(steady::time_point t, nanoseconds grid) {
+  if (grid <= nanoseconds{0}) return t;
+  return steady::time_point{(t.time_since_epoch() + grid - nanoseconds{1}) / grid * grid};
+}
+
 std::int64_t millis(wall_time t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
@@ -120,12 +125,28 @@ class agent_process {
       std::int64_t lag = 0;
       for (auto& w : workers_) lag = std::max(lag, w->max_lag_ns.exchange(0));
       metrics_.scheduler_lag_seconds().Set(static_cast<double>(lag) / 1e9);
+      refresh_uptime_gauges();
       return {200, "text/plain; version=0.0.4; charset=utf-8", metrics_.serialize()};
     }
     if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
     if (path == "/api/status") return {200, "application/json", render_status_json(*config_, targets_)};
     if (path == "/status" || path == "/") return {200, "text/html; charset=utf-8", render_status_html(*config_, targets_)};
     return {404, "text/plain; charset=utf-8", "not found (try /metrics, /status, /api/status, /healthz)\n"};
+  }
+
+  // Uptime sums hundreds of slices: done once per scrape, not once per probe.
+  void refresh_uptime_gauges() {
+    const auto now = wall_clock::now();
+    for (const auto& t : targets_) {
+      double uptime_1h = 1, uptime_24h = 1;
+      {
+        std::lock_guard lock(t->mutex);
+        uptime_1h = t->window.uptime_ratio(now, std::chrono::hours(1));
+        uptime_24h = t->window.uptime_ratio(now, std::chrono::hours(24));
+      }
+      t->metrics->uptime_1h->Set(uptime_1h);
+      t->metrics->uptime_24h->Set(uptime_24h);
+    }
   }
 
   // ---- workers ----
@@ -154,8 +175,9 @@ class agent_process {
       options.tls_timeout = std::min(t.config.timeout, options.tls_timeout);
       options.keep_alive = t.config.keep_alive;
       options.max_body_bytes = 1024 * 1024;
-      // Always shared: a client left without one loads the system trust store itself (~1 MB, ms of CPU).
-      options.tls_context = tls_context(t.config.insecure);
+      // Shared by the https targets (a client left without one loads the system trust store
+      // itself: ~1 MB and ms of CPU); plain http targets never need one.
+      if (t.config.request.target.tls) options.tls_context = tls_context(t.config.insecure);
       options.tls.insecure = t.config.insecure;
       t.client = std::make_unique<probes::http_client>(w.io.get_executor(), options);
       w.targets.push_back(&t);
@@ -192,11 +214,12 @@ class agent_process {
     // A random phase spreads thousands of targets evenly over the interval.
     auto next = steady::now() + uniform(nanoseconds{0}, interval);
     while (!w.stopping) {
-      timer->expires_at(next);
+      const auto fire = align_up(next, cfg->batch_window);
+      timer->expires_at(fire);
       co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
       if (w.stopping) break;
       const auto now = steady::now();
-      const std::int64_t lag = std::chrono::duration_cast<nanoseconds>(now - next).count();
+      const std::int64_t lag = std::chrono::duration_cast<nanoseconds>(now - fire).count();
       if (lag > w.max_lag_ns.load(std::memory_order_relaxed)) w.max_lag_ns.store(lag, std::memory_order_relaxed);
       if (t.in_flight) {
         t.metrics->skipped->Increment();
@@ -234,7 +257,6 @@ class agent_process {
 
     const auto now = wall_clock::now();
     evaluation eval;
-    double uptime_1h = 1, uptime_24h = 1;
     {
       std::lock_guard lock(t.mutex);
       t.window.record(now, ok, slow);
@@ -242,8 +264,6 @@ class agent_process {
         eval = evaluate(t.config, t.window, now, t.cooldown);
         t.burn = eval.burn;
       }
-      uptime_1h = t.window.uptime_ratio(now, std::chrono::hours(1));
-      uptime_24h = t.window.uptime_ratio(now, std::chrono::hours(24));
       auto& v = t.view;
       v.probed = true;
       v.up = ok;
@@ -255,8 +275,6 @@ class agent_process {
       v.recent_seconds[v.recent_count++ % v.recent_seconds.size()] = static_cast<float>(to_seconds(tm.total));
       for (std::size_t i = 0; i < t.objectives.size(); ++i) m.slos[i].breached->Set(t.window.slos[i].breached ? 1 : 0);
     }
-    m.uptime_1h->Set(uptime_1h);
-    m.uptime_24h->Set(uptime_24h);
     for (std::size_t i = 0; i < eval.burn.size(); ++i)
       for (std::size_t j = 0; j < eval.burn[i].size() && j < m.slos[i].burn.size(); ++j)
         m.slos[i].burn[j]->Set(eval.burn[i][j].burn);

@@ -131,7 +131,10 @@ struct http_client::impl {
   impl(asio::any_io_executor ex, client_options opts)
       : executor(ex),
         options(std::move(opts)),
-        tls_context(options.tls_context ? options.tls_context : make_tls_context(options.tls)),
+        // A ca_file is loaded (and a bad one reported) up front; the system store only once an
+        // https URL is actually used, as loading it costs ~1 MB and milliseconds.
+        tls_context(options.tls_context || options.tls.ca_file.empty() ? options.tls_context
+                                                                        : make_tls_context(options.tls)),
         resolver(ex) {}
 
   void close() {
@@ -201,6 +204,15 @@ struct http_client::impl {
     plain->socket().set_option(tcp::no_delay(true), ec);
 
     if (target.tls) {
+      if (!tls_context) {
+        try {
+          tls_context = make_tls_context(options.tls);
+        } catch (const std::exception& e) {
+          fail(r, failure_kind::tls_handshake, e.what());
+          close();
+          co_return false;
+        }
+      }
       const auto tls_started = monotonic_clock::now();
       secure.emplace(std::move(*plain), *tls_context);
       plain.reset();

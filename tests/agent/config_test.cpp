@@ -38,6 +38,7 @@ targets:
   CHECK(t.slo.burn_alerts.size() == 2);
   CHECK(t.on_breach.at(0).secret == "s3cret");
   CHECK(c.labels.at("region") == "eu");
+  CHECK(c.batch_window == std::chrono::milliseconds(50));
   CHECK(window_label(std::chrono::hours(24 * 30)) == "30d");
 }
 
@@ -57,4 +58,5 @@ TEST_CASE("config errors name file, line and column") {
   CHECK(error_of("targets:\n  - name: a\n    url: http://x/\n    slo: { availability: 99% }\n    on_breach:\n      - webhook: http://h/\n        secret: ${env:WATCHPOST_SURELY_UNSET}\n")
             .find("WATCHPOST_SURELY_UNSET' is not set") != std::string::npos);
   CHECK(error_of("listen: nowhere\ntargets: []\n").starts_with("bad.yaml:1:9:"));
+  CHECK(error_of("batch_window: 2s\ntargets: []\n").starts_with("bad.yaml:1:15: batch_window must be 0..1s"));
 }

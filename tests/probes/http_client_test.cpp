@@ -231,6 +231,9 @@ TEST_CASE("TLS: a missing CA file is a startup error") {
   client_options opts;
   opts.tls.ca_file = "/nonexistent/ca.pem";
   CHECK_THROWS_WITH(make_tls_context(opts.tls), Catch::Contains("/nonexistent/ca.pem"));
+  // The client loads a ca_file up front (the system store waits for the first https URL).
+  boost::asio::io_context io;
+  CHECK_THROWS_WITH(http_client(io.get_executor(), opts), Catch::Contains("/nonexistent/ca.pem"));
 }
 
 TEST_CASE("redirects are reported by default and followed on request") {

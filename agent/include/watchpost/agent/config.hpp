@@ -64,6 +64,10 @@ struct agent_config {
   std::string agent_id;  // defaults to the host name
   std::map<std::string, std::string> labels;
   int threads = 2;
+  // Probe starts are rounded up to multiples of this, so a worker wakes once per batch of
+  // due probes instead of once per probe: the wakeups, not the probes, dominate the CPU at
+  // 1,000 probes/s. 0 starts every probe at its own jittered time.
+  nanoseconds batch_window = std::chrono::milliseconds(50);
   std::vector<target_config> targets;
 };
 

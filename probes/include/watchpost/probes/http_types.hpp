@@ -53,7 +53,8 @@ struct client_options {
   int max_redirects = 0;  // redirects are reported, not followed, unless > 0
   bool keep_alive = true;
   tls_options tls;
-  // Shared across clients (loading the system store costs milliseconds); built from `tls` when null.
+  // Shared across clients (loading the system store costs milliseconds). When null, the client
+  // builds one from `tls`: at construction if ca_file is set, else on its first https request.
   std::shared_ptr<boost::asio::ssl::context> tls_context;
 };
 
