@@ -98,7 +98,7 @@ int run_smoke(const args& argv) {
       ("admin-path", po::value<std::vector<std::string>>()->composing(), "deploy preset: admin endpoint (repeatable, default /admin)")
       ("api-path", po::value<std::string>(), "deploy preset: API path for the CORS preflight (default /api/info)")
       ("min-cert-days", po::value<int>()->default_value(14), "deploy preset: minimum days of certificate validity")
-      ("push-gateway", po::value<std::string>(), "push the run's metrics to this Prometheus Pushgateway (job watchpost_smoke)")
+      ("push-gateway", po::value<std::string>(), "push the run's metrics to this Prometheus Pushgateway (job watchpost_smoke; --insecure and --ca-file apply)")
       ("on-fail-webhook", po::value<std::string>(), "POST a signed JSON summary here when the suite fails")
       ("webhook-secret-env", po::value<std::string>(), "environment variable holding the webhook HMAC secret");
   po::positional_options_description positional;
@@ -169,7 +169,9 @@ int run_smoke(const args& argv) {
 
   // Metrics are a side channel: a gateway outage is reported but neither fails nor passes the gate.
   if (push_gateway) {
-    const auto pushed = exporters::push_suite_run(*push_gateway, run, redact);
+    exporters::push_options push;
+    push.tls = client.tls;
+    const auto pushed = exporters::push_suite_run(*push_gateway, run, redact, push);
     if (!pushed.pushed) {
       const std::string line = redact("watchpost smoke: metrics not pushed: " + pushed.error + "\n");
       std::fwrite(line.data(), 1, line.size(), stderr);

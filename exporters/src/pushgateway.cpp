@@ -1,17 +1,16 @@
 #include "watchpost/exporters/pushgateway.hpp"
 
-#include <curl/curl.h>
 #include <openssl/evp.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
-#include <prometheus/gateway.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
+#include <prometheus/text_serializer.h>
 
 #include <algorithm>
-#include <future>
 #include <map>
-#include <thread>
+
+#include "watchpost/probes/http_client.hpp"
 
 namespace watchpost::exporters {
 
@@ -143,31 +142,39 @@ std::variant<probes::url, probes::url_error> parse_gateway_url(std::string_view 
 }
 
 push_outcome push_to_gateway(const probes::url& gateway, std::string_view job,
-                             const std::vector<push_group>& groups, nanoseconds timeout) {
-  // Gateway builds "<host>:<port>/metrics/job/<job>"; a path prefix (a gateway behind a
-  // reverse proxy) rides on the port string.
-  std::string prefix = gateway.target;
-  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
-  const std::string host =
-      gateway.host.find(':') != std::string::npos ? "[" + gateway.host + "]" : gateway.host;
-  auto client = std::make_shared<pm::Gateway>(gateway.scheme() + "://" + host,
-                                              std::to_string(gateway.port) + prefix, std::string(job));
-  for (const auto& g : groups) {
-    pm::Labels encoded;
-    for (const auto& [name, value] : g.grouping) encoded.emplace(name + "@base64", base64url(value));
-    client->RegisterCollectable(g.registry, &encoded);
-  }
-  // The thread owns everything it touches, so when the deadline passes it is left behind
-  // (blocked in libcurl until the peer gives up or the process exits) without dangling.
-  auto done = std::make_shared<std::promise<int>>();
-  auto status = done->get_future();
-  std::thread([client, groups, done] { done->set_value(client->Push()); }).detach();
+                             const std::vector<push_group>& groups, const push_options& options) {
   const std::string where = "Pushgateway " + gateway.to_string();
-  if (status.wait_for(timeout) != std::future_status::ready)
-    return {false, where + " did not answer within " + format_duration(timeout)};
-  const int code = status.get();
-  if (code < 0) return {false, where + ": " + curl_easy_strerror(static_cast<CURLcode>(-code))};
-  if (code < 200 || code >= 300) return {false, where + " answered HTTP " + std::to_string(code)};
+  std::string prefix = gateway.target;  // a gateway behind a reverse proxy path
+  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  const auto deadline = monotonic_clock::now() + options.timeout;
+  for (const auto& g : groups) {
+    probes::request req;
+    req.method = "PUT";  // replaces this group, and only this group
+    req.target = gateway;
+    req.target.target = prefix + "/metrics/job/" + std::string(job);
+    for (const auto& [name, value] : g.grouping)
+      req.target.target += "/" + name + "@base64/" + base64url(value);
+    req.headers.push_back({"Content-Type", "text/plain; version=0.0.4"});
+    req.body = pm::TextSerializer().Serialize(g.registry->Collect());
+    probes::client_options client;
+    client.tls = options.tls;
+    client.total_timeout = std::max(nanoseconds{1}, deadline - monotonic_clock::now());
+    client.connect_timeout = client.tls_timeout = client.total_timeout;
+    client.max_body_bytes = 64 * 1024;
+    probes::result res;
+    try {
+      res = probes::fetch(req, client);
+    } catch (const std::exception& e) {  // an unreadable --ca-file
+      return {false, where + ": " + e.what()};
+    }
+    if (!res.ok()) return {false, where + ": " + res.error};
+    if (res.status < 200 || res.status > 299) {
+      // The gateway says why in the body's first line ("pushed metrics are invalid or inconsistent ...").
+      std::string why = valid_utf8(res.body.substr(0, std::min(res.body.find('\n'), std::size_t{200})));
+      return {false,
+              where + " answered HTTP " + std::to_string(res.status) + (why.empty() ? "" : ": " + why)};
+    }
+  }
   return {true, {}};
 }
 
@@ -179,8 +186,8 @@ std::vector<push_group> suite_run_metrics(const suite_run& run, const probes::re
 }
 
 push_outcome push_suite_run(const probes::url& gateway, const suite_run& run, const probes::redactor& redact,
-                            nanoseconds timeout) {
-  return push_to_gateway(gateway, smoke_push_job, suite_run_metrics(run, redact), timeout);
+                            const push_options& options) {
+  return push_to_gateway(gateway, smoke_push_job, suite_run_metrics(run, redact), options);
 }
 
 push_group load_run_metrics(const loadgen::load_result& r,
@@ -265,8 +272,9 @@ push_group load_run_metrics(const loadgen::load_result& r,
 }
 
 push_outcome push_load_run(const probes::url& gateway, const loadgen::load_result& result,
-                           const std::vector<loadgen::threshold_outcome>& outcomes, nanoseconds timeout) {
-  return push_to_gateway(gateway, load_push_job, {load_run_metrics(result, outcomes)}, timeout);
+                           const std::vector<loadgen::threshold_outcome>& outcomes,
+                           const push_options& options) {
+  return push_to_gateway(gateway, load_push_job, {load_run_metrics(result, outcomes)}, options);
 }
 
 }  // namespace watchpost::exporters

@@ -3,6 +3,8 @@
 // values. Skipped, with a warning, when the binary is absent.
 #include "watchpost/exporters/pushgateway.hpp"
 
+#include <prometheus/counter.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -27,19 +29,23 @@ constexpr const char* pushgateway_binary = "/usr/bin/prometheus-pushgateway";
 // A pushgateway on a free loopback port, ready when constructed.
 class pushgateway {
  public:
-  pushgateway()
+  // route_prefix: served under a path ("/pg"), as behind a reverse proxy.
+  explicit pushgateway(const std::string& route_prefix = "")
       : port_(reserve_port()),
+        prefix_(route_prefix),
         process_(pushgateway_binary,
-                 {"--web.listen-address=127.0.0.1:" + std::to_string(port_), "--log.level=error"}) {
+                 {"--web.listen-address=127.0.0.1:" + std::to_string(port_),
+                  "--web.route-prefix=" + (route_prefix.empty() ? "/" : route_prefix), "--log.level=error"}) {
     if (!wait_until([&] { return !http_get(url() + "/-/ready").empty(); }, 10s))
       throw std::runtime_error("pushgateway did not become ready on port " + std::to_string(port_));
   }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + prefix_; }
   probes::url address() const { return std::get<probes::url>(exporters::parse_gateway_url(url())); }
   std::string metrics() const { return http_get(url() + "/metrics"); }
 
  private:
   std::uint16_t port_;
+  std::string prefix_;
   testing::child_process process_;
 };
 
@@ -161,6 +167,15 @@ TEST_CASE("a smoke run lands in the Pushgateway under the SPEC names, one group 
   CHECK(sample(m, "watchpost_tls_cert_expiry_timestamp_seconds", good) == 1.9e9);
   CHECK(m.find("sk-live-123") == std::string::npos);
 
+  // A push the gateway refuses (the SPEC gauge pushed as a counter) comes back with its reason.
+  auto wrong_type = std::make_shared<prometheus::Registry>();
+  prometheus::BuildCounter().Name("watchpost_probe_success").Register(*wrong_type).Add({}).Increment();
+  const auto refused =
+      exporters::push_to_gateway(gateway.address(), "other", {{{{"instance", "x"}}, wrong_type}});
+  CHECK_FALSE(refused.pushed);
+  CHECK_THAT(refused.error, Catch::Contains("answered HTTP 400: pushed metrics are invalid or inconsistent"));
+  CHECK(refused.error.find('\n') == std::string::npos);
+
   // Another suite is another group; pushing the first one again replaces only its own groups.
   REQUIRE(exporters::push_suite_run(gateway.address(), two_target_run("canary"), redact).pushed);
   auto rerun = two_target_run("post-deploy");
@@ -231,6 +246,17 @@ TEST_CASE("a load run lands in the Pushgateway; shards do not overwrite each oth
   CHECK(m.find("secret") == std::string::npos);
 }
 
+TEST_CASE("a gateway behind a path prefix is pushed to under that prefix") {
+  if (!have_pushgateway()) return;
+  pushgateway gateway("/pg");
+  const auto pushed =
+      exporters::push_suite_run(std::get<probes::url>(exporters::parse_gateway_url(gateway.url() + "/")),
+                                two_target_run("prefixed"), {});
+  INFO(pushed.error);
+  REQUIRE(pushed.pushed);
+  CHECK(sample(gateway.metrics(), "watchpost_probe_success", {{"suite", "prefixed"}, {"check", "health"}}));
+}
+
 TEST_CASE("push failures are values with a one-line reason, bounded in time") {
   // Nobody listening.
   const std::uint16_t closed = reserve_port();
@@ -247,10 +273,10 @@ TEST_CASE("push failures are values with a one-line reason, bounded in time") {
   // Accepts connections, never answers: the deadline ends the wait.
   testing::test_target frozen({"--freeze-at", "0s", "--freeze-for", "20s"});
   const auto start = std::chrono::steady_clock::now();
-  r = exporters::push_suite_run(address(frozen.http_url("")), two_target_run("s"), {}, 300ms);
+  r = exporters::push_suite_run(address(frozen.http_url("")), two_target_run("s"), {}, {300ms, {}});
   CHECK(std::chrono::steady_clock::now() - start < 3s);
   CHECK_FALSE(r.pushed);
-  CHECK_THAT(r.error, Catch::EndsWith("did not answer within 300ms"));
+  CHECK_THAT(r.error, Catch::EndsWith("no response within 300ms"));
 
   // Not a gateway: a 4xx answer.
   testing::test_target plain;
