@@ -1,17 +1,18 @@
 // The suite engine against the real loopback test target: assertions, captures, skips,
 // parallel runs, redaction and load-time errors.
-#include "watchpost/probes/suite.hpp"
-
 #include <catch2/catch.hpp>
-
 #include <cstdlib>
+#include <filesystem>
 
+#include "agent_fixture.hpp"
 #include "process.hpp"
 #include "watchpost/probes/preset.hpp"
+#include "watchpost/probes/suite.hpp"
 
 using namespace watchpost;
 using namespace watchpost::probes;
 using watchpost::testing::test_target;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -80,7 +81,8 @@ checks:
 }
 
 TEST_CASE("each assertion kind reports expected vs actual") {
-  CHECK(only_failure("request: GET /status/503\n    expect: { status: 200 }") == "status: expected 200, got 503");
+  CHECK(only_failure("request: GET /status/503\n    expect: { status: 200 }") ==
+        "status: expected 200, got 503");
   CHECK(only_failure("request: GET /status/503\n    expect: { status: [2xx, 404] }") ==
         "status: expected [404, 2xx], got 503");
   CHECK(only_failure("request: GET /health\n    expect: { headers: { X-Missing: { present: true } } }") ==
@@ -89,7 +91,8 @@ TEST_CASE("each assertion kind reports expected vs actual") {
         "header Server: expected absent, got \"watchpost-test-target\"");
   CHECK(only_failure("request: GET /health\n    expect: { headers: { Content-Type: text/html } }") ==
         "header Content-Type: expected \"text/html\", got \"application/json\"");
-  CHECK(only_failure("request: GET /health\n    expect: { headers: { Content-Type: { matches: '^text/' } } }") ==
+  CHECK(only_failure(
+            "request: GET /health\n    expect: { headers: { Content-Type: { matches: '^text/' } } }") ==
         "header Content-Type: expected to match /^text//, got \"application/json\"");
   CHECK(only_failure("request: GET /health\n    expect: { headers: { Server: { contains: nginx } } }") ==
         "header Server: expected to contain \"nginx\", got \"watchpost-test-target\"");
@@ -110,7 +113,8 @@ TEST_CASE("each assertion kind reports expected vs actual") {
   CHECK(only_failure("request: GET /api/info\n    expect: { json: { \"$.items[5]\": { exists: true } } }") ==
         "json $.items[5]: expected to exist, got nothing (path not found)");
   CHECK(only_failure("request: GET /api/info\n    expect: { json: { \"$.items\": { type: object } } }") ==
-        "json $.items: expected type object, got array [{\"id\":1,\"tags\":[\"a\",\"b\"]},{\"id\":2,\"tags\":[]}]");
+        "json $.items: expected type object, got array "
+        "[{\"id\":1,\"tags\":[\"a\",\"b\"]},{\"id\":2,\"tags\":[]}]");
   CHECK(only_failure("request: GET /status/200\n    expect: { json: { \"$.a\": 1 } }") ==
         "json $.a: expected a JSON body, got \"status 200\"");
   CHECK_THAT(only_failure("request: GET /delay/30\n    expect: { latency: < 5ms }"),
@@ -142,6 +146,37 @@ checks:
   REQUIRE(r.checks[1].failures.size() == 1);
   CHECK_THAT(r.checks[1].failures[0], Catch::StartsWith("tls cert_days_left: expected > 100, got "));
   CHECK(r.checks[2].passed());
+}
+
+TEST_CASE("tls min_version fails against a TLS 1.2-only server (openssl s_server)") {
+  if (!std::filesystem::exists("/usr/bin/openssl")) {
+    WARN("SKIPPED: /usr/bin/openssl absent (apt-get install openssl)");
+    return;
+  }
+  const auto dir = agent_test::temp_dir("tls12");
+  REQUIRE(
+      std::system(("/usr/bin/openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 "
+                   "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " +
+                   dir + "/key.pem -out " + dir + "/cert.pem 2>/dev/null")
+                      .c_str()) == 0);
+  const auto port = std::to_string(agent_test::reserve_port());
+  testing::child_process server("/usr/bin/openssl",
+                                {"s_server", "-tls1_2", "-www", "-accept", "127.0.0.1:" + port, "-cert",
+                                 dir + "/cert.pem", "-key", dir + "/key.pem"});
+  std::string line;
+  for (int i = 0; i < 3 && line != "ACCEPT"; ++i) line = server.read_line(5s);
+  REQUIRE(line == "ACCEPT");
+  client_options options;
+  options.tls.ca_file = dir + "/cert.pem";
+  auto s = from_yaml(R"(
+checks:
+  - { request: GET /, expect: { tls: { min_version: "1.2" } } }
+  - { request: GET /, expect: { tls: { min_version: "1.3" } } }
+)");
+  const auto r = run_suite_on_targets(s, {"https://127.0.0.1:" + port}, options).at(0).value();
+  CHECK(r.checks[0].passed());
+  REQUIRE(r.checks[1].failures.size() == 1);
+  CHECK(r.checks[1].failures[0] == "tls version: expected >= TLSv1.3, got TLSv1.2");
 }
 
 TEST_CASE("captures flow into later checks; dependents of a failed capture are skipped") {
@@ -180,15 +215,17 @@ checks:
 }
 
 TEST_CASE("a capture missing from a passing response fails the check") {
-  const auto r = run(from_yaml("checks:\n  - request: GET /health\n    capture: { id: \"$.id\" }\n"), target().http_url(""));
+  const auto r = run(from_yaml("checks:\n  - request: GET /health\n    capture: { id: \"$.id\" }\n"),
+                     target().http_url(""));
   REQUIRE(r.checks[0].failures.size() == 1);
   CHECK(r.checks[0].failures[0] == "capture id: expected $.id in the response, got nothing");
   CHECK(r.checks[0].kind == failure_kind::assertion);
 }
 
 TEST_CASE("retries repeat a failing check with the interval between attempts") {
-  const auto r = run(from_yaml("checks:\n  - request: GET /status/503\n    retries: 2\n    retry_interval: 50ms\n"),
-                     target().http_url(""));
+  const auto r =
+      run(from_yaml("checks:\n  - request: GET /status/503\n    retries: 2\n    retry_interval: 50ms\n"),
+          target().http_url(""));
   CHECK(r.checks[0].attempts == 3);
   CHECK(r.checks[0].duration >= std::chrono::milliseconds(100));
   CHECK(r.checks[0].kind == failure_kind::status);
@@ -231,7 +268,8 @@ TEST_CASE("redactor masks longest secrets first and ignores empty ones") {
 }
 
 TEST_CASE("load errors name file:line:col and what was expected") {
-  CHECK_THAT(load_error("checks:\n  - request: GET /\n    expect: { status: 200\n"), Catch::StartsWith("inline.yaml:"));
+  CHECK_THAT(load_error("checks:\n  - request: GET /\n    expect: { status: 200\n"),
+             Catch::StartsWith("inline.yaml:"));
   CHECK(load_error("checks:\n  - request: GET /\n    bogus: 1\n") ==
         "inline.yaml:3:5: unknown key 'bogus' in check (expected one of: name, request, expect, retries, "
         "retry_interval, timeout, capture)");
@@ -243,16 +281,20 @@ TEST_CASE("load errors name file:line:col and what was expected") {
              Catch::StartsWith("inline.yaml:3:14: timeout must be a duration"));
   CHECK_THAT(load_error("checks:\n  - request: GET /x/${nope}\n"),
              Catch::StartsWith("inline.yaml:2:14: request: unknown variable '${nope}'"));
-  CHECK_THAT(load_error("checks:\n  - request: GET /a/${later}\n  - request: GET /\n    capture: { later: \"$.a\" }\n"),
-             Catch::Contains("unknown variable '${later}'"));
+  CHECK_THAT(
+      load_error(
+          "checks:\n  - request: GET /a/${later}\n  - request: GET /\n    capture: { later: \"$.a\" }\n"),
+      Catch::Contains("unknown variable '${later}'"));
   CHECK_THAT(load_error("checks:\n  - request: GET /\n    expect: { latency: fast }\n"),
              Catch::StartsWith("inline.yaml:3:24: latency must be a bound"));
   CHECK_THAT(load_error("checks:\n  - request: GET /\n    expect: { body: { matches: \"(\" } }\n"),
              Catch::StartsWith("inline.yaml:3:32: body.matches: invalid regular expression"));
   CHECK_THAT(load_error("checks: []\n"), Catch::Contains("at least one check"));
   CHECK_THAT(load_error("checks:\n  - request: get /\n"), Catch::Contains("upper-case"));
-  CHECK_THAT(load_error("checks:\n  - request: GET /\n    retries: [1]\n"), Catch::Contains("retries must be a string"));
-  CHECK_THAT(load_error("checks:\n  - request: GET /\n    expect: { headers: { Authorization: \"${env:WATCHPOST_UNSET_VAR}\" } }\n"),
+  CHECK_THAT(load_error("checks:\n  - request: GET /\n    retries: [1]\n"),
+             Catch::Contains("retries must be a string"));
+  CHECK_THAT(load_error("checks:\n  - request: GET /\n    expect: { headers: { Authorization: "
+                        "\"${env:WATCHPOST_UNSET_VAR}\" } }\n"),
              Catch::Contains("environment variable 'WATCHPOST_UNSET_VAR' is not set"));
 }
 
