@@ -100,7 +100,10 @@ int run_smoke(const args& argv) {
       ("min-cert-days", po::value<int>()->default_value(14), "deploy preset: minimum days of certificate validity")
       ("push-gateway", po::value<std::string>(), "push the run's metrics to this Prometheus Pushgateway (job watchpost_smoke; --insecure and --ca-file apply)")
       ("on-fail-webhook", po::value<std::string>(), "POST a signed JSON summary here when the suite fails")
-      ("webhook-secret-env", po::value<std::string>(), "environment variable holding the webhook HMAC secret");
+      ("webhook-secret-env", po::value<std::string>(), "environment variable holding the webhook HMAC secret (preferred)")
+      // Spelled out: without it, option-prefix guessing read "--webhook-secret VALUE" as the
+      // name of an environment variable and printed the secret in the error.
+      ("webhook-secret", po::value<std::string>(), "the webhook HMAC secret itself (visible to other processes in argv)");
   po::positional_options_description positional;
   positional.add("input", 1);
   po::variables_map vm;
@@ -127,20 +130,26 @@ int run_smoke(const args& argv) {
   }
   if (targets.empty()) targets.push_back(suite.base_url);
 
-  // Validated before any traffic, so a typo is exit 2 rather than a lost notification.
+  // Validated before any traffic, so a typo is exit 2 rather than a lost notification. Messages
+  // name the options, never a secret's value.
   std::optional<agent::webhook_endpoint> webhook;
+  const bool secret_given = vm.count("webhook-secret") > 0, secret_env_given = vm.count("webhook-secret-env") > 0;
+  if (secret_given && secret_env_given) throw usage_error("give --webhook-secret or --webhook-secret-env, not both");
   if (vm.count("on-fail-webhook")) {
     webhook.emplace();
     webhook->url = url_argument(vm["on-fail-webhook"].as<std::string>());
-    if (vm.count("webhook-secret-env")) {
+    if (secret_env_given) {
       const std::string name = vm["webhook-secret-env"].as<std::string>();
       const char* secret = std::getenv(name.c_str());
       if (!secret || !*secret) throw usage_error("--webhook-secret-env: environment variable '" + name + "' is not set");
       webhook->secret = secret;
-      suite.secrets->add(secret);
+    } else if (secret_given) {
+      webhook->secret = vm["webhook-secret"].as<std::string>();
+      if (webhook->secret.empty()) throw usage_error("--webhook-secret: empty secret");
     }
-  } else if (vm.count("webhook-secret-env")) {
-    throw usage_error("--webhook-secret-env needs --on-fail-webhook");
+    suite.secrets->add(webhook->secret);
+  } else if (secret_given || secret_env_given) {
+    throw usage_error(std::string(secret_given ? "--webhook-secret" : "--webhook-secret-env") + " needs --on-fail-webhook");
   }
 
   std::optional<probes::url> push_gateway;

@@ -330,9 +330,8 @@ TEST_CASE("smoke --on-fail-webhook posts a signed summary on failure and keeps e
   CHECK(r.err.empty());
 }
 
-TEST_CASE("smoke --webhook-secret-env signs the failure summary; the secret reaches no output") {
+TEST_CASE("smoke --webhook-secret(-env) signs the failure summary; the secret reaches no output") {
   const std::string secret = "hook-secret-7c1d";
-  watchpost::agent_test::webhook_receiver receiver;
   // The echo check makes the target answer with the secret, so its failure message would show it.
   const auto suite = write_file("signed.yaml", R"(name: signed
 checks:
@@ -343,22 +342,40 @@ checks:
 )");
   const auto junit = (scratch_dir() / "signed.xml").string();
   const auto json = (scratch_dir() / "signed.json").string();
-  auto r = run_watchpost({"smoke", suite, "--base-url", target().http_url(""), "--var", "ECHO=" + secret,
-                          "--on-fail-webhook", "http://127.0.0.1:" + std::to_string(receiver.port()) + "/rollback",
-                          "--webhook-secret-env", "HOOK_SECRET", "--junit", junit, "--json", json},
-                         {{"HOOK_SECRET", secret}});
-  INFO(r.out << r.err);
-  CHECK(r.exit_code == 1);
-  CHECK_THAT(r.out, Catch::Contains("body: expected not to contain \"***\""));
-  const auto got = receiver.received();
-  REQUIRE(got.size() == 1);
-  CHECK(got[0].signature == signature(secret, got[0].body));
-  CHECK(got[0].signature != signature(secret + "x", got[0].body));
-  CHECK(json_at(got[0].body, "$.suite").string_value == "signed");
-  CHECK(json_at(got[0].body, "$.run_id").string_value == got[0].event_id);
-  CHECK(json_at(got[0].body, "$.targets[0].target").string_value == target().http_url(""));
-  CHECK(json_at(got[0].body, "$.targets[0].failed_checks[0].name").string_value == "echo");
-  CHECK(json_at(got[0].body, "$.targets[0].failed_checks[1]").type == watchpost::probes::json_type::missing);
-  for (const auto& output : {r.out, r.err, got[0].body, read_file(junit), read_file(json)})
-    CHECK(output.find(secret) == std::string::npos);
+  for (const std::vector<std::string>& secret_args :
+       {std::vector<std::string>{"--webhook-secret-env", "HOOK_SECRET"}, {"--webhook-secret", secret}}) {
+    INFO(secret_args[0]);
+    watchpost::agent_test::webhook_receiver receiver;
+    std::vector<std::string> args = {"smoke", suite, "--base-url", target().http_url(""), "--var", "ECHO=" + secret,
+                                     "--on-fail-webhook",
+                                     "http://127.0.0.1:" + std::to_string(receiver.port()) + "/rollback", "--junit",
+                                     junit, "--json", json};
+    args.insert(args.end(), secret_args.begin(), secret_args.end());
+    auto r = run_watchpost(args, {{"HOOK_SECRET", secret}});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.out, Catch::Contains("body: expected not to contain \"***\""));
+    const auto got = receiver.received();
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].signature == signature(secret, got[0].body));
+    CHECK(got[0].signature != signature(secret + "x", got[0].body));
+    CHECK(json_at(got[0].body, "$.suite").string_value == "signed");
+    CHECK(json_at(got[0].body, "$.run_id").string_value == got[0].event_id);
+    CHECK(json_at(got[0].body, "$.targets[0].target").string_value == target().http_url(""));
+    CHECK(json_at(got[0].body, "$.targets[0].failed_checks[0].name").string_value == "echo");
+    CHECK(json_at(got[0].body, "$.targets[0].failed_checks[1]").type == watchpost::probes::json_type::missing);
+    for (const auto& output : {r.out, r.err, got[0].body, read_file(junit), read_file(json)})
+      CHECK(output.find(secret) == std::string::npos);
+  }
+
+  // Usage errors name the options, never the secret.
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"smoke", suite, "--base-url", "http://127.0.0.1:9", "--webhook-secret", secret},
+           {"smoke", suite, "--base-url", "http://127.0.0.1:9", "--on-fail-webhook", "http://127.0.0.1:9/",
+            "--webhook-secret", secret, "--webhook-secret-env", "HOOK_SECRET"}}) {
+    auto r = run_watchpost(args);
+    CHECK(r.exit_code == 2);
+    CHECK(count(r.err, "\n") == 1);
+    CHECK(r.err.find(secret) == std::string::npos);
+  }
 }
