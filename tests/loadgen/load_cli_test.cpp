@@ -163,6 +163,52 @@ TEST_CASE("a refused target gives connect errors and ends on time") {
   std::filesystem::remove(temp_path("refused.json"));
 }
 
+TEST_CASE("a server that resets or garbles every response gives reset or protocol errors and ends on time") {
+  const auto json = temp_path("reset.json");
+  // /reset sends a head and 10 body bytes, then resets the connection.
+  auto reset = run_watchpost({"load", target().http_url("/reset"), "-d", "1s", "-c", "4", "--json", json});
+  CHECK(reset.wall < 3s);
+  auto report = exporters::read_load_report_file(json);
+  CHECK(report.totals.requests > 0);
+  CHECK(errors_of(report, probes::failure_kind::reset) == report.totals.requests);
+  CHECK_THAT(reset.out, Catch::Contains("reset=" + std::to_string(report.totals.requests)));
+
+  auto garbage = run_watchpost({"load", target().http_url("/garbage"), "-n", "40", "-c", "4", "--json", json});
+  report = exporters::read_load_report_file(json);
+  CHECK(report.totals.requests == 40);
+  CHECK(errors_of(report, probes::failure_kind::protocol) == 40);
+  CHECK_THAT(garbage.out, Catch::Contains("protocol=40"));
+  std::filesystem::remove(json);
+}
+
+TEST_CASE("an unreachable target (SYNs dropped) gives connect_timeout errors and ends on time") {
+  // A listener that never accepts, its queue filled: the kernel drops further SYNs, as a
+  // black-holed address would.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(fd, 0) == 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/";
+  const auto json = temp_path("unreachable.json");
+  auto r = run_watchpost({"load", url, "-d", "2s", "-c", "4", "--connect-timeout", "300ms", "--timeout", "300ms",
+                          "--json", json});
+  ::close(fd);
+  CHECK(r.exit_code == 0);
+  CHECK(r.wall < 4s);
+  CHECK_THAT(r.out, Catch::Contains("connect_timeout="));
+  const auto report = exporters::read_load_report_file(json);
+  CHECK(errors_of(report, probes::failure_kind::connect_timeout) > 0);
+  // The one connection the queue took waits for an answer that never comes.
+  CHECK(errors_of(report, probes::failure_kind::connect_timeout) + errors_of(report, probes::failure_kind::timeout) ==
+        report.totals.requests);
+  CHECK(report.totals.errors == report.totals.requests);
+  std::filesystem::remove(json);
+}
+
 TEST_CASE("a slow server gives timeout errors and ends on time") {
   auto r = run_watchpost({"load", target().http_url("/delay/3000"), "-d", "2s", "-c", "3", "--timeout", "300ms",
                           "--json", temp_path("slow.json")});
@@ -172,20 +218,25 @@ TEST_CASE("a slow server gives timeout errors and ends on time") {
   std::filesystem::remove(temp_path("slow.json"));
 }
 
-TEST_CASE("SIGINT ends the run early and still writes the summary and report") {
-  const auto json = temp_path("sigint.json");
+TEST_CASE("SIGINT ends the run early and still writes the summary and reports") {
+  const auto json = temp_path("sigint.json"), html = temp_path("sigint.html");
   child_process load(testing::watchpost_binary_path(),
-                     {"load", target().http_url("/health"), "-d", "30s", "-c", "2", "--json", json});
+                     {"load", target().http_url("/health"), "-d", "30s", "-c", "2", "--json", json, "--html", html});
   std::this_thread::sleep_for(1500ms);
   load.signal(SIGINT);
   const auto start = std::chrono::steady_clock::now();
   CHECK(load.wait(5s) == 0);
   CHECK(std::chrono::steady_clock::now() - start < 2s);
+  std::string summary;
+  for (std::string line; !(line = load.read_line(1s)).empty();) summary += line + "\n";
+  CHECK_THAT(summary, Catch::Contains("ended early: interrupted") && Catch::Contains("requests   "));
   const auto report = exporters::read_load_report_file(json);
   CHECK(report.interrupted);
   CHECK(report.totals.requests > 0);
   CHECK(report.elapsed_seconds < 5);
+  CHECK(std::filesystem::file_size(html) > 1000);
   std::filesystem::remove(json);
+  std::filesystem::remove(html);
 }
 
 TEST_CASE("plan files: a weighted mix with status expectations") {
