@@ -167,6 +167,9 @@ push_outcome push_to_gateway(const probes::url& gateway, std::string_view job,
     } catch (const std::exception& e) {  // an unreadable --ca-file
       return {false, where + ": " + e.what()};
     }
+    // The client's timeout message would name this request's share of the budget, not the budget.
+    if (res.failure == probes::failure_kind::timeout || res.failure == probes::failure_kind::connect_timeout)
+      return {false, where + " did not answer within " + format_duration(options.timeout)};
     if (!res.ok()) return {false, where + ": " + res.error};
     if (res.status < 200 || res.status > 299) {
       // The gateway says why in the body's first line ("pushed metrics are invalid or inconsistent ...").

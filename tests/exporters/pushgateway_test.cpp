@@ -276,7 +276,7 @@ TEST_CASE("push failures are values with a one-line reason, bounded in time") {
   r = exporters::push_suite_run(address(frozen.http_url("")), two_target_run("s"), {}, {300ms, {}});
   CHECK(std::chrono::steady_clock::now() - start < 3s);
   CHECK_FALSE(r.pushed);
-  CHECK_THAT(r.error, Catch::EndsWith("no response within 300ms"));
+  CHECK_THAT(r.error, Catch::EndsWith("did not answer within 300ms"));
 
   // Not a gateway: a 4xx answer.
   testing::test_target plain;
