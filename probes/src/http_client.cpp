@@ -127,6 +127,7 @@ struct http_client::impl {
   // The last request and its bytes: a probe repeated on a keep-alive connection is serialised once.
   std::optional<request> serialized_for;
   std::string wire;
+  request redirected;  // the current hop once a redirect was followed
 
   impl(asio::any_io_executor ex, client_options opts)
       : executor(ex),
@@ -349,28 +350,39 @@ struct http_client::impl {
     }
   }
 
+  // The request a redirect leads to, built from `from` and the response `r` into `redirected`.
+  // False (with r failed when the Location is invalid) when there is nothing to follow.
+  bool follow_redirect(const request& from, result& r) {
+    const std::string* location = r.header("Location");
+    if (!location) return false;
+    auto next = resolve_reference(from.target, *location);
+    if (auto* error = std::get_if<url_error>(&next)) {
+      fail(r, failure_kind::protocol, error->message);
+      return false;
+    }
+    request to = from;
+    to.target = std::get<url>(std::move(next));
+    if (r.status == 303 || ((r.status == 301 || r.status == 302) && from.method == "POST")) {
+      to.method = "GET";
+      to.body.clear();
+    }
+    redirected = std::move(to);
+    return true;
+  }
+
+  // Locals stay few and small: a frame over ~1 KB misses both Asio's frame recycling and
+  // malloc's thread cache, which showed at 1,000 probes/s.
   asio::awaitable<result> send(const request& req) {
     result r;
     const time_point start = monotonic_clock::now();
     const time_point deadline = start + options.total_timeout;
-    request current = req;
-    url target = req.target;
+    const request* current = &req;
     for (;;) {
-      co_await send_once(current, target, r, start, deadline);
-      r.effective_url = target.to_string();
+      co_await send_once(*current, current->target, r, start, deadline);
+      r.effective_url = current->target.to_string();
       if (!r.ok() || !is_redirect(r.status) || r.redirects_followed >= options.max_redirects) break;
-      const std::string* location = r.header("Location");
-      if (!location) break;
-      auto next = resolve_reference(target, *location);
-      if (auto* error = std::get_if<url_error>(&next)) {
-        fail(r, failure_kind::protocol, error->message);
-        break;
-      }
-      if (r.status == 303 || ((r.status == 301 || r.status == 302) && current.method == "POST")) {
-        current.method = "GET";
-        current.body.clear();
-      }
-      target = std::get<url>(std::move(next));
+      if (!follow_redirect(*current, r)) break;
+      current = &redirected;
       ++r.redirects_followed;
     }
     r.timings.total = monotonic_clock::now() - start;
