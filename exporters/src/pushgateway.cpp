@@ -72,7 +72,7 @@ push_group target_metrics(const std::string& suite, const target_run& run, const
                    std::make_shared<pm::Registry>()};
   auto& registry = *group.registry;
   const std::string target = group.grouping["instance"];
-  // Help texts as on the agent's /metrics: the gateway refuses a family whose help differs.
+  // Help texts as on the agent's /metrics: one family reads the same wherever it is scraped from.
   auto& success = pm::BuildGauge()
                       .Name("watchpost_probe_success")
                       .Help("1 if the last probe of the check succeeded")
