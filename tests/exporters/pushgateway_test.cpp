@@ -191,7 +191,7 @@ TEST_CASE("a smoke run lands in the Pushgateway under the SPEC names, one group 
         1);
 }
 
-TEST_CASE("a load run lands in the Pushgateway; shards do not overwrite each other") {
+TEST_CASE("a load run lands in the Pushgateway and shards do not overwrite each other") {
   if (!have_pushgateway()) return;
   pushgateway gateway;
   loadgen::load_result run;
@@ -290,7 +290,7 @@ TEST_CASE("push failures are values with a one-line reason, bounded in time") {
   CHECK(std::holds_alternative<probes::url_error>(exporters::parse_gateway_url("ftp://127.0.0.1:9091")));
 }
 
-TEST_CASE("smoke --push-gateway pushes per target; a gateway outage warns without changing the exit code") {
+TEST_CASE("smoke --push-gateway pushes per target, a gateway outage warns without changing the exit code") {
   if (!have_pushgateway()) return;
   pushgateway gateway;
   testing::test_target target;

@@ -129,7 +129,7 @@ TEST_CASE("smoke: a 10-check suite completes in under 50 ms wall") {
   CHECK(best < 50ms);
 }
 
-TEST_CASE("smoke: JUnit is well-formed and counts; JSON parses back with the same verdicts") {
+TEST_CASE("smoke: JUnit is well-formed and counts, JSON parses back with the same verdicts") {
   const auto suite = write_file("mixed.yaml", R"(name: mixed <&> "quotes"
 checks:
   - { name: ok, request: GET /health }
@@ -330,7 +330,7 @@ TEST_CASE("smoke --on-fail-webhook posts a signed summary on failure and keeps e
   CHECK(r.err.empty());
 }
 
-TEST_CASE("smoke --webhook-secret(-env) signs the failure summary; the secret reaches no output") {
+TEST_CASE("smoke --webhook-secret(-env) signs the failure summary and the secret reaches no output") {
   const std::string secret = "hook-secret-7c1d";
   // The echo check makes the target answer with the secret, so its failure message would show it.
   const auto suite = write_file("signed.yaml", R"(name: signed

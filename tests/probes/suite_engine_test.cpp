@@ -179,7 +179,7 @@ checks:
   CHECK(r.checks[1].failures[0] == "tls version: expected >= TLSv1.3, got TLSv1.2");
 }
 
-TEST_CASE("captures flow into later checks; dependents of a failed capture are skipped") {
+TEST_CASE("captures flow into later checks, dependents of a failed capture are skipped") {
   const auto s = from_yaml(R"(
 checks:
   - name: upload
