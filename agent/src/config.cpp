@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <set>
 
 #include "watchpost/common/config_file.hpp"
@@ -167,6 +168,25 @@ webhook_config parse_webhook(const config_file& file, const YAML::Node& node) {
   return out;
 }
 
+// Loads the suite (relative paths are relative to the agent config's directory); its own
+// errors name the suite file, line and column.
+void load_target_suite(const config_file& file, const YAML::Node& node, const std::string& url_text,
+                       target_config& out) {
+  std::filesystem::path path = file.string(node, "suite");
+  if (path.is_relative()) path = std::filesystem::path(file.path()).parent_path() / path;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) file.fail(node, "cannot open suite file '" + path.string() + "'");
+  auto loaded = std::make_shared<probes::suite>(probes::load_suite(path.string(), {}));
+  out.suite_base_url = url_text.empty() ? loaded->base_url : resolve_env(file, node, url_text);
+  if (out.suite_base_url.empty()) file.fail(node, "suite target needs url: (the suite has no base_url)");
+  if (url_text.empty()) {
+    auto parsed = probes::parse_url(out.suite_base_url);
+    if (auto* u = std::get_if<probes::url>(&parsed)) out.request.target = *u;
+  }
+  if (loaded->checks.empty()) file.fail(node, "suite '" + path.string() + "' has no checks");
+  out.suite = std::move(loaded);
+}
+
 target_config parse_target(const config_file& file, const YAML::Node& node) {
   target_config out;
   auto m = file.mapping(node, "target");
@@ -175,7 +195,8 @@ target_config parse_target(const config_file& file, const YAML::Node& node) {
   if (out.name.empty() || out.name.size() > 128 ||
       out.name.find_first_of("\"\\\n\r\t/") != std::string::npos)
     file.fail(name, "target name must be 1..128 characters without quotes, slashes or control characters");
-  out.request.target = url_value(file, m.required("url"), "url");
+  const auto url_node = m.optional("url");
+  if (url_node) out.request.target = url_value(file, *url_node, "url");
   if (auto n = m.optional("method")) out.request.method = file.string(*n, "method");
   if (auto n = m.optional("headers")) {
     if (!n->IsMap()) file.fail(*n, "headers must be a mapping of Name: value");
@@ -192,9 +213,14 @@ target_config parse_target(const config_file& file, const YAML::Node& node) {
   if (auto n = m.optional("timeout")) out.timeout = positive_duration(file, *n, "timeout");
   if (auto n = m.optional("keep_alive")) out.keep_alive = file.boolean(*n, "keep_alive");
   if (auto n = m.optional("insecure")) out.insecure = file.boolean(*n, "insecure");
-  if (auto n = m.optional("expect")) out.expect = parse_expect(file, *n);
-  if (auto n = m.optional("suite"))
-    file.fail(*n, "suite: is not supported by this agent build yet; use a single probe with expect:");
+  const auto expect_node = m.optional("expect");
+  if (expect_node) out.expect = parse_expect(file, *expect_node);
+  if (auto n = m.optional("suite")) {
+    if (expect_node) file.fail(*expect_node, "expect: is for single probes; a suite's checks carry their own");
+    load_target_suite(file, *n, url_node ? file.string(*url_node, "url") : "", out);
+  } else if (!url_node) {
+    file.fail(node, "target needs url: (or suite:)");
+  }
   if (auto n = m.optional("slo")) out.slo = parse_slo(file, *n);
   if (auto n = m.optional("on_breach")) {
     for (const auto& item : file.sequence(*n, "on_breach")) out.on_breach.push_back(parse_webhook(file, item));

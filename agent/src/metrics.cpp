@@ -38,9 +38,18 @@ agent_metrics::agent_metrics()
 std::unique_ptr<target_metrics> agent_metrics::add_target(const target_config& target) {
   auto m = std::make_unique<target_metrics>();
   const std::string& t = target.name;
-  m->success = &success_.Add({{"target", t}, {"check", "probe"}});
-  for (std::size_t i = 0; i < probe_results.size(); ++i)
-    m->total[i] = &total_.Add({{"target", t}, {"check", "probe"}, {"result", std::string(probe_results[i])}});
+  std::vector<std::string> check_names{"probe"};
+  if (target.suite) {
+    check_names.clear();
+    for (const auto& c : target.suite->checks) check_names.push_back(c.name);
+  }
+  for (const auto& name : check_names) {
+    check_metrics c;
+    c.success = &success_.Add({{"target", t}, {"check", name}});
+    for (std::size_t i = 0; i < probe_results.size(); ++i)
+      c.total[i] = &total_.Add({{"target", t}, {"check", name}, {"result", std::string(probe_results[i])}});
+    m->checks.push_back(c);
+  }
   // Loopback answers in tens of microseconds; Internet targets in hundreds of milliseconds.
   const pm::Histogram::BucketBoundaries buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                                 0.25,   0.5,   1.0,    2.5,   5.0,  10.0};
@@ -65,8 +74,10 @@ std::unique_ptr<target_metrics> agent_metrics::add_target(const target_config& t
 }
 
 void agent_metrics::remove_target(const target_metrics& m) {
-  success_.Remove(m.success);
-  for (auto* c : m.total) total_.Remove(c);
+  for (const auto& c : m.checks) {
+    success_.Remove(c.success);
+    for (auto* counter : c.total) total_.Remove(counter);
+  }
   for (auto* h : m.duration) duration_.Remove(h);
   uptime_.Remove(m.uptime_1h);
   uptime_.Remove(m.uptime_24h);

@@ -25,6 +25,7 @@
 #include "watchpost/agent/webhook.hpp"
 #include "watchpost/common/config_file.hpp"
 #include "watchpost/probes/http_client.hpp"
+#include "watchpost/probes/suite.hpp"
 
 namespace watchpost::agent {
 
@@ -237,16 +238,18 @@ class agent_process {
     }
   }
 
-  asio::awaitable<void> probe_once(target_runtime& t, std::shared_ptr<const agent_config> cfg) {
-    metrics_.probes_in_flight().Increment();
-    const probes::result res = co_await t.client->send(t.config.request);
-    metrics_.probes_in_flight().Decrement();
-    const probes::failure_kind kind = judge(t.config, res);
-    const bool ok = kind == probes::failure_kind::none;
-    const bool slow = t.config.slo.latency_quantile && res.timings.total > t.config.slo.latency_bound;
+  // What one scheduled run amounts to, whether it was a single request or a suite.
+  struct run_verdict {
+    bool ok = false;
+    nanoseconds duration{0};
+    std::string failure;  // a kind name, prefixed by the check name for suites: never raw text
+  };
+
+  // Per-check counters, the target's phase histograms and its certificate expiry.
+  void record_check(target_runtime& t, std::size_t check, probes::failure_kind kind, const probes::result& res) {
     target_metrics& m = *t.metrics;
-    m.success->Set(ok ? 1 : 0);
-    m.total[result_index(kind)]->Increment();
+    m.checks[check].success->Set(kind == probes::failure_kind::none ? 1 : 0);
+    m.checks[check].total[result_index(kind)]->Increment();
     const auto& tm = res.timings;
     const nanoseconds phases[] = {tm.resolve, tm.connect, tm.tls, tm.ttfb, tm.transfer, tm.total};
     for (std::size_t i = 0; i < std::size(phases); ++i)
@@ -254,6 +257,46 @@ class agent_process {
     if (res.tls.cert_not_after)
       metrics_.set_cert_expiry(m, t.config.name,
                                std::chrono::duration<double>(res.tls.cert_not_after->time_since_epoch()).count());
+  }
+
+  asio::awaitable<run_verdict> run_single_probe(target_runtime& t) {
+    const probes::result res = co_await t.client->send(t.config.request);
+    const probes::failure_kind kind = judge(t.config, res);
+    record_check(t, 0, kind, res);
+    const bool ok = kind == probes::failure_kind::none;
+    co_return run_verdict{ok, res.timings.total, ok ? std::string() : std::string(probes::to_string(kind))};
+  }
+
+  // A suite run is good only if every check passed; skipped checks (after a failed
+  // dependency) count as down and are not counted in watchpost_probe_total.
+  asio::awaitable<run_verdict> run_suite_checks(target_runtime& t) {
+    const probes::suite_result run =
+        co_await probes::run_suite(*t.config.suite, t.config.suite_base_url, t.client->options());
+    run_verdict verdict{true, run.duration, {}};
+    for (std::size_t i = 0; i < run.checks.size() && i < t.metrics->checks.size(); ++i) {
+      const probes::check_outcome& c = run.checks[i];
+      if (c.skipped)
+        t.metrics->checks[i].success->Set(0);
+      else
+        record_check(t, i, c.kind, c.response);
+      if (c.passed()) continue;
+      if (verdict.ok) verdict.failure = c.name + ": " + (c.skipped ? "skipped" : std::string(probes::to_string(c.kind)));
+      verdict.ok = false;
+    }
+    co_return verdict;
+  }
+
+  asio::awaitable<void> probe_once(target_runtime& t, std::shared_ptr<const agent_config> cfg) {
+    metrics_.probes_in_flight().Increment();
+    run_verdict verdict;  // not a ?: of two co_awaits: GCC 12 frees a temporary twice there
+    if (t.config.suite)
+      verdict = co_await run_suite_checks(t);
+    else
+      verdict = co_await run_single_probe(t);
+    metrics_.probes_in_flight().Decrement();
+    const bool ok = verdict.ok;
+    const bool slow = t.config.slo.latency_quantile && verdict.duration > t.config.slo.latency_bound;
+    target_metrics& m = *t.metrics;
 
     const auto now = wall_clock::now();
     evaluation eval;
@@ -269,10 +312,10 @@ class agent_process {
       v.up = ok;
       ++v.probes;
       if (!ok) {
-        v.last_failure = std::string(probes::to_string(kind));
+        v.last_failure = verdict.failure;
         v.last_failure_ms = millis(now);
       }
-      v.recent_seconds[v.recent_count++ % v.recent_seconds.size()] = static_cast<float>(to_seconds(tm.total));
+      v.recent_seconds[v.recent_count++ % v.recent_seconds.size()] = static_cast<float>(to_seconds(verdict.duration));
       for (std::size_t i = 0; i < t.objectives.size(); ++i) m.slos[i].breached->Set(t.window.slos[i].breached ? 1 : 0);
     }
     for (std::size_t i = 0; i < eval.burn.size(); ++i)

@@ -98,8 +98,10 @@ YAML
   read -r B_CPU B_PROBES B_RSS < <(measure "$BPID")
 fi
 
-printf '\n%-28s %14s %10s %10s\n' tool "cpu_us/probe" probes rss_MB
-printf '%-28s %14s %10s %10s\n' "watchpost agent" "$W_CPU" "$W_PROBES" "$W_RSS"
-printf '%-28s %14s %10s %10s\n' "blackbox_exporter" "$B_CPU" "$B_PROBES" "$B_RSS"
+rate() { [[ $1 == - ]] && echo - || echo $(( $1 / MEASURE )); }
+printf '\n%-28s %14s %10s %10s %10s\n' tool "cpu_us/probe" probes "probes/s" rss_MB
+printf '%-28s %14s %10s %10s %10s\n' "watchpost agent" "$W_CPU" "$W_PROBES" "$(rate "$W_PROBES")" "$W_RSS"
+printf '%-28s %14s %10s %10s %10s\n' "blackbox_exporter" "$B_CPU" "$B_PROBES" "$(rate "$B_PROBES")" "$B_RSS"
+echo "(a tool well under $((N / INTERVAL)) probes/s could not keep up: its CPU per probe is then that of a saturated process)"
 [[ -n $SCRAPE ]] && echo "$SCRAPE"
 awk -v w="$W_CPU" -v b="$B_CPU" 'BEGIN { if (w + 0 > 0 && b + 0 > 0) printf "CPU per probe ratio blackbox/watchpost: %.1fx (target >= 10x)\n", b / w }'

@@ -138,3 +138,48 @@ TEST_CASE("SIGHUP with an invalid config keeps the old one running") {
   agent.process().signal(SIGTERM);
   CHECK(agent.process().wait(10s) == 0);
 }
+
+TEST_CASE("a suite target exports success per check and is down unless every check passes") {
+  testing::test_target target({"--no-tls"});
+  const auto dir = temp_dir("suite");
+  std::filesystem::create_directories(dir + "/suites");
+  write_text(dir + "/suites/smoke.yaml", "name: smoke\nchecks:\n"
+                                         "  - { name: health, request: GET /health, expect: { status: 200 } }\n"
+                                         "  - { name: broken, request: GET /status/503, expect: { status: 200 } }\n");
+  // The suite path is relative to the agent config's directory, not to the working directory.
+  write_text(dir + "/agent.yaml", "listen: 127.0.0.1:0\nstate_dir: " + dir + "/state\ntargets:\n"
+                                  "  - name: app\n    url: " + target.http_url("") +
+                                  "\n    suite: suites/smoke.yaml\n    interval: 100ms\n");
+  running_agent agent(dir + "/agent.yaml");
+  REQUIRE(wait_until([&] { return agent.get("/api/status").find("\"last_failure\":\"broken: status\"") != std::string::npos; },
+                     10s));
+  const std::string metrics = agent.get("/metrics");
+  CHECK(metrics.find("watchpost_probe_success{check=\"health\",target=\"app\"} 1") != std::string::npos);
+  CHECK(metrics.find("watchpost_probe_success{check=\"broken\",target=\"app\"} 0") != std::string::npos);
+  CHECK(metrics.find("watchpost_probe_total{check=\"health\",result=\"ok\",target=\"app\"} 0") == std::string::npos);
+  CHECK(metrics.find("watchpost_probe_total{check=\"broken\",result=\"status\",target=\"app\"} 0") == std::string::npos);
+  CHECK(metrics.find("check=\"probe\",target=\"app\"") == std::string::npos);
+  const auto status = boost::json::parse(agent.get("/api/status")).at("targets").as_array().at(0);
+  CHECK(status.at("up").as_bool() == false);
+  CHECK(status.at("last_failure").as_string() == "broken: status");
+  CHECK(status.at("uptime_1h").as_double() == 0.0);
+  agent.process().signal(SIGTERM);
+  CHECK(agent.process().wait(10s) == 0);
+}
+
+TEST_CASE("a broken suite file is reported at its own file, line and column") {
+  const auto dir = temp_dir("badsuite");
+  write_text(dir + "/smoke.yaml", "name: s\nchecks:\n  - { name: a, request: GET /health, expect: { statuss: 200 } }\n");
+  write_text(dir + "/agent.yaml", "targets:\n  - { name: a, url: 'http://127.0.0.1:1', suite: smoke.yaml }\n");
+  auto r = testing::run_watchpost({"check-config", dir + "/agent.yaml"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find(dir + "/smoke.yaml:3:") != std::string::npos);
+  write_text(dir + "/agent.yaml", "targets:\n  - { name: a, url: 'http://127.0.0.1:1', suite: missing.yaml }\n");
+  r = testing::run_watchpost({"agent", dir + "/agent.yaml"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("agent.yaml:2:50: cannot open suite file") != std::string::npos);
+  write_text(dir + "/agent.yaml", "targets:\n  - { name: a, suite: smoke.yaml, expect: { status: 200 } }\n");
+  r = testing::run_watchpost({"agent", dir + "/agent.yaml"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("expect: is for single probes") != std::string::npos);
+}

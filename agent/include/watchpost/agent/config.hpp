@@ -10,6 +10,7 @@
 
 #include "watchpost/common/duration.hpp"
 #include "watchpost/probes/http_types.hpp"
+#include "watchpost/probes/suite.hpp"
 
 namespace watchpost::agent {
 
@@ -46,6 +47,10 @@ struct webhook_config {
 struct target_config {
   std::string name;
   probes::request request;  // method, url, headers (values may be secrets: never logged)
+  // A suite target runs these checks each interval instead of one request; its base URL is
+  // `url:` when given, else the suite's own base_url. Shared: reloads copy configs.
+  std::shared_ptr<const probes::suite> suite;
+  std::string suite_base_url;
   nanoseconds interval = std::chrono::seconds(10);
   nanoseconds jitter{};  // defaults to interval / 10
   nanoseconds timeout = std::chrono::seconds(5);

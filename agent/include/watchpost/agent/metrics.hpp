@@ -30,10 +30,16 @@ struct slo_metrics {
   std::vector<prometheus::Gauge*> burn;  // alert windows in config order: long, short, long, short...
 };
 
-// Pointers into the registry's families for one target; valid until remove_target().
-struct target_metrics {
+// watchpost_probe_success and _total of one check (label check=<name>, "probe" for a
+// single-probe target).
+struct check_metrics {
   prometheus::Gauge* success = nullptr;
   std::array<prometheus::Counter*, probe_results.size()> total{};
+};
+
+// Pointers into the registry's families for one target; valid until remove_target().
+struct target_metrics {
+  std::vector<check_metrics> checks;  // parallel to the suite's checks, else one "probe"
   std::array<prometheus::Histogram*, probe_phases.size()> duration{};
   prometheus::Gauge* uptime_1h = nullptr;
   prometheus::Gauge* uptime_24h = nullptr;
