@@ -168,22 +168,32 @@ webhook_config parse_webhook(const config_file& file, const YAML::Node& node) {
   return out;
 }
 
+// A path in the config, relative to the config file's directory.
+std::filesystem::path config_relative(const config_file& file, const std::string& text) {
+  std::filesystem::path path = text;
+  return path.is_relative() ? std::filesystem::path(file.path()).parent_path() / path : path;
+}
+
+std::string existing_file(const config_file& file, const YAML::Node& node, std::string_view what) {
+  const auto path = config_relative(file, file.string(node, what));
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) file.fail(node, "cannot open " + std::string(what) + " '" + path.string() + "'");
+  return path.string();
+}
+
 // Loads the suite (relative paths are relative to the agent config's directory); its own
 // errors name the suite file, line and column.
 void load_target_suite(const config_file& file, const YAML::Node& node, const std::string& url_text,
                        target_config& out) {
-  std::filesystem::path path = file.string(node, "suite");
-  if (path.is_relative()) path = std::filesystem::path(file.path()).parent_path() / path;
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) file.fail(node, "cannot open suite file '" + path.string() + "'");
-  auto loaded = std::make_shared<probes::suite>(probes::load_suite(path.string(), {}));
+  const std::string path = existing_file(file, node, "suite file");
+  auto loaded = std::make_shared<probes::suite>(probes::load_suite(path, {}));
   out.suite_base_url = url_text.empty() ? loaded->base_url : resolve_env(file, node, url_text);
   if (out.suite_base_url.empty()) file.fail(node, "suite target needs url: (the suite has no base_url)");
   if (url_text.empty()) {
     auto parsed = probes::parse_url(out.suite_base_url);
     if (auto* u = std::get_if<probes::url>(&parsed)) out.request.target = *u;
   }
-  if (loaded->checks.empty()) file.fail(node, "suite '" + path.string() + "' has no checks");
+  if (loaded->checks.empty()) file.fail(node, "suite '" + path + "' has no checks");
   out.suite = std::move(loaded);
 }
 
@@ -244,11 +254,34 @@ void parse_listen(const config_file& file, const YAML::Node& node, agent_config&
   out.listen_port = static_cast<std::uint16_t>(p);
 }
 
+// listen_basic_auth: { user: prometheus, password: ${env:NAME} }
+// listen_tls: { cert: server.crt, key: server.key }
+void parse_listen_security(const config_file& file, mapping_reader& m, listen_protection& out) {
+  if (auto n = m.optional("listen_basic_auth")) {
+    auto a = file.mapping(*n, "listen_basic_auth");
+    const YAML::Node user = a.required("user");
+    out.user = file.string(user, "listen_basic_auth.user");
+    const YAML::Node password = a.required("password");
+    out.password = resolve_env(file, password, file.string(password, "listen_basic_auth.password"));
+    a.finish();
+    if (out.user.empty() || out.user.find(':') != std::string::npos)
+      file.fail(user, "listen_basic_auth.user must be non-empty and without ':'");
+    if (out.password.empty()) file.fail(password, "listen_basic_auth.password must not be empty");
+  }
+  if (auto n = m.optional("listen_tls")) {
+    auto t = file.mapping(*n, "listen_tls");
+    out.tls_cert = existing_file(file, t.required("cert"), "listen_tls.cert");
+    out.tls_key = existing_file(file, t.required("key"), "listen_tls.key");
+    t.finish();
+  }
+}
+
 agent_config build(const config_file& file) {
   agent_config out;
   out.source = file.path();
   auto m = file.mapping(file.root(), "agent config");
   if (auto n = m.optional("listen")) parse_listen(file, *n, out);
+  parse_listen_security(file, m, out.listen_security);
   if (auto n = m.optional("state_dir")) out.state_dir = file.string(*n, "state_dir");
   if (auto n = m.optional("agent_id")) out.agent_id = file.string(*n, "agent_id");
   if (auto n = m.optional("threads")) {

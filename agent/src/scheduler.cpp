@@ -103,7 +103,7 @@ class agent_process {
     if (auto error = ensure_directory(config_->state_dir)) state_error("state_dir unusable", *error);
     // Installed before READY so a signal sent right after it is never fatal.
     asio::signal_set signals(control_, SIGTERM, SIGINT, SIGHUP);
-    status_server server(control_, config_->listen_host, config_->listen_port,
+    status_server server(control_, config_->listen_host, config_->listen_port, config_->listen_security,
                          [this](std::string_view path) { return handle(path); });
     std::printf("READY listen=%s:%u\n", config_->listen_host.c_str(), server.port());
     std::fflush(stdout);
@@ -487,8 +487,8 @@ class agent_process {
       return;
     }
     if (next->listen_host != config_->listen_host || next->listen_port != config_->listen_port ||
-        next->state_dir != config_->state_dir)
-      log_event(log_level::warn, "listen and state_dir changes take effect after a restart");
+        next->listen_security != config_->listen_security || next->state_dir != config_->state_dir)
+      log_event(log_level::warn, "listen, listen_basic_auth, listen_tls and state_dir changes take effect after a restart");
     stop_workers();
     std::map<std::string, const target_window_state*> states;
     for (const auto& t : targets_) states[t->config.name] = &t->window;
@@ -497,6 +497,7 @@ class agent_process {
     auto merged = std::make_shared<agent_config>(*next);
     merged->listen_host = config_->listen_host;
     merged->listen_port = config_->listen_port;
+    merged->listen_security = config_->listen_security;
     merged->state_dir = config_->state_dir;
     config_ = std::move(merged);
     start_workers(carried);

@@ -11,8 +11,11 @@ namespace watchpost::agent::detail {
 
 class status_server {
  public:
-  // Binds and starts accepting on io; throws std::runtime_error with a one-line reason.
-  status_server(boost::asio::io_context& io, const std::string& host, std::uint16_t port, request_handler handler);
+  // Binds and starts accepting on io; throws std::runtime_error with a one-line reason
+  // (also for unreadable TLS files). With security.user set, every path but /healthz needs
+  // basic auth; with security.tls_cert set, it speaks only https.
+  status_server(boost::asio::io_context& io, const std::string& host, std::uint16_t port,
+                const listen_protection& security, request_handler handler);
   ~status_server();
   std::uint16_t port() const;
   void stop();

@@ -3,12 +3,14 @@
 #include <signal.h>
 
 #include <boost/json.hpp>
+#include <cstdlib>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <map>
 
 #include "agent_fixture.hpp"
 #include "watchpost/agent/webhook.hpp"
+#include "watchpost/probes/http_client.hpp"
 
 using namespace watchpost;
 using namespace watchpost::agent_test;
@@ -182,4 +184,46 @@ TEST_CASE("a broken suite file is reported at its own file, line and column") {
   r = testing::run_watchpost({"agent", dir + "/agent.yaml"});
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("expect: is for single probes") != std::string::npos);
+}
+
+TEST_CASE("listen_basic_auth and listen_tls protect every endpoint but /healthz") {
+  ::setenv("WATCHPOST_TEST_SCRAPE_PASSWORD", "scrape-secret", 1);
+  const auto dir = temp_dir("listen-security");
+  const std::string make_cert = "/usr/bin/openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " +
+                                dir + "/server.key -out " + dir + "/server.crt -subj /CN=localhost "
+                                "-addext subjectAltName=IP:127.0.0.1 -days 2 > /dev/null 2>&1";
+  if (std::system(make_cert.c_str()) != 0) {
+    WARN("SKIP: cannot make a test certificate with /usr/bin/openssl (apt-get install openssl)");
+    return;
+  }
+  write_text(dir + "/agent.yaml", "listen: 127.0.0.1:0\nstate_dir: " + dir + "/state\n"
+                                  "listen_basic_auth: { user: prometheus, password: '${env:WATCHPOST_TEST_SCRAPE_PASSWORD}' }\n"
+                                  "listen_tls: { cert: server.crt, key: server.key }\n"
+                                  "targets:\n  - { name: a, url: 'http://127.0.0.1:1/', interval: 1s }\n");
+  running_agent agent(dir + "/agent.yaml");
+  auto get = [&](const std::string& path, const std::string& authorization) {
+    probes::request req;
+    req.target = std::get<probes::url>(probes::parse_url("https://127.0.0.1:" + std::to_string(agent.port()) + path));
+    if (!authorization.empty()) req.headers.push_back({"Authorization", authorization});
+    probes::client_options options;
+    options.tls.ca_file = dir + "/server.crt";
+    return probes::fetch(req, options);
+  };
+  const std::string good = "Basic cHJvbWV0aGV1czpzY3JhcGUtc2VjcmV0";  // prometheus:scrape-secret
+  auto res = get("/metrics", "");
+  REQUIRE(res.ok());
+  CHECK(res.status == 401);
+  REQUIRE(res.header("WWW-Authenticate"));
+  CHECK(get("/metrics", "Basic cHJvbWV0aGV1czp3cm9uZw==").status == 401);  // prometheus:wrong
+  CHECK(get("/api/status", "").status == 401);
+  res = get("/metrics", good);
+  CHECK(res.status == 200);
+  CHECK(res.body.find("watchpost_probe_total") != std::string::npos);
+  CHECK(res.body.find("scrape-secret") == std::string::npos);
+  CHECK(get("/status", good).body.find("scrape-secret") == std::string::npos);
+  CHECK(get("/api/status", good).body.find("scrape-secret") == std::string::npos);
+  CHECK(get("/healthz", "").status == 200);
+  CHECK(agent.get("/healthz").empty());  // plain http gets no answer from an https listener
+  agent.process().signal(SIGTERM);
+  CHECK(agent.process().wait(10s) == 0);
 }

@@ -59,4 +59,9 @@ TEST_CASE("config errors name file, line and column") {
             .find("WATCHPOST_SURELY_UNSET' is not set") != std::string::npos);
   CHECK(error_of("listen: nowhere\ntargets: []\n").starts_with("bad.yaml:1:9:"));
   CHECK(error_of("batch_window: 2s\ntargets: []\n").starts_with("bad.yaml:1:15: batch_window must be 0..1s"));
+  CHECK(error_of("listen_basic_auth: { user: p, password: '${env:WATCHPOST_SURELY_UNSET}' }\ntargets: []\n")
+            .starts_with("bad.yaml:1:41: environment variable 'WATCHPOST_SURELY_UNSET' is not set"));
+  CHECK(error_of("listen_tls: { cert: /nonexistent.crt, key: /nonexistent.key }\ntargets: []\n")
+            .starts_with("bad.yaml:1:21: cannot open listen_tls.cert '/nonexistent.crt'"));
+  CHECK(error_of("listen_tls: { cert: /etc/hostname }\ntargets: []\n").find("key") != std::string::npos);
 }

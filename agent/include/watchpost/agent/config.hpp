@@ -61,10 +61,20 @@ struct target_config {
   std::vector<webhook_config> on_breach;
 };
 
+// Optional protection of the listen endpoints (/healthz always stays open).
+struct listen_protection {
+  std::string user;      // basic auth required when set
+  std::string password;  // resolved from ${env:...}; never logged
+  std::string tls_cert;  // PEM certificate chain and key files: https when set
+  std::string tls_key;
+  bool operator==(const listen_protection&) const = default;
+};
+
 struct agent_config {
   std::string source;  // path it was read from
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 9464;
+  listen_protection listen_security;
   std::string state_dir = "./watchpost-state";
   std::string agent_id;  // defaults to the host name
   std::map<std::string, std::string> labels;
