@@ -227,3 +227,56 @@ TEST_CASE("listen_basic_auth and listen_tls protect every endpoint but /healthz"
   agent.process().signal(SIGTERM);
   CHECK(agent.process().wait(10s) == 0);
 }
+
+namespace {
+// A 256 KB tmpfs filled to the last byte, unmounted on destruction. Needs root (CAP_SYS_ADMIN).
+struct full_filesystem {
+  std::string path;
+  bool mounted = false;
+  explicit full_filesystem(const std::string& dir) : path(dir) {
+    std::filesystem::create_directories(path);
+    mounted = std::system(("mount -t tmpfs -o size=256k tmpfs " + path + " 2>/dev/null").c_str()) == 0;
+    if (!mounted) return;
+    std::filesystem::create_directories(path + "/state/outbox");
+    std::FILE* f = std::fopen((path + "/filler").c_str(), "w");
+    const std::string block(4096, 'x');
+    while (f && std::fwrite(block.data(), 1, block.size(), f) == block.size() && std::fflush(f) == 0) {
+    }
+    for (char c = 'x'; f && std::fwrite(&c, 1, 1, f) == 1 && std::fflush(f) == 0;) {
+    }
+    if (f) std::fclose(f);
+  }
+  ~full_filesystem() {
+    if (mounted) std::system(("umount -l " + path + " 2>/dev/null").c_str());
+  }
+};
+}  // namespace
+
+TEST_CASE("a full disk under state_dir is reported while probing and delivery go on") {
+  ::setenv("WATCHPOST_TEST_HOOK_SECRET", "hook-secret", 1);
+  const auto dir = temp_dir("fulldisk");
+  full_filesystem disk(dir + "/disk");
+  if (!disk.mounted) {
+    WARN("SKIP: cannot mount a tmpfs (needs root): the unwritable-state_dir case above still covers the error path");
+    return;
+  }
+  testing::test_target target({"--no-tls"});
+  webhook_receiver receiver;
+  write_text(dir + "/agent.yaml", "listen: 127.0.0.1:0\nstate_dir: " + disk.path + "/state\ntargets:\n" +
+                                      slo_target_yaml(target.http_url("/status/503"), receiver.port()));
+  running_agent agent(dir + "/agent.yaml");
+  // The event cannot be persisted (ENOSPC): it is reported and delivered from memory.
+  REQUIRE(wait_until([&] { return receiver.received().size() == 1; }, 10s));
+  CHECK(event_of(receiver.received()[0]) == "breached");
+  auto count = [&](const std::string& series) {
+    const std::string metrics = agent.get("/metrics");
+    const auto at = metrics.find("\n" + series + " ");
+    return at == std::string::npos ? -1.0 : std::stod(metrics.substr(at + series.size() + 2));
+  };
+  CHECK(count("watchpost_agent_state_write_errors_total") >= 1);
+  const double before = count("watchpost_probe_total{check=\"probe\",result=\"status\",target=\"api\"}");
+  REQUIRE(wait_until([&] { return count("watchpost_probe_total{check=\"probe\",result=\"status\",target=\"api\"}") > before + 3; }, 5s));
+  CHECK(std::filesystem::is_empty(disk.path + "/state/outbox"));
+  agent.process().signal(SIGTERM);
+  CHECK(agent.process().wait(10s) == 0);
+}
