@@ -77,6 +77,12 @@ label_set parse_labels(const std::string& line, std::size_t& at) {
   return labels;
 }
 
+// base with more's labels added (or replaced).
+label_set with(label_set base, const label_set& more) {
+  for (const auto& [name, value] : more) base[name] = value;
+  return base;
+}
+
 // The value of the sample `name` whose labels include all of `want`; nullopt when none does.
 std::optional<double> sample(const std::string& exposition, const std::string& name, const label_set& want) {
   std::istringstream lines(exposition);
@@ -144,10 +150,6 @@ TEST_CASE("a smoke run lands in the Pushgateway under the SPEC names, one group 
                       {"suite", "post-deploy"},
                       {"instance", "http://10.0.0.2:8080/app"},
                       {"target", "http://10.0.0.2:8080/app"}};
-  auto with = [](label_set labels, const label_set& more) {
-    for (const auto& [name, value] : more) labels[name] = value;
-    return labels;
-  };
   CHECK(sample(m, "watchpost_probe_success", with(good, {{"check", "health"}})) == 1);
   CHECK(sample(m, "watchpost_probe_success", with(good, {{"check", "home page"}})) == 1);
   CHECK(sample(m, "watchpost_probe_success", with(bad, {{"check", "health"}})) == 0);
@@ -222,26 +224,21 @@ TEST_CASE("a load run lands in the Pushgateway and shards do not overwrite each 
                          {"instance", "http://127.0.0.1:8080/api"},
                          {"shard", "1/2"},
                          {"target", "http://127.0.0.1:8080/api"}};
-  auto with = [&](const label_set& more) {
-    label_set labels = shard1;
-    labels.insert(more.begin(), more.end());
-    return labels;
-  };
-  CHECK(sample(m, "watchpost_load_requests_total", with({{"result", "ok"}})) == 100);
-  CHECK(sample(m, "watchpost_load_requests_total", with({{"result", "connect"}})) == 2);
-  CHECK(sample(m, "watchpost_load_requests_total", with({{"result", "tls"}})) == 1);
-  CHECK(sample(m, "watchpost_load_requests_total", with({{"result", "timeout"}})) == 0);
-  CHECK(sample(m, "watchpost_load_responses_total", with({{"code", "503"}})) == 5);
-  CHECK(sample(m, "watchpost_load_duration_seconds_count", with({})) == 100);
-  CHECK(sample(m, "watchpost_load_duration_seconds_sum", with({})) == Approx(5.05));
-  CHECK(sample(m, "watchpost_load_duration_seconds_bucket", with({{"le", "0.05"}})) == 50);
-  CHECK(sample(m, "watchpost_load_duration_seconds_bucket", with({{"le", "+Inf"}})) == 100);
-  CHECK(sample(m, "watchpost_load_duration_quantile_seconds", with({{"quantile", "0.99"}})) ==
+  CHECK(sample(m, "watchpost_load_requests_total", with(shard1, {{"result", "ok"}})) == 100);
+  CHECK(sample(m, "watchpost_load_requests_total", with(shard1, {{"result", "connect"}})) == 2);
+  CHECK(sample(m, "watchpost_load_requests_total", with(shard1, {{"result", "tls"}})) == 1);
+  CHECK(sample(m, "watchpost_load_requests_total", with(shard1, {{"result", "timeout"}})) == 0);
+  CHECK(sample(m, "watchpost_load_responses_total", with(shard1, {{"code", "503"}})) == 5);
+  CHECK(sample(m, "watchpost_load_duration_seconds_count", with(shard1, {})) == 100);
+  CHECK(sample(m, "watchpost_load_duration_seconds_sum", with(shard1, {})) == Approx(5.05));
+  CHECK(sample(m, "watchpost_load_duration_seconds_bucket", with(shard1, {{"le", "0.05"}})) == 50);
+  CHECK(sample(m, "watchpost_load_duration_seconds_bucket", with(shard1, {{"le", "+Inf"}})) == 100);
+  CHECK(sample(m, "watchpost_load_duration_quantile_seconds", with(shard1, {{"quantile", "0.99"}})) ==
         Approx(0.099).epsilon(0.01));
-  CHECK(sample(m, "watchpost_load_requests_per_second", with({})) == Approx(51.5));
-  CHECK(sample(m, "watchpost_load_threshold_passed", with({{"threshold", "p99<250ms"}})) == 1);
-  CHECK(sample(m, "watchpost_load_threshold_passed", with({{"threshold", "error_rate<1%"}})) == 0);
-  CHECK(sample(m, "watchpost_load_passed", with({})) == 0);
+  CHECK(sample(m, "watchpost_load_requests_per_second", with(shard1, {})) == Approx(51.5));
+  CHECK(sample(m, "watchpost_load_threshold_passed", with(shard1, {{"threshold", "p99<250ms"}})) == 1);
+  CHECK(sample(m, "watchpost_load_threshold_passed", with(shard1, {{"threshold", "error_rate<1%"}})) == 0);
+  CHECK(sample(m, "watchpost_load_passed", with(shard1, {})) == 0);
   CHECK(sample(m, "watchpost_load_passed", {{"shard", "2/2"}}) == 1);
   CHECK(m.find("secret") == std::string::npos);
 }
