@@ -37,6 +37,9 @@ namespace {
 
 constexpr auto dispatch_tick = std::chrono::milliseconds(100);
 constexpr auto snapshot_period = std::chrono::seconds(5);
+// Uptime windows of targets without an SLO are written less often: at 10,000 targets the
+// file is tens of MB. SIGTERM and reloads always write them; a kill -9 loses at most this.
+constexpr int uptime_snapshot_every = 60;  // snapshot periods: 5 minutes
 constexpr int max_concurrent_deliveries = 16;
 // Per-event retry schedule of the outbox: one attempt per round, rounds spaced by
 // exponential backoff with full jitter, forever (the event stays on disk until a 2xx).
@@ -108,7 +111,7 @@ class agent_process {
     std::printf("READY listen=%s:%u\n", config_->listen_host.c_str(), server.port());
     std::fflush(stdout);
     load_outbox();
-    start_workers(read_snapshot());
+    start_workers(read_snapshots());
     log_event(log_level::info, "agent started",
               {{"targets", std::to_string(config_->targets.size())}, {"threads", std::to_string(config_->threads)},
                {"listen", config_->listen_host + ":" + std::to_string(server.port())}});
@@ -151,7 +154,7 @@ class agent_process {
   }
 
   // ---- workers ----
-  void start_workers(const std::optional<std::string>& snapshot) {
+  void start_workers(const std::vector<std::string>& snapshots) {
     auto& cfg = *config_;
     std::map<std::string, target_window_state*> states;
     for (const auto& tc : cfg.targets) {
@@ -164,7 +167,7 @@ class agent_process {
       states[tc.name] = &t->window;
       targets_.push_back(std::move(t));
     }
-    if (snapshot) restore_states(*snapshot, states);
+    for (const auto& text : snapshots) restore_states(text, states);
     const int threads = std::max(1, std::min<int>(cfg.threads, static_cast<int>(std::max<std::size_t>(1, targets_.size()))));
     for (int i = 0; i < threads; ++i) workers_.push_back(std::make_unique<worker>());
     for (std::size_t i = 0; i < targets_.size(); ++i) {
@@ -343,21 +346,31 @@ class agent_process {
     log_event(log_level::error, what, {{"error", error}});
   }
 
-  std::optional<std::string> read_snapshot() { return read_file(config_->state_dir + "/slo-state.json"); }
+  std::string snapshot_path(bool slo_targets) const {
+    return config_->state_dir + (slo_targets ? "/slo-state.json" : "/uptime-state.json");
+  }
 
-  void write_snapshot() {
+  std::vector<std::string> read_snapshots() const {
+    std::vector<std::string> texts;
+    for (bool slo_targets : {true, false})
+      if (auto text = read_file(snapshot_path(slo_targets))) texts.push_back(std::move(*text));
+    return texts;
+  }
+
+  // The window state of the targets with an SLO (or of those without one) to its file.
+  void write_snapshot(bool slo_targets = true) {
     std::vector<std::unique_lock<std::mutex>> locks;
     std::map<std::string, const target_window_state*> states;
     for (const auto& t : targets_) {
-      if (t->objectives.empty()) continue;  // only SLO windows are worth a restart
+      if (t->objectives.empty() == slo_targets) continue;
       locks.emplace_back(t->mutex);
       states[t->config.name] = &t->window;
     }
     if (states.empty()) return;
     const std::string text = serialize_states(states);
     locks.clear();
-    if (auto error = write_file_durably(config_->state_dir + "/slo-state.json", text))
-      state_error("cannot write SLO snapshot", *error);
+    if (auto error = write_file_durably(snapshot_path(slo_targets), text))
+      state_error(slo_targets ? "cannot write SLO snapshot" : "cannot write uptime snapshot", *error);
   }
 
   // The breach state is made durable before its events, so a crash cannot re-fire it under a new id.
@@ -380,11 +393,12 @@ class agent_process {
 
   asio::awaitable<void> snapshot_loop() {
     asio::steady_timer timer(control_);
-    while (true) {
+    for (int round = 1;; ++round) {
       timer.expires_after(snapshot_period);
       auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
       if (ec) co_return;
       write_snapshot();
+      if (round % uptime_snapshot_every == 0) write_snapshot(false);
     }
   }
 
@@ -470,6 +484,7 @@ class agent_process {
       log_event(log_level::info, "shutting down: draining in-flight probes");
       stop_workers();
       write_snapshot();
+      write_snapshot(false);
       server.stop();
       log_event(log_level::info, "stopped");
       control_.stop();
@@ -500,7 +515,7 @@ class agent_process {
     merged->listen_security = config_->listen_security;
     merged->state_dir = config_->state_dir;
     config_ = std::move(merged);
-    start_workers(carried);
+    start_workers({carried});
     metrics_.reloads(true).Increment();
     log_event(log_level::info, "config reloaded", {{"targets", std::to_string(config_->targets.size())}});
   }

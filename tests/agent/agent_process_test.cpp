@@ -280,3 +280,31 @@ TEST_CASE("a full disk under state_dir is reported while probing and delivery go
   agent.process().signal(SIGTERM);
   CHECK(agent.process().wait(10s) == 0);
 }
+
+TEST_CASE("uptime windows of a target without an SLO survive a restart") {
+  testing::test_target target({"--no-tls"});
+  const auto dir = temp_dir("uptime-restart");
+  auto config = [&](const std::string& path) {
+    write_text(dir + "/agent.yaml", "listen: 127.0.0.1:0\nstate_dir: " + dir + "/state\ntargets:\n  - { name: web, url: '" +
+                                        target.http_url(path) + "', interval: 100ms }\n");
+  };
+  auto uptime = [](running_agent& agent) {
+    const auto status = boost::json::parse(agent.get("/api/status"));
+    return status.at("targets").as_array().at(0).at("uptime_1h").to_number<double>();
+  };
+  config("/status/503");
+  {
+    running_agent agent(dir + "/agent.yaml");
+    REQUIRE(wait_until([&] { return agent.get("/api/status").find("\"probes\":10") != std::string::npos; }, 10s));
+    CHECK(uptime(agent) == 0.0);
+    agent.process().signal(SIGTERM);
+    REQUIRE(agent.process().wait(10s) == 0);
+  }
+  CHECK(std::filesystem::exists(dir + "/state/uptime-state.json"));
+  config("/health");
+  running_agent agent(dir + "/agent.yaml");
+  REQUIRE(wait_until([&] { return agent.get("/api/status").find("\"up\":true") != std::string::npos; }, 10s));
+  const double after = uptime(agent);
+  CHECK(after > 0.0);
+  CHECK(after < 0.8);  // the failures from before the restart still count
+}
