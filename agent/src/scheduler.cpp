@@ -1,8 +1,8 @@
 // The agent's run loop. Threads: one control thread (signals, status server, webhook
 // dispatcher, snapshots) and `threads` workers, each with its own io_context and a fixed
-// partition of the targets. A target is one coroutine ticking on its own timer; each tick
-// spawns a probe unless the previous one is still running (then the tick is skipped and
-// counted), so a slow target never delays another.
+// partition of the targets. A worker's scheduler wakes once per batch window and spawns a
+// probe for each due target unless that target's previous probe is still running (then the
+// tick is skipped and counted), so a slow target never delays another.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -15,6 +15,7 @@
 #include <list>
 #include <map>
 #include <optional>
+#include <queue>
 #include <random>
 #include <thread>
 
@@ -69,12 +70,22 @@ void log_exception(std::exception_ptr e, const char* what) {
   }
 }
 
+// The next start of one of a worker's targets.
+struct scheduled_start {
+  steady::time_point at;
+  std::size_t target;  // index into worker::targets
+  bool operator>(const scheduled_start& o) const { return at > o.at; }
+};
+
+// One timer per worker over a heap of start times (not one timer per target): fewer timers
+// keep Asio's timer queue short for the per-operation deadlines of the probes in flight.
 struct worker {
   asio::io_context io{1};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard{io.get_executor()};
   std::thread thread;
   std::vector<target_runtime*> targets;
-  std::vector<std::shared_ptr<asio::steady_timer>> timers;
+  std::priority_queue<scheduled_start, std::vector<scheduled_start>, std::greater<>> starts;
+  asio::steady_timer tick{io};
   std::atomic<bool> stopping{false};
   std::atomic<std::int64_t> max_lag_ns{0};
 };
@@ -184,22 +195,21 @@ class agent_process {
       if (t.config.request.target.tls) options.tls_context = tls_context(t.config.insecure);
       options.tls.insecure = t.config.insecure;
       t.client = std::make_unique<probes::http_client>(w.io.get_executor(), options);
+      // A random phase spreads thousands of targets evenly over the interval.
+      w.starts.push({steady::now() + uniform(nanoseconds{0}, t.config.interval), w.targets.size()});
       w.targets.push_back(&t);
-      auto timer = std::make_shared<asio::steady_timer>(w.io);
-      w.timers.push_back(timer);
-      asio::co_spawn(w.io, target_loop(w, t, timer, config_),
-                     [](std::exception_ptr e) { log_exception(e, "target loop failed"); });
     }
-    for (auto& w : workers_) w->thread = std::thread([&io = w->io] { io.run(); });
+    for (auto& w : workers_) {
+      asio::co_spawn(w->io, schedule_loop(*w, config_), [](std::exception_ptr e) { log_exception(e, "scheduler failed"); });
+      w->thread = std::thread([&io = w->io] { io.run(); });
+    }
   }
 
   // Lets in-flight probes finish (each is bounded by its timeout), then joins.
   void stop_workers() {
     for (auto& w : workers_) {
       w->stopping = true;
-      asio::post(w->io, [&w = *w] {
-        for (auto& timer : w.timers) timer->cancel();
-      });
+      asio::post(w->io, [&w = *w] { w.tick.cancel(); });
       w->guard.reset();
     }
     for (auto& w : workers_) w->thread.join();
@@ -211,34 +221,43 @@ class agent_process {
     targets_.clear();
   }
 
-  asio::awaitable<void> target_loop(worker& w, target_runtime& t, std::shared_ptr<asio::steady_timer> timer,
-                                    std::shared_ptr<const agent_config> cfg) {
+  // Wakes once per batch window and starts every target due by then; a target whose previous
+  // probe is still running is skipped (and counted) for this round.
+  asio::awaitable<void> schedule_loop(worker& w, std::shared_ptr<const agent_config> cfg) {
     auto executor = co_await asio::this_coro::executor;
-    const nanoseconds interval = t.config.interval, jitter = t.config.jitter;
-    // A random phase spreads thousands of targets evenly over the interval.
-    auto next = steady::now() + uniform(nanoseconds{0}, interval);
-    while (!w.stopping) {
-      const auto fire = align_up(next, cfg->batch_window);
-      timer->expires_at(fire);
-      co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+    while (!w.stopping && !w.starts.empty()) {
+      const auto fire = align_up(w.starts.top().at, cfg->batch_window);
+      w.tick.expires_at(fire);
+      co_await w.tick.async_wait(asio::as_tuple(asio::use_awaitable));
       if (w.stopping) break;
       const auto now = steady::now();
       const std::int64_t lag = std::chrono::duration_cast<nanoseconds>(now - fire).count();
       if (lag > w.max_lag_ns.load(std::memory_order_relaxed)) w.max_lag_ns.store(lag, std::memory_order_relaxed);
-      if (t.in_flight) {
-        t.metrics->skipped->Increment();
-        std::lock_guard lock(t.mutex);
-        ++t.view.skipped;
-      } else {
-        t.in_flight = true;
-        asio::co_spawn(executor, probe_once(t, cfg), [&t](std::exception_ptr e) {
-          t.in_flight = false;
-          log_exception(e, "probe failed unexpectedly");
-        });
+      while (!w.starts.empty() && align_up(w.starts.top().at, cfg->batch_window) <= now) {
+        const scheduled_start due = w.starts.top();
+        w.starts.pop();
+        target_runtime& t = *w.targets[due.target];
+        start_probe(t, executor, cfg);
+        const nanoseconds jitter = t.config.jitter;
+        auto next = due.at + t.config.interval + uniform(-jitter, jitter);
+        if (next < now) next = now + t.config.interval;  // fell behind: skip ahead rather than burst
+        w.starts.push({next, due.target});
       }
-      next += interval + uniform(-jitter, jitter);
-      if (next < now) next = now + interval;  // fell behind: skip ahead rather than burst
     }
+  }
+
+  void start_probe(target_runtime& t, const asio::any_io_executor& executor, const std::shared_ptr<const agent_config>& cfg) {
+    if (t.in_flight) {
+      t.metrics->skipped->Increment();
+      std::lock_guard lock(t.mutex);
+      ++t.view.skipped;
+      return;
+    }
+    t.in_flight = true;
+    asio::co_spawn(executor, probe_once(t, cfg), [&t](std::exception_ptr e) {
+      t.in_flight = false;
+      log_exception(e, "probe failed unexpectedly");
+    });
   }
 
   // What one scheduled run amounts to, whether it was a single request or a suite.
