@@ -36,6 +36,7 @@ load_result make_run(int seconds, int seed, bool open) {
     r.add_interval(s, c, corrected, uncorrected);
   }
   r.elapsed_seconds = seconds + 0.01;
+  add_failure_message(r.assertion_failures, "home: json $.ok: expected true, got false", 3 + seed);
   return r;
 }
 
@@ -47,6 +48,7 @@ void require_same(const load_result& a, const load_result& b) {
   CHECK(a.latency == b.latency);
   CHECK(a.uncorrected_latency == b.uncorrected_latency);
   CHECK(a.series == b.series);
+  CHECK(a.assertion_failures == b.assertion_failures);
 }
 
 }  // namespace
@@ -75,6 +77,9 @@ TEST_CASE("merging shard reports equals the run of all their samples") {
   CHECK(merged.latency == all);
   CHECK(merged.totals.requests == a.totals.requests + b.totals.requests);
   CHECK(merged.totals.status_counts.at(200) == 1000);
+  REQUIRE(merged.assertion_failures.size() == 1);
+  CHECK(merged.assertion_failures.begin()->second ==
+        a.assertion_failures.begin()->second + b.assertion_failures.begin()->second);
   CHECK(merged.series.size() == 6);
   CHECK(merged.series[0].totals.requests == a.series[0].totals.requests + b.series[0].totals.requests);
   CHECK(merged.series[5].totals == b.series[5].totals);
@@ -108,4 +113,15 @@ TEST_CASE("summary and HTML name what a reader needs") {
   CHECK(html.find("<svg") != std::string::npos);
   CHECK(html.find("http://") == html.find("http://127.0.0.1:1/"));  // no external resources
   CHECK(html.find("<script") == std::string::npos);
+}
+
+TEST_CASE("assertion failure messages stay bounded: the first distinct ones, the rest as other") {
+  failure_messages m;
+  for (int i = 0; i < 50; ++i) add_failure_message(m, "latency: got " + std::to_string(i) + "ms");
+  CHECK(m.size() == max_failure_messages + 1);
+  CHECK(m.at(std::string(other_failure_messages)) == 50 - max_failure_messages);
+  failure_messages more{{"latency: got 0ms", 5}, {"new message", 2}};
+  merge_failure_messages(m, more);
+  CHECK(m.at("latency: got 0ms") == 6);
+  CHECK(m.at(std::string(other_failure_messages)) == 50 - max_failure_messages + 2);
 }
