@@ -50,11 +50,6 @@ std::unique_ptr<target_metrics> agent_metrics::add_target(const target_config& t
       c.total[i] = &total_.Add({{"target", t}, {"check", name}, {"result", std::string(probe_results[i])}});
     m->checks.push_back(c);
   }
-  // Loopback answers in tens of microseconds; Internet targets in hundreds of milliseconds.
-  const pm::Histogram::BucketBoundaries buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                                0.25,   0.5,   1.0,    2.5,   5.0,  10.0};
-  for (std::size_t i = 0; i < probe_phases.size(); ++i)
-    m->duration[i] = &duration_.Add({{"target", t}, {"phase", std::string(probe_phases[i])}}, buckets);
   m->uptime_1h = &uptime_.Add({{"target", t}, {"window", "1h"}});
   m->uptime_24h = &uptime_.Add({{"target", t}, {"window", "24h"}});
   m->uptime_1h->Set(1);
@@ -78,7 +73,8 @@ void agent_metrics::remove_target(const target_metrics& m) {
     success_.Remove(c.success);
     for (auto* counter : c.total) total_.Remove(counter);
   }
-  for (auto* h : m.duration) duration_.Remove(h);
+  for (auto* h : m.duration)
+    if (h) duration_.Remove(h);
   uptime_.Remove(m.uptime_1h);
   uptime_.Remove(m.uptime_24h);
   if (m.cert_expiry) cert_.Remove(m.cert_expiry);
@@ -90,6 +86,16 @@ void agent_metrics::remove_target(const target_metrics& m) {
     // Two alerts may share a window label (the same series): Remove tolerates repeats.
     for (auto* g : s.burn) burn_.Remove(g);
   }
+}
+
+void agent_metrics::observe_phase(target_metrics& m, const std::string& target, std::size_t phase, double seconds) {
+  if (!m.duration[phase]) {
+    // Loopback answers in tens of microseconds; Internet targets in hundreds of milliseconds.
+    static const pm::Histogram::BucketBoundaries buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                         0.1,    0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
+    m.duration[phase] = &duration_.Add({{"target", target}, {"phase", std::string(probe_phases[phase])}}, buckets);
+  }
+  m.duration[phase]->Observe(seconds);
 }
 
 void agent_metrics::set_cert_expiry(target_metrics& m, const std::string& target, double unix_seconds) {

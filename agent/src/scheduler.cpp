@@ -275,7 +275,8 @@ class agent_process {
     const auto& tm = res.timings;
     const nanoseconds phases[] = {tm.resolve, tm.connect, tm.tls, tm.ttfb, tm.transfer, tm.total};
     for (std::size_t i = 0; i < std::size(phases); ++i)
-      if (phases[i] > nanoseconds{0} || i + 1 == std::size(phases)) m.duration[i]->Observe(to_seconds(phases[i]));
+      if (phases[i] > nanoseconds{0} || i + 1 == std::size(phases))
+        metrics_.observe_phase(m, t.config.name, i, to_seconds(phases[i]));
     if (res.tls.cert_not_after)
       metrics_.set_cert_expiry(m, t.config.name,
                                std::chrono::duration<double>(res.tls.cert_not_after->time_since_epoch()).count());

@@ -40,6 +40,8 @@ struct check_metrics {
 // Pointers into the registry's families for one target; valid until remove_target().
 struct target_metrics {
   std::vector<check_metrics> checks;  // parallel to the suite's checks, else one "probe"
+  // Added on a phase's first observation: a plain-http target by IP address never shows
+  // resolve or tls series (a third of the /metrics text at thousands of targets).
   std::array<prometheus::Histogram*, probe_phases.size()> duration{};
   prometheus::Gauge* uptime_1h = nullptr;
   prometheus::Gauge* uptime_24h = nullptr;
@@ -55,6 +57,8 @@ class agent_metrics {
   agent_metrics();
   std::unique_ptr<target_metrics> add_target(const target_config& target);
   void remove_target(const target_metrics& metrics);
+  // Both may add a series: call from the target's worker thread (the registry locks).
+  void observe_phase(target_metrics& metrics, const std::string& target, std::size_t phase, double seconds);
   void set_cert_expiry(target_metrics& metrics, const std::string& target, double unix_seconds);
 
   // Prometheus text exposition format 0.0.4 of everything registered.
