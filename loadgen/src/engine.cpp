@@ -129,6 +129,12 @@ class connection {
     void operator()(SSL* s) const { SSL_free(s); }
   };
   std::unique_ptr<SSL, ssl_free> tls_;  // per connection attempt, on https
+  struct session_free {
+    void operator()(SSL_SESSION* s) const { SSL_SESSION_free(s); }
+  };
+  // The last TLS session, resumed on reconnect (servers that close connections cost an
+  // abbreviated handshake, not a full one).
+  std::unique_ptr<SSL_SESSION, session_free> session_;
   response_parser parser_;
   std::unique_ptr<response_capture> capture_;  // set while a sampled response is in flight
   std::size_t request_ = 0;
@@ -321,6 +327,10 @@ void connection::stop() {
 }
 
 void connection::close_transport() {
+  if (tls_) {
+    SSL_SESSION* session = SSL_get0_session(tls_.get());
+    if (session && SSL_SESSION_is_resumable(session)) session_.reset(SSL_get1_session(tls_.get()));
+  }
   tls_.reset();  // no close_notify: the socket closes right after
   boost::system::error_code ignored;
   socket_.close(ignored);
@@ -368,6 +378,7 @@ void connection::on_connect(const boost::system::error_code& ec) {
   }
   // A peer closing without close_notify ends a read-until-close body; it is not an error here.
   SSL_set_options(s, SSL_OP_IGNORE_UNEXPECTED_EOF);
+  if (session_) SSL_set_session(s, session_.get());
   if (plan.tls_host_is_ip) {
     X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s), plan.tls_host.c_str());
   } else {
