@@ -68,10 +68,10 @@ http::response<http::string_body> respond(const http::request<http::string_body>
     res.set(http::field::www_authenticate, "Basic realm=\"watchpost\", charset=\"UTF-8\"");
     res.body() = "authentication required\n";
   } else {
-    const http_reply reply = server.handler(path);
+    http_reply reply = server.handler(path);
     res.result(reply.status);
     res.set(http::field::content_type, reply.content_type);
-    if (req.method() == http::verb::get) res.body() = reply.body;
+    if (req.method() == http::verb::get) res.body() = std::move(reply.body);  // /metrics is tens of MB
   }
   res.keep_alive(req.keep_alive());
   res.prepare_payload();
