@@ -84,8 +84,8 @@ int run_load_command(const args& argv) {
 
   loadgen::load_options opt;
   opt.url = url_argument(url_text);
-  opt.tls.insecure = vm.count("insecure") > 0;
-  if (vm.count("ca-file")) opt.tls.ca_file = vm["ca-file"].as<std::string>();
+  opt.tls.insecure = vm.count("insecure") > 0 || plan.insecure.value_or(false);
+  opt.tls.ca_file = vm.count("ca-file") ? vm["ca-file"].as<std::string>() : plan.ca_file.value_or("");
   opt.requests = plan.requests;
   if (vm.count("method") || vm.count("header") || vm.count("body")) {
     if (opt.requests.size() > 1) throw usage_error("-X/-H/--body apply to single-request runs, not to a plan's mix");

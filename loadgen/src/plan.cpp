@@ -1,6 +1,7 @@
 #include "watchpost/loadgen/plan.hpp"
 
 #include <charconv>
+#include <filesystem>
 #include <variant>
 
 #include "watchpost/loadgen/threshold.hpp"
@@ -131,6 +132,12 @@ load_plan parse_load_plan(const config_file& file) {
     }
   }
   if (auto n = m.optional("timeout")) plan.timeout = file.duration(*n, "timeout");
+  if (auto n = m.optional("insecure")) plan.insecure = file.boolean(*n, "insecure");
+  if (auto n = m.optional("ca_file")) {
+    const std::filesystem::path ca = file.string(*n, "ca_file");
+    if (ca.empty()) file.fail(*n, "ca_file must name a PEM file");
+    plan.ca_file = (ca.is_absolute() ? ca : std::filesystem::path(file.path()).parent_path() / ca).string();
+  }
   if (auto n = m.optional("thresholds")) {
     for (const auto& t : file.sequence(*n, "thresholds")) {
       std::string text = file.string(t, "threshold");

@@ -474,3 +474,20 @@ TEST_CASE("https: an untrusted certificate is tls_verify unless --insecure; TLS 
   CHECK_THAT(bad_ca.err, Catch::Contains("no-such-ca.pem"));
   std::filesystem::remove(json);
 }
+
+TEST_CASE("https plans: ca_file relative to the plan file, and expect: over TLS") {
+  const auto ca = temp_path("plan-ca.pem"), plan = temp_path("tls-plan.yaml"), json = temp_path("tls-plan.json");
+  std::filesystem::copy_file(target().cert_file(), ca, std::filesystem::copy_options::overwrite_existing);
+  std::ofstream(plan) << "url: " << target().https_url("/") << "\n"
+                      << "ca_file: " << std::filesystem::path(ca).filename().string() << "\n"
+                      << "connections: 2\ncount: 100\n"
+                      << "requests:\n"
+                      << "  - { path: /api/info, expect: { json: { $.count: 2 } }, sample: 10% }\n";
+  auto r = run_watchpost({"load", "--plan", plan, "--json", json});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  const auto report = exporters::read_load_report_file(json);
+  CHECK(report.totals.requests == 100);
+  CHECK(report.totals.errors == 0);
+  for (const auto& f : {ca, plan, json}) std::filesystem::remove(f);
+}

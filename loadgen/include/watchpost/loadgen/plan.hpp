@@ -10,6 +10,8 @@
 //   stages:                           # ramp the rate (open) or the connections (closed)
 //     - { duration: 10s, target: 1000 }
 //   timeout: 10s
+//   insecure: false                   # https: skip certificate verification (like -k)
+//   ca_file: ca.pem                   # https: trust this PEM bundle (relative to the plan file)
 //   thresholds: [ "p99<250ms", "error_rate<0.1%,window=10s" ]
 //   headers: { User-Agent: watchpost-load }   # added to every request
 //   requests:                         # the weighted mix (default: GET url's path)
@@ -51,6 +53,8 @@ struct load_plan {
   std::optional<double> rate;
   std::vector<stage> stages;
   std::optional<nanoseconds> timeout;
+  std::optional<bool> insecure;
+  std::optional<std::string> ca_file;  // resolved against the plan file's folder
   std::vector<std::string> thresholds;
   std::vector<request_template> requests;
 };
