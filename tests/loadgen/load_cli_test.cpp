@@ -52,6 +52,30 @@ std::uint16_t refused_port() {
 
 bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
 
+// Runs `watchpost load --plan` on a plan made of `body` (after a url: line) and returns its report.
+struct plan_run {
+  testing::command_result command;
+  loadgen::load_result report;
+};
+plan_run run_plan(const std::string& name, const std::string& body, const std::vector<std::string>& extra = {},
+                  const std::string& url = target().http_url("/")) {
+  const auto plan = temp_path(name + ".yaml"), json = temp_path(name + ".json");
+  std::ofstream(plan) << "url: " << url << "\n" << body;
+  std::vector<std::string> argv{"load", "--plan", plan, "--json", json};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  plan_run r{run_watchpost(argv), {}};
+  std::filesystem::remove(plan);
+  if (std::filesystem::exists(json)) r.report = exporters::read_load_report_file(json);
+  std::filesystem::remove(json);
+  return r;
+}
+
+std::uint64_t series_errors(const loadgen::load_result& r, probes::failure_kind kind) {
+  std::uint64_t n = 0;
+  for (const auto& p : r.series) n += p.totals.errors_by_kind[static_cast<std::size_t>(kind)];
+  return n;
+}
+
 }  // namespace
 
 TEST_CASE("-n sends exactly N requests, across threads and connections") {
@@ -240,25 +264,19 @@ TEST_CASE("SIGINT ends the run early and still writes the summary and reports") 
 }
 
 TEST_CASE("plan files: a weighted mix with status expectations") {
-  const auto plan = temp_path("plan.yaml");
-  std::ofstream(plan) << "url: " << target().http_url("/") << "\n"
-                      << "connections: 4\ncount: 400\nthresholds: [ 'error_rate<1%' ]\n"
-                      << "headers: { User-Agent: watchpost-load-test }\n"
-                      << "requests:\n"
-                      << "  - { name: health, path: /health, weight: 3, expect: { status: 200 } }\n"
-                      << "  - { name: missing, path: /status/404, weight: 1, expect: { status: 4xx } }\n";
-  const auto json = temp_path("plan.json");
-  auto r = run_watchpost({"load", "--plan", plan, "--json", json});
-  INFO(r.err);
-  CHECK(r.exit_code == 0);
-  const auto report = exporters::read_load_report_file(json);
-  CHECK(report.totals.requests == 400);
-  CHECK(report.totals.errors == 0);
-  const auto ok = report.totals.status_counts.at(200), missing = report.totals.status_counts.at(404);
+  auto r = run_plan("plan",
+                    "connections: 4\ncount: 400\nthresholds: [ 'error_rate<1%' ]\n"
+                    "headers: { User-Agent: watchpost-load-test }\n"
+                    "requests:\n"
+                    "  - { name: health, path: /health, weight: 3, expect: { status: 200 } }\n"
+                    "  - { name: missing, path: /status/404, weight: 1, expect: { status: 4xx } }\n");
+  INFO(r.command.err);
+  CHECK(r.command.exit_code == 0);
+  CHECK(r.report.totals.requests == 400);
+  CHECK(r.report.totals.errors == 0);
+  const auto ok = r.report.totals.status_counts.at(200), missing = r.report.totals.status_counts.at(404);
   CHECK(ok + missing == 400);
   CHECK(ok > 2 * missing);  // 3:1 weights
-  std::filesystem::remove(plan);
-  std::filesystem::remove(json);
 }
 
 TEST_CASE("shards merge into one report and one verdict") {
@@ -304,32 +322,6 @@ TEST_CASE("stages ramp connections (closed) and the rate (open) and set the run 
   std::filesystem::remove(temp_path("stages.json"));
 }
 
-namespace {
-
-// Runs `watchpost load --plan` on a plan made of `body` (after a url: line) and returns its report.
-struct plan_run {
-  testing::command_result command;
-  loadgen::load_result report;
-};
-plan_run run_plan(const std::string& name, const std::string& body, const std::vector<std::string>& extra = {}) {
-  const auto plan = temp_path(name + ".yaml"), json = temp_path(name + ".json");
-  std::ofstream(plan) << "url: " << target().http_url("/") << "\n" << body;
-  std::vector<std::string> argv{"load", "--plan", plan, "--json", json};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  plan_run r{run_watchpost(argv), {}};
-  std::filesystem::remove(plan);
-  if (std::filesystem::exists(json)) r.report = exporters::read_load_report_file(json);
-  std::filesystem::remove(json);
-  return r;
-}
-
-std::uint64_t series_errors(const loadgen::load_result& r, probes::failure_kind kind) {
-  std::uint64_t n = 0;
-  for (const auto& p : r.series) n += p.totals.errors_by_kind[static_cast<std::size_t>(kind)];
-  return n;
-}
-
-}  // namespace
 
 TEST_CASE("plan expect: a failing json assertion on a 10% sample counts exactly, as kind assertion") {
   // 1000 requests on 2 threads: each samples its 1st, 11th, 21st... response: 50 + 50.
@@ -476,18 +468,17 @@ TEST_CASE("https: an untrusted certificate is tls_verify unless --insecure; TLS 
 }
 
 TEST_CASE("https plans: ca_file relative to the plan file, and expect: over TLS") {
-  const auto ca = temp_path("plan-ca.pem"), plan = temp_path("tls-plan.yaml"), json = temp_path("tls-plan.json");
+  const auto ca = temp_path("plan-ca.pem");
   std::filesystem::copy_file(target().cert_file(), ca, std::filesystem::copy_options::overwrite_existing);
-  std::ofstream(plan) << "url: " << target().https_url("/") << "\n"
-                      << "ca_file: " << std::filesystem::path(ca).filename().string() << "\n"
-                      << "connections: 2\ncount: 100\n"
-                      << "requests:\n"
-                      << "  - { path: /api/info, expect: { json: { $.count: 2 } }, sample: 10% }\n";
-  auto r = run_watchpost({"load", "--plan", plan, "--json", json});
-  INFO(r.err);
-  CHECK(r.exit_code == 0);
-  const auto report = exporters::read_load_report_file(json);
-  CHECK(report.totals.requests == 100);
-  CHECK(report.totals.errors == 0);
-  for (const auto& f : {ca, plan, json}) std::filesystem::remove(f);
+  auto r = run_plan("tls-plan",
+                    "ca_file: " + std::filesystem::path(ca).filename().string() + "\n" +
+                        "connections: 2\ncount: 100\n"
+                        "requests:\n"
+                        "  - { path: /api/info, expect: { json: { $.count: 2 } }, sample: 10% }\n",
+                    {}, target().https_url("/"));
+  INFO(r.command.err);
+  CHECK(r.command.exit_code == 0);
+  CHECK(r.report.totals.requests == 100);
+  CHECK(r.report.totals.errors == 0);
+  std::filesystem::remove(ca);
 }
