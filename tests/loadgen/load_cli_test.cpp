@@ -70,6 +70,23 @@ plan_run run_plan(const std::string& name, const std::string& body, const std::v
   return r;
 }
 
+// A 1 s run against a target that fails every request the same way: it must end on time with
+// every request counted as an error of `kind`, named in the summary.
+void check_every_request_fails(const std::string& url, const std::vector<std::string>& extra, probes::failure_kind kind) {
+  const auto json = temp_path("failing.json");
+  std::vector<std::string> argv{"load", url, "-d", "1s", "--json", json};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  auto r = run_watchpost(argv);
+  INFO(url << ": " << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.wall < 3s);
+  const auto report = exporters::read_load_report_file(json);
+  CHECK(report.totals.requests > 0);
+  CHECK(errors_of(report, kind) == report.totals.requests);
+  CHECK_THAT(r.out, Catch::Contains(std::string(probes::to_string(kind)) + "=" + std::to_string(report.totals.requests)));
+  std::filesystem::remove(json);
+}
+
 std::uint64_t series_errors(const loadgen::load_result& r, probes::failure_kind kind) {
   std::uint64_t n = 0;
   for (const auto& p : r.series) n += p.totals.errors_by_kind[static_cast<std::size_t>(kind)];
@@ -176,29 +193,17 @@ TEST_CASE("bad flags and plans are one-line errors with exit 2") {
 }
 
 TEST_CASE("a refused target gives connect errors and ends on time") {
-  const std::string url = "http://127.0.0.1:" + std::to_string(refused_port()) + "/";
-  auto r = run_watchpost({"load", url, "-d", "2s", "-c", "4", "--json", temp_path("refused.json")});
-  CHECK(r.exit_code == 0);
-  CHECK(r.wall < 4s);
-  const auto report = exporters::read_load_report_file(temp_path("refused.json"));
-  CHECK(errors_of(report, probes::failure_kind::connect) > 0);
-  CHECK(report.totals.errors == report.totals.requests);
-  CHECK_THAT(r.out, Catch::Contains("connect="));
-  std::filesystem::remove(temp_path("refused.json"));
+  check_every_request_fails("http://127.0.0.1:" + std::to_string(refused_port()) + "/", {"-c", "4"},
+                            probes::failure_kind::connect);
 }
 
 TEST_CASE("a server that resets or garbles every response gives reset or protocol errors and ends on time") {
-  const auto json = temp_path("reset.json");
   // /reset sends a head and 10 body bytes, then resets the connection.
-  auto reset = run_watchpost({"load", target().http_url("/reset"), "-d", "1s", "-c", "4", "--json", json});
-  CHECK(reset.wall < 3s);
-  auto report = exporters::read_load_report_file(json);
-  CHECK(report.totals.requests > 0);
-  CHECK(errors_of(report, probes::failure_kind::reset) == report.totals.requests);
-  CHECK_THAT(reset.out, Catch::Contains("reset=" + std::to_string(report.totals.requests)));
+  check_every_request_fails(target().http_url("/reset"), {"-c", "4"}, probes::failure_kind::reset);
 
+  const auto json = temp_path("garbage.json");
   auto garbage = run_watchpost({"load", target().http_url("/garbage"), "-n", "40", "-c", "4", "--json", json});
-  report = exporters::read_load_report_file(json);
+  const auto report = exporters::read_load_report_file(json);
   CHECK(report.totals.requests == 40);
   CHECK(errors_of(report, probes::failure_kind::protocol) == 40);
   CHECK_THAT(garbage.out, Catch::Contains("protocol=40"));
@@ -322,7 +327,6 @@ TEST_CASE("stages ramp connections (closed) and the rate (open) and set the run 
   std::filesystem::remove(temp_path("stages.json"));
 }
 
-
 TEST_CASE("plan expect: a failing json assertion on a 10% sample counts exactly, as kind assertion") {
   // 1000 requests on 2 threads: each samples its 1st, 11th, 21st... response: 50 + 50.
   auto r = run_plan("json-sample",
@@ -439,26 +443,16 @@ TEST_CASE("https: exact counts over keep-alive TLS connections verified against 
 }
 
 TEST_CASE("https: an untrusted certificate is tls_verify unless --insecure; TLS to a plain port is tls_handshake") {
-  const auto json = temp_path("tls-errors.json");
-  auto untrusted = run_watchpost({"load", target().https_url("/health"), "-d", "1s", "-c", "2", "--json", json});
-  CHECK(untrusted.wall < 3s);
-  auto report = exporters::read_load_report_file(json);
-  CHECK(report.totals.requests > 0);
-  CHECK(errors_of(report, probes::failure_kind::tls_verify) == report.totals.requests);
-  CHECK_THAT(untrusted.out, Catch::Contains("tls_verify="));
+  check_every_request_fails(target().https_url("/health"), {"-c", "2"}, probes::failure_kind::tls_verify);
+  check_every_request_fails("https://127.0.0.1:" + std::to_string(target().http_port()) + "/health", {"-c", "2", "-k"},
+                            probes::failure_kind::tls_handshake);
 
+  const auto json = temp_path("insecure.json");
   auto insecure = run_watchpost({"load", target().https_url("/health"), "-n", "100", "-c", "2", "--insecure", "--json", json});
   CHECK(insecure.exit_code == 0);
-  report = exporters::read_load_report_file(json);
+  const auto report = exporters::read_load_report_file(json);
   CHECK(report.totals.requests == 100);
   CHECK(report.totals.errors == 0);
-
-  const std::string plain_port_over_tls = "https://127.0.0.1:" + std::to_string(target().http_port()) + "/health";
-  auto mismatch = run_watchpost({"load", plain_port_over_tls, "-d", "1s", "-c", "2", "-k", "--json", json});
-  CHECK(mismatch.wall < 3s);
-  report = exporters::read_load_report_file(json);
-  CHECK(report.totals.requests > 0);
-  CHECK(errors_of(report, probes::failure_kind::tls_handshake) == report.totals.requests);
 
   auto bad_ca = run_watchpost({"load", target().https_url("/health"), "-n", "1", "--ca-file", temp_path("no-such-ca.pem")});
   CHECK(bad_ca.exit_code != 0);
