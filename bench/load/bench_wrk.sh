@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # watchpost load vs wrk against a local nginx: median req/s of each, their ratio, peak RSS.
 #
-#   bench/load/bench_wrk.sh [path/to/watchpost]      (env: ROUNDS=3 DURATION=10 CONFIGS="64 10000")
+#   bench/load/bench_wrk.sh [path/to/watchpost]      (env: ROUNDS=5 DURATION=5 CONFIGS="64 10000")
 #
 # nginx (1 worker) is pinned to core 0 and the load generators to core 1, run alternately with
 # the same connections and duration. h2load (--h1) and `ab -k` are extra columns: installed from
@@ -11,8 +11,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 watchpost=${1:-${WATCHPOST:-$here/../../build-load/agent/watchpost}}
-rounds=${ROUNDS:-3}
-duration=${DURATION:-10}
+rounds=${ROUNDS:-5}
+duration=${DURATION:-5}
 configs=${CONFIGS:-"64 10000"}
 # A free loopback port unless PORT is given.
 port=${PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
