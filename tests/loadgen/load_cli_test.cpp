@@ -442,7 +442,7 @@ TEST_CASE("https: exact counts over keep-alive TLS connections verified against 
   std::filesystem::remove(json);
 }
 
-TEST_CASE("https: an untrusted certificate is tls_verify unless --insecure; TLS to a plain port is tls_handshake") {
+TEST_CASE("https: an untrusted certificate is tls_verify unless --insecure, and TLS to a plain port is tls_handshake") {
   check_every_request_fails(target().https_url("/health"), {"-c", "2"}, probes::failure_kind::tls_verify);
   check_every_request_fails("https://127.0.0.1:" + std::to_string(target().http_port()) + "/health", {"-c", "2", "-k"},
                             probes::failure_kind::tls_handshake);

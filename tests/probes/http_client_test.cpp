@@ -118,7 +118,7 @@ TEST_CASE("oversized headers are a protocol failure") {
   CHECK_THAT(res.error, Catch::Contains("headers exceed"));
 }
 
-TEST_CASE("bodies over the cap are body_too_large; chunked and large bodies arrive whole") {
+TEST_CASE("bodies over the cap are body_too_large, and chunked and large bodies arrive whole") {
   auto opts = fast();
   opts.max_body_bytes = 1'000'000;
   CHECK(fetch(get(target().http_url("/bytes/2000000")), opts).failure == failure_kind::body_too_large);

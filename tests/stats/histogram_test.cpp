@@ -154,7 +154,7 @@ TEST_CASE("min, max and mean are exact", "[histogram]") {
   CHECK(one.value_at_quantile(0.5) == 5 * ms);
 }
 
-TEST_CASE("record with a count; negative values go to zero", "[histogram]") {
+TEST_CASE("record with a count, and negative values go to zero", "[histogram]") {
   histogram a, b;
   a.record(42 * us, 3);
   for (int i = 0; i < 3; ++i) b.record(42 * us);
