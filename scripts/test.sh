@@ -1,13 +1,27 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds from scratch with -Werror and runs the whole test suite.
+# Installs what is missing, builds from scratch with -Werror and runs the whole test suite, then
+# builds it again with ASan+UBSan and runs it once more (WATCHPOST_CI_SANITIZE=0 skips that part).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh --test
 build=${BUILD_DIR:-build-ci}
-rm -rf "$build"
 start=$(date +%s)
+
+rm -rf "$build"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DWATCHPOST_WERROR=ON -DWATCHPOST_TESTS=ON >/dev/null
 cmake --build "$build" -j2
 echo "clean build: $(( $(date +%s) - start )) s"
 ctest --test-dir "$build" -j2 --output-on-failure --timeout 300
 echo "build + tests: $(( $(date +%s) - start )) s"
+
+if [[ ${WATCHPOST_CI_SANITIZE:-1} == 1 ]]; then
+  # -O1 keeps the instrumented build and its tests fast enough for CI; no benches.
+  sanitized="$build-asan"
+  rm -rf "$sanitized"
+  cmake -S . -B "$sanitized" -G Ninja -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS=-O1 -DWATCHPOST_SANITIZE=ON \
+    -DWATCHPOST_WERROR=ON -DWATCHPOST_TESTS=ON -DWATCHPOST_BENCH=OFF >/dev/null
+  cmake --build "$sanitized" -j2
+  echo "sanitizer build: $(( $(date +%s) - start )) s"
+  UBSAN_OPTIONS=print_stacktrace=1 ctest --test-dir "$sanitized" -j2 --output-on-failure --timeout 300
+  echo "build + tests, both builds: $(( $(date +%s) - start )) s"
+fi
