@@ -47,7 +47,10 @@ std::map<std::string, std::string> var_options(const std::vector<std::string>& i
 void parse_options(const args& argv, const po::options_description& options,
                    const po::positional_options_description& positional, po::variables_map& vm) {
   try {
-    po::store(po::command_line_parser(argv).options(options).positional(positional).run(), vm);
+    // No guessing of abbreviated long options: --webhook-secret must never be taken for
+    // --webhook-secret-env (a secret would then be echoed as a variable name).
+    const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+    po::store(po::command_line_parser(argv).options(options).positional(positional).style(style).run(), vm);
     po::notify(vm);
   } catch (const po::error& e) {
     throw usage_error(e.what());

@@ -71,6 +71,7 @@ TEST_CASE("bad input exits 2 with a one-line error") {
       {"probe", "http://127.0.0.1:99999/"},
       {"probe"},
       {"probe", "http://127.0.0.1/", "--bogus"},
+      {"probe", "http://127.0.0.1/", "--time", "1s"},  // abbreviations of --timeout are not guessed
       {"probe", "http://127.0.0.1/", "--timeout", "soon"},
       {"probe", "http://127.0.0.1/", "-H", "no colon"},
       {"probe", "https://127.0.0.1/", "--ca-file", "/nonexistent.pem"},
