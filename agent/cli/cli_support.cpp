@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "watchpost/exporters/pushgateway.hpp"
+
 namespace watchpost::cli {
 
 namespace po = boost::program_options;
@@ -15,6 +17,12 @@ nanoseconds duration_option(const std::string& flag, const std::string& text) {
 probes::url url_argument(const std::string& text) {
   auto parsed = probes::parse_url(text);
   if (auto* error = std::get_if<probes::url_error>(&parsed)) throw usage_error(error->message);
+  return std::get<probes::url>(std::move(parsed));
+}
+
+probes::url push_gateway_option(const std::string& text) {
+  auto parsed = exporters::parse_gateway_url(text);
+  if (auto* error = std::get_if<probes::url_error>(&parsed)) throw usage_error("--push-gateway: " + error->message);
   return std::get<probes::url>(std::move(parsed));
 }
 

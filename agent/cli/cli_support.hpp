@@ -19,6 +19,8 @@ struct usage_error : std::runtime_error {
 
 nanoseconds duration_option(const std::string& flag, const std::string& text);
 probes::url url_argument(const std::string& text);
+// --push-gateway URL, checked before any traffic is sent.
+probes::url push_gateway_option(const std::string& text);
 // "Name: value" as given to -H.
 probes::header_field header_option(const std::string& text);
 

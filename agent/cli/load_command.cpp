@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <variant>
 
@@ -10,6 +11,7 @@
 #include "watchpost/exporters/load_console.hpp"
 #include "watchpost/exporters/load_html.hpp"
 #include "watchpost/exporters/load_report.hpp"
+#include "watchpost/exporters/pushgateway.hpp"
 #include "watchpost/loadgen/engine.hpp"
 #include "watchpost/loadgen/plan.hpp"
 
@@ -44,10 +46,10 @@ bool judged_mid_run(const loadgen::threshold& t) {
 }
 
 int run_load_command(const args& argv) {
-  po::options_description options("watchpost load URL [options]  (or --plan FILE)");
+  po::options_description options("watchpost load URL|PLAN.yaml [options]");
   options.add_options()
       ("help,h", "show this help")
-      ("url", po::value<std::string>(), "http:// or https:// URL")
+      ("url", po::value<std::string>(), "http:// or https:// URL, or a YAML load plan")
       ("plan", po::value<std::string>(), "YAML load plan (flags override it)")
       ("connections,c", po::value<std::uint64_t>(), "connections (default 10)")
       ("threads,t", po::value<unsigned>(), "worker threads, one io_context each (default 1)")
@@ -66,6 +68,7 @@ int run_load_command(const args& argv) {
       ("abort-on-fail", "end the run as soon as a threshold fails")
       ("json", po::value<std::string>(), "write the JSON report (mergeable) to FILE")
       ("html", po::value<std::string>(), "write a self-contained HTML report to FILE")
+      ("push-gateway", po::value<std::string>(), "push the run's metrics to this Prometheus Pushgateway (job watchpost_load)")
       ("shard", po::value<std::string>(), "i/N: run share i of N of the rate, connections and -n")
       ("quiet,q", "no progress and no summary (reports and exit code only)");
   po::positional_options_description positional;
@@ -77,9 +80,17 @@ int run_load_command(const args& argv) {
     return exit_pass;
   }
 
+  // The positional argument is a plan when it names a file rather than a URL (SPEC: URL|PLAN.yaml).
+  std::string positional_text = vm.count("url") ? vm["url"].as<std::string>() : "";
+  std::optional<std::string> plan_path;
+  if (vm.count("plan")) plan_path = vm["plan"].as<std::string>();
+  if (positional_text.find("://") == std::string::npos && std::filesystem::is_regular_file(positional_text)) {
+    if (plan_path) throw usage_error("give the plan once: as the argument or with --plan");
+    plan_path = std::exchange(positional_text, "");
+  }
   loadgen::load_plan plan;
-  if (vm.count("plan")) plan = loadgen::load_plan_file(vm["plan"].as<std::string>());
-  std::string url_text = vm.count("url") ? vm["url"].as<std::string>() : plan.url.value_or("");
+  if (plan_path) plan = loadgen::load_plan_file(*plan_path);
+  std::string url_text = positional_text.empty() ? plan.url.value_or("") : positional_text;
   if (url_text.empty()) throw usage_error("missing URL (usage: watchpost load URL [options])");
 
   loadgen::load_options opt;
@@ -164,6 +175,8 @@ int run_load_command(const args& argv) {
   const auto thresholds = parse_thresholds(threshold_texts);
   const bool abort_on_fail = vm.count("abort-on-fail") > 0;
   const bool quiet = vm.count("quiet") > 0;
+  std::optional<probes::url> push_gateway;
+  if (vm.count("push-gateway")) push_gateway = push_gateway_option(vm["push-gateway"].as<std::string>());
 
   auto& p = opt.parameters;
   p.target = opt.url.to_string();
@@ -218,6 +231,14 @@ int run_load_command(const args& argv) {
   }
   if (vm.count("json")) exporters::write_text_file(vm["json"].as<std::string>(), exporters::load_report_json(result, outcomes));
   if (vm.count("html")) exporters::write_text_file(vm["html"].as<std::string>(), exporters::load_report_html(result, outcomes));
+
+  // Metrics are a side channel: a gateway outage is reported but neither fails nor passes the run.
+  if (push_gateway) {
+    exporters::push_options push;
+    push.tls = opt.tls;
+    const auto pushed = exporters::push_load_run(*push_gateway, result, outcomes, push);
+    if (!pushed.pushed) std::fprintf(stderr, "watchpost load: metrics not pushed: %s\n", pushed.error.c_str());
+  }
 
   bool passed = true;
   for (const auto& o : outcomes) {

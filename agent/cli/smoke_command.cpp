@@ -153,11 +153,7 @@ int run_smoke(const args& argv) {
   }
 
   std::optional<probes::url> push_gateway;
-  if (vm.count("push-gateway")) {
-    auto parsed = exporters::parse_gateway_url(vm["push-gateway"].as<std::string>());
-    if (auto* error = std::get_if<probes::url_error>(&parsed)) throw usage_error("--push-gateway: " + error->message);
-    push_gateway = std::get<probes::url>(parsed);
-  }
+  if (vm.count("push-gateway")) push_gateway = push_gateway_option(vm["push-gateway"].as<std::string>());
 
   probes::client_options client;
   client.tls.insecure = vm.count("insecure") > 0;

@@ -320,3 +320,30 @@ TEST_CASE("smoke --push-gateway pushes per target, a gateway outage warns withou
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("--push-gateway"));
 }
+
+TEST_CASE("load PLAN.yaml --push-gateway pushes the run; an outage warns without changing the exit code") {
+  if (!have_pushgateway()) return;
+  pushgateway gateway;
+  testing::test_target target;
+  const auto dir = agent_test::temp_dir("push-load");
+  agent_test::write_text(dir + "/plan.yaml", "url: " + target.http_url("/health") +
+                                                 "\nconnections: 2\ncount: 50\nthresholds: [ \"error_rate<1%\" ]\n");
+  auto r = testing::run_watchpost({"load", dir + "/plan.yaml", "--push-gateway", gateway.url(), "-q"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.empty());
+  const std::string m = gateway.metrics();
+  const label_set run{{"job", "watchpost_load"}, {"target", target.http_url("/health")}};
+  CHECK(sample(m, "watchpost_load_requests_total", with(run, {{"result", "ok"}})) == 50);
+  CHECK(sample(m, "watchpost_load_passed", run) == 1);
+
+  r = testing::run_watchpost({"load", dir + "/plan.yaml", "-q", "--push-gateway",
+                              "http://127.0.0.1:" + std::to_string(reserve_port())});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.err, Catch::StartsWith("watchpost load: metrics not pushed: "));
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+
+  r = testing::run_watchpost({"load", dir + "/plan.yaml", "--plan", dir + "/plan.yaml"});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("give the plan once"));
+}
