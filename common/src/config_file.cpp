@@ -2,8 +2,8 @@
 
 #include <charconv>
 #include <cmath>
-#include <fstream>
-#include <sstream>
+
+#include "watchpost/common/text_file.hpp"
 
 namespace watchpost {
 
@@ -46,11 +46,9 @@ void mapping_reader::finish() const {
 }
 
 config_file config_file::load(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw config_error(path, 1, 1, "cannot open file");
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse(text.str(), path);
+  const auto text = read_text_file(path);
+  if (!text) throw config_error(path, 1, 1, "cannot open file");
+  return parse(*text, path);
 }
 
 config_file config_file::parse(const std::string& text, const std::string& name) {

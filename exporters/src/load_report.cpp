@@ -2,8 +2,9 @@
 
 #include <boost/json.hpp>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
+
+#include "watchpost/common/text_file.hpp"
 
 namespace watchpost::exporters {
 
@@ -184,12 +185,10 @@ loadgen::load_result parse_load_report(const std::string& text) {
 }
 
 loadgen::load_result read_load_report_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
+  const auto text = read_text_file(path);
+  if (!text) throw std::runtime_error("cannot read " + path);
   try {
-    return parse_load_report(ss.str());
+    return parse_load_report(*text);
   } catch (const std::exception& e) {
     throw std::runtime_error(path + ": " + e.what());
   }

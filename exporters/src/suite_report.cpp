@@ -3,10 +3,9 @@
 #include <simdjson.h>
 
 #include <boost/json.hpp>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
+#include "watchpost/common/text_file.hpp"
 #include "watchpost/exporters/probe_report.hpp"
 
 namespace watchpost::exporters {
@@ -253,12 +252,10 @@ suite_run parse_suite_report(std::string_view json) {
 }
 
 suite_run read_suite_report_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot read");
-  std::stringstream text;
-  text << in.rdbuf();
+  const auto text = read_text_file(path);
+  if (!text) throw std::runtime_error(path + ": cannot read");
   try {
-    return parse_suite_report(text.str());
+    return parse_suite_report(*text);
   } catch (const std::runtime_error& e) {
     throw std::runtime_error(path + ": " + e.what());
   }
