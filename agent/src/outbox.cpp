@@ -125,27 +125,26 @@ std::vector<outbox_event> outbox::load(std::vector<std::string>& errors) const {
   return out;
 }
 
-std::string serialize_states(const std::map<std::string, const target_window_state*>& states) {
-  json::object targets;
-  for (const auto& [name, st] : states) {
-    json::object t;
-    t["burn"] = st->burn_ring.serialize();
-    t["window"] = st->window_ring.serialize();
-    json::array slos;
-    for (const auto& s : st->slos) {
-      slos.push_back(json::object{{"breached", s.breached},
-                                  {"event_open", s.event_open},
-                                  {"breach_started_ms", s.breach_started_ms},
-                                  {"last_breach_event_ms", s.last_breach_event_ms},
-                                  {"clear_since_ms", s.clear_since_ms},
-                                  {"observed", s.observed},
-                                  {"alert_window", s.alert_window}});
-    }
-    t["slos"] = std::move(slos);
-    targets[name] = std::move(t);
+void state_snapshot::add(const std::string& name, const target_window_state& st) {
+  json::object t;
+  t["burn"] = st.burn_ring.serialize();
+  t["window"] = st.window_ring.serialize();
+  json::array slos;
+  for (const auto& s : st.slos) {
+    slos.push_back(json::object{{"breached", s.breached},
+                                {"event_open", s.event_open},
+                                {"breach_started_ms", s.breach_started_ms},
+                                {"last_breach_event_ms", s.last_breach_event_ms},
+                                {"clear_since_ms", s.clear_since_ms},
+                                {"observed", s.observed},
+                                {"alert_window", s.alert_window}});
   }
-  return json::serialize(json::object{{"version", 1}, {"targets", std::move(targets)}});
+  t["slos"] = std::move(slos);
+  if (!entries_.empty()) entries_ += ',';
+  entries_.append(json::serialize(json::string(name))).append(":").append(json::serialize(t));
 }
+
+std::string state_snapshot::text() const { return "{\"version\":1,\"targets\":{" + entries_ + "}}"; }
 
 void restore_states(const std::string& text, std::map<std::string, target_window_state*>& states) {
   json::error_code ec;

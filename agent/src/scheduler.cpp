@@ -377,19 +377,17 @@ class agent_process {
     return texts;
   }
 
-  // The window state of the targets with an SLO (or of those without one) to its file.
+  // The window state of the targets with an SLO (or of those without one) to its file. Each
+  // target is locked only while its own entry is written, so probes never wait for the file.
   void write_snapshot(bool slo_targets = true) {
-    std::vector<std::unique_lock<std::mutex>> locks;
-    std::map<std::string, const target_window_state*> states;
+    state_snapshot snapshot;
     for (const auto& t : targets_) {
       if (t->objectives.empty() == slo_targets) continue;
-      locks.emplace_back(t->mutex);
-      states[t->config.name] = &t->window;
+      std::lock_guard lock(t->mutex);
+      snapshot.add(t->config.name, t->window);
     }
-    if (states.empty()) return;
-    const std::string text = serialize_states(states);
-    locks.clear();
-    if (auto error = write_file_durably(snapshot_path(slo_targets), text))
+    if (snapshot.empty()) return;
+    if (auto error = write_file_durably(snapshot_path(slo_targets), snapshot.text()))
       state_error(slo_targets ? "cannot write SLO snapshot" : "cannot write uptime snapshot", *error);
   }
 
@@ -525,9 +523,8 @@ class agent_process {
         next->listen_security != config_->listen_security || next->state_dir != config_->state_dir)
       log_event(log_level::warn, "listen, listen_basic_auth, listen_tls and state_dir changes take effect after a restart");
     stop_workers();
-    std::map<std::string, const target_window_state*> states;
-    for (const auto& t : targets_) states[t->config.name] = &t->window;
-    const std::string carried = serialize_states(states);
+    state_snapshot carried;  // the workers are stopped: no locks needed
+    for (const auto& t : targets_) carried.add(t->config.name, t->window);
     drop_targets();
     auto merged = std::make_shared<agent_config>(*next);
     merged->listen_host = config_->listen_host;
@@ -535,7 +532,7 @@ class agent_process {
     merged->listen_security = config_->listen_security;
     merged->state_dir = config_->state_dir;
     config_ = std::move(merged);
-    start_workers({carried});
+    start_workers({carried.text()});
     metrics_.reloads(true).Increment();
     log_event(log_level::info, "config reloaded", {{"targets", std::to_string(config_->targets.size())}});
   }

@@ -93,7 +93,10 @@ TEST_CASE("window state survives a snapshot round trip") {
   run(t, st, now, 3s, false);
   auto restored = target_window_state::make(t);
   std::map<std::string, target_window_state*> into{{"api", &restored}};
-  restore_states(serialize_states({{"api", &st}}), into);
+  state_snapshot snapshot;
+  snapshot.add("other \"quoted\" name", target_window_state::make(t));
+  snapshot.add("api", st);
+  restore_states(snapshot.text(), into);
   CHECK(restored.slos[0].breached);
   CHECK(restored.burn_ring.sum(now, 4s).failed == st.burn_ring.sum(now, 4s).failed);
   CHECK(restored.uptime_ratio(now, 1h) == Approx(st.uptime_ratio(now, 1h)));

@@ -43,9 +43,19 @@ class outbox {
   std::string directory_;
 };
 
-// The SLO window snapshot: target name -> state. Entries whose geometry no longer matches
-// the config are dropped by the caller (slice_ring::parse returns false).
-std::string serialize_states(const std::map<std::string, const target_window_state*>& states);
+// The window snapshot: target name -> state, built one target at a time so a caller can
+// hold each target's lock just for its own entry (thousands of targets take a while).
+// Entries whose geometry no longer matches the config are dropped on restore
+// (slice_ring::parse returns false).
+class state_snapshot {
+ public:
+  void add(const std::string& name, const target_window_state& state);
+  bool empty() const { return entries_.empty(); }
+  std::string text() const;
+
+ private:
+  std::string entries_;  // "name":{...},"name":{...}
+};
 // Restores into `states` (already built from the config) the targets found in the text.
 void restore_states(const std::string& text, std::map<std::string, target_window_state*>& states);
 
