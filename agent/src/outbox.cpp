@@ -9,8 +9,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+
+#include "watchpost/common/text_file.hpp"
 
 namespace watchpost::agent {
 
@@ -67,14 +67,6 @@ std::optional<std::string> write_file_durably(const std::string& path, const std
   return std::nullopt;
 }
 
-std::optional<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 std::string outbox_event::file_name() const {
   // FNV-1a keeps names short and free of the target's characters; the id is inside the file.
   std::uint64_t h = 1469598103934665603ull;
@@ -108,7 +100,7 @@ std::vector<outbox_event> outbox::load(std::vector<std::string>& errors) const {
   for (const auto& entry : std::filesystem::directory_iterator(directory_, ec)) {
     const auto path = entry.path();
     if (path.extension() != ".json") continue;  // leftovers of an interrupted write end in .tmp
-    auto text = read_file(path.string());
+    auto text = read_text_file(path.string());
     try {
       if (!text) throw std::runtime_error("unreadable");
       const json::object o = json::parse(*text).as_object();

@@ -25,6 +25,7 @@
 #include "watchpost/agent/outbox.hpp"
 #include "watchpost/agent/webhook.hpp"
 #include "watchpost/common/config_file.hpp"
+#include "watchpost/common/text_file.hpp"
 #include "watchpost/probes/http_client.hpp"
 #include "watchpost/probes/suite.hpp"
 
@@ -373,7 +374,7 @@ class agent_process {
   std::vector<std::string> read_snapshots() const {
     std::vector<std::string> texts;
     for (bool slo_targets : {true, false})
-      if (auto text = read_file(snapshot_path(slo_targets))) texts.push_back(std::move(*text));
+      if (auto text = read_text_file(snapshot_path(slo_targets))) texts.push_back(std::move(*text));
     return texts;
   }
 

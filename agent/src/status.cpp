@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "runtime.hpp"
+#include "watchpost/common/html.hpp"
 
 namespace watchpost::agent::detail {
 
@@ -61,20 +62,6 @@ json::object target_json(const target_runtime& t, wall_time now) {
   }
   o["slos"] = std::move(slos);
   return o;
-}
-
-std::string html_escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
 }
 
 std::string fixed(double v, int decimals) {

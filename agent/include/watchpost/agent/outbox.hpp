@@ -16,7 +16,6 @@ namespace watchpost::agent {
 
 // temp file + fsync + rename + fsync(dir). Returns an error message or nullopt.
 std::optional<std::string> write_file_durably(const std::string& path, const std::string& content);
-std::optional<std::string> read_file(const std::string& path);
 // mkdir -p; returns an error message or nullopt.
 std::optional<std::string> ensure_directory(const std::string& path);
 
