@@ -1,5 +1,4 @@
 // watchpost agent CONFIG.yaml: the continuous monitoring daemon.
-#include <iostream>
 
 #include "cli_support.hpp"
 #include "watchpost/agent/agent.hpp"
@@ -19,11 +18,7 @@ int run_agent_command(const args& argv) {
   po::positional_options_description positional;
   positional.add("config", 1);
   po::variables_map vm;
-  parse_options(argv, options, positional, vm);
-  if (vm.count("help")) {
-    std::cout << options << "\n";
-    return exit_pass;
-  }
+  if (!parse_options(argv, options, positional, vm)) return exit_pass;  // --help was printed
   if (!vm.count("config")) throw usage_error("missing CONFIG.yaml (usage: watchpost agent CONFIG.yaml)");
   agent::run_options run;
   run.config_path = vm["config"].as<std::string>();

@@ -1,7 +1,6 @@
 // watchpost check-config FILE: validates a file without sending any traffic (exit 0 or 2).
 // The kind of file is told by its top-level keys; each kind has one validator below.
 #include <cstdio>
-#include <iostream>
 
 #include "cli_support.hpp"
 #include "watchpost/agent/config.hpp"
@@ -56,11 +55,7 @@ int run_check_config(const args& argv) {
   po::positional_options_description positional;
   positional.add("file", 1);
   po::variables_map vm;
-  parse_options(argv, options, positional, vm);
-  if (vm.count("help")) {
-    std::cout << options << "\n";
-    return exit_pass;
-  }
+  if (!parse_options(argv, options, positional, vm)) return exit_pass;  // --help was printed
   if (!vm.count("file")) throw usage_error("missing FILE (usage: watchpost check-config FILE)");
   const auto vars = var_options(strings(vm, "var"));
   const std::string path = vm["file"].as<std::string>();

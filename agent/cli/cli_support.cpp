@@ -1,6 +1,7 @@
 #include "cli_support.hpp"
 
 #include <cstdio>
+#include <iostream>
 
 #include "watchpost/exporters/pushgateway.hpp"
 
@@ -52,7 +53,7 @@ std::map<std::string, std::string> var_options(const std::vector<std::string>& i
   return vars;
 }
 
-void parse_options(const args& argv, const po::options_description& options,
+bool parse_options(const args& argv, const po::options_description& options,
                    const po::positional_options_description& positional, po::variables_map& vm) {
   try {
     // No guessing of abbreviated long options: --webhook-secret must never be taken for
@@ -63,6 +64,9 @@ void parse_options(const args& argv, const po::options_description& options,
   } catch (const po::error& e) {
     throw usage_error(e.what());
   }
+  if (!vm.count("help")) return true;
+  std::cout << options << "\n";
+  return false;
 }
 
 int guarded(const char* command, int (*body)(const args&), const args& argv) {

@@ -30,7 +30,8 @@ std::vector<std::string> strings(const boost::program_options::variables_map& vm
 std::map<std::string, std::string> var_options(const std::vector<std::string>& items);
 
 // Parses argv into vm; throws usage_error with program_options' message on failure.
-void parse_options(const args& argv, const boost::program_options::options_description& options,
+// Returns false when --help was given: the options have then been printed to stdout.
+bool parse_options(const args& argv, const boost::program_options::options_description& options,
                    const boost::program_options::positional_options_description& positional,
                    boost::program_options::variables_map& vm);
 

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <iostream>
 #include <variant>
 
 #include "cli_support.hpp"
@@ -74,11 +73,7 @@ int run_load_command(const args& argv) {
   po::positional_options_description positional;
   positional.add("url", 1);
   po::variables_map vm;
-  parse_options(argv, options, positional, vm);
-  if (vm.count("help")) {
-    std::cout << options << "\n";
-    return exit_pass;
-  }
+  if (!parse_options(argv, options, positional, vm)) return exit_pass;  // --help was printed
 
   // The positional argument is a plan when it names a file rather than a URL (SPEC: URL|PLAN.yaml).
   std::string positional_text = vm.count("url") ? vm["url"].as<std::string>() : "";

@@ -1,6 +1,5 @@
 // watchpost probe URL: one request, its phase timings, and on failure its kind.
 #include <cstdio>
-#include <iostream>
 
 #include "cli_support.hpp"
 #include "watchpost/exporters/probe_report.hpp"
@@ -29,11 +28,7 @@ int run_probe(const args& argv) {
   po::positional_options_description positional;
   positional.add("url", 1);
   po::variables_map vm;
-  parse_options(argv, options, positional, vm);
-  if (vm.count("help")) {
-    std::cout << options << "\n";
-    return exit_pass;
-  }
+  if (!parse_options(argv, options, positional, vm)) return exit_pass;  // --help was printed
   if (!vm.count("url")) throw usage_error("missing URL (usage: watchpost probe URL [options])");
 
   probes::request req;

@@ -1,7 +1,6 @@
 // watchpost report merge A.json B.json ...: shard reports merged exactly into one verdict.
 #include <algorithm>
 #include <cstdio>
-#include <iostream>
 #include <variant>
 
 #include "cli_support.hpp"
@@ -28,11 +27,7 @@ int run_report_command(const args& argv) {
   po::positional_options_description positional;
   positional.add("action", 1).add("reports", -1);
   po::variables_map vm;
-  parse_options(argv, options, positional, vm);
-  if (vm.count("help")) {
-    std::cout << options << "\n";
-    return exit_pass;
-  }
+  if (!parse_options(argv, options, positional, vm)) return exit_pass;  // --help was printed
   if (!vm.count("action") || vm["action"].as<std::string>() != "merge")
     throw usage_error("usage: watchpost report merge A.json B.json ... [--json F] [--html F]");
   if (!vm.count("reports")) throw usage_error("report merge needs at least one JSON report");

@@ -2,7 +2,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <iostream>
 #include <random>
 #include <sstream>
 
@@ -107,11 +106,7 @@ int run_smoke(const args& argv) {
   po::positional_options_description positional;
   positional.add("input", 1);
   po::variables_map vm;
-  parse_options(argv, options, positional, vm);
-  if (vm.count("help")) {
-    std::cout << options << "\n";
-    return exit_pass;
-  }
+  if (!parse_options(argv, options, positional, vm)) return exit_pass;  // --help was printed
   if (!vm.count("input"))
     throw usage_error("missing suite file (usage: watchpost smoke SUITE.yaml [--base-url URL] | --preset deploy URL)");
   const std::string input = vm["input"].as<std::string>();
