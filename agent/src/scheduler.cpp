@@ -214,6 +214,8 @@ class agent_process {
       w->guard.reset();
     }
     for (auto& w : workers_) w->thread.join();
+    // The clients' sockets belong to the workers' io_contexts: close them while those still exist.
+    for (auto& t : targets_) t->client.reset();
     workers_.clear();
   }
 
