@@ -4,12 +4,10 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <variant>
 
 #include "cli_support.hpp"
+#include "load_outputs.hpp"
 #include "watchpost/exporters/load_console.hpp"
-#include "watchpost/exporters/load_html.hpp"
-#include "watchpost/exporters/load_report.hpp"
 #include "watchpost/exporters/pushgateway.hpp"
 #include "watchpost/loadgen/engine.hpp"
 #include "watchpost/loadgen/plan.hpp"
@@ -19,16 +17,6 @@ namespace watchpost::cli {
 namespace po = boost::program_options;
 
 namespace {
-
-std::vector<loadgen::threshold> parse_thresholds(const std::vector<std::string>& texts) {
-  std::vector<loadgen::threshold> out;
-  for (const auto& text : texts) {
-    auto parsed = loadgen::parse_threshold(text);
-    if (auto* err = std::get_if<loadgen::threshold_error>(&parsed)) throw usage_error(err->message);
-    out.push_back(std::get<loadgen::threshold>(std::move(parsed)));
-  }
-  return out;
-}
 
 // "i/N" with 1 <= i <= N.
 std::pair<unsigned, unsigned> shard_option(const std::string& text) {
@@ -167,7 +155,7 @@ int run_load_command(const args& argv) {
 
   std::vector<std::string> threshold_texts = plan.thresholds;
   if (vm.count("threshold")) threshold_texts = vm["threshold"].as<std::vector<std::string>>();
-  const auto thresholds = parse_thresholds(threshold_texts);
+  const auto thresholds = threshold_options(threshold_texts);
   const bool abort_on_fail = vm.count("abort-on-fail") > 0;
   const bool quiet = vm.count("quiet") > 0;
   std::optional<probes::url> push_gateway;
@@ -224,8 +212,7 @@ int run_load_command(const args& argv) {
     std::fwrite(summary.data(), 1, summary.size(), stdout);
     std::fflush(stdout);
   }
-  if (vm.count("json")) exporters::write_text_file(vm["json"].as<std::string>(), exporters::load_report_json(result, outcomes));
-  if (vm.count("html")) exporters::write_text_file(vm["html"].as<std::string>(), exporters::load_report_html(result, outcomes));
+  write_load_reports(vm, result, outcomes);
 
   // Metrics are a side channel: a gateway outage is reported but neither fails nor passes the run.
   if (push_gateway) {
@@ -235,13 +222,7 @@ int run_load_command(const args& argv) {
     if (!pushed.pushed) std::fprintf(stderr, "watchpost load: metrics not pushed: %s\n", pushed.error.c_str());
   }
 
-  bool passed = true;
-  for (const auto& o : outcomes) {
-    if (!o.passed) {
-      std::fprintf(stderr, "watchpost load: threshold failed: %s (%s, %s)\n", o.text.c_str(), o.observed.c_str(), o.where.c_str());
-      passed = false;
-    }
-  }
+  bool passed = thresholds_passed("load", outcomes);
   if (!abort_reason.empty()) {
     std::fprintf(stderr, "watchpost load: aborted: threshold failed: %s\n", abort_reason.c_str());
     passed = false;

@@ -1,11 +1,10 @@
 // watchpost report merge A.json B.json ...: shard reports merged exactly into one verdict.
 #include <algorithm>
 #include <cstdio>
-#include <variant>
 
 #include "cli_support.hpp"
+#include "load_outputs.hpp"
 #include "watchpost/exporters/load_console.hpp"
-#include "watchpost/exporters/load_html.hpp"
 #include "watchpost/exporters/load_report.hpp"
 
 namespace watchpost::cli {
@@ -56,27 +55,14 @@ int run_report_command(const args& argv) {
   }
   if (vm.count("threshold")) merged.parameters.thresholds = vm["threshold"].as<std::vector<std::string>>();
 
-  std::vector<loadgen::threshold> thresholds;
-  for (const auto& text : merged.parameters.thresholds) {
-    auto parsed = loadgen::parse_threshold(text);
-    if (auto* err = std::get_if<loadgen::threshold_error>(&parsed)) throw usage_error(err->message);
-    thresholds.push_back(std::get<loadgen::threshold>(std::move(parsed)));
-  }
+  const auto thresholds = threshold_options(merged.parameters.thresholds);
   const auto outcomes = loadgen::evaluate_thresholds(thresholds, merged);
   if (!vm.count("quiet")) {
     const std::string summary = exporters::load_summary(merged, outcomes);
     std::fwrite(summary.data(), 1, summary.size(), stdout);
   }
-  if (vm.count("json")) exporters::write_text_file(vm["json"].as<std::string>(), exporters::load_report_json(merged, outcomes));
-  if (vm.count("html")) exporters::write_text_file(vm["html"].as<std::string>(), exporters::load_report_html(merged, outcomes));
-  bool passed = true;
-  for (const auto& o : outcomes) {
-    if (!o.passed) {
-      std::fprintf(stderr, "watchpost report: threshold failed: %s (%s, %s)\n", o.text.c_str(), o.observed.c_str(), o.where.c_str());
-      passed = false;
-    }
-  }
-  return passed ? exit_pass : exit_failed;
+  write_load_reports(vm, merged, outcomes);
+  return thresholds_passed("report", outcomes) ? exit_pass : exit_failed;
 }
 
 int report_command(const args& argv) { return guarded("report", run_report_command, argv); }
