@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <string>
 #include <string_view>
@@ -54,8 +53,10 @@ class raw_connection {
       pollfd p{fd_, POLLIN, 0};
       if (left <= 0ms || poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
       const ssize_t n = recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) closed = true;
-      else got.append(buf, static_cast<std::size_t>(n));
+      if (n <= 0)
+        closed = true;
+      else
+        got.append(buf, static_cast<std::size_t>(n));
     }
     return got;
   }
@@ -86,7 +87,8 @@ TEST_CASE("target /interim sends the interim responses, then the final one, and 
 }
 
 TEST_CASE("target /interim rejects 101 and counts out of range") {
-  for (const char* path : {"/interim?code=101", "/interim?count=0", "/interim?count=11", "/interim?then=199"}) {
+  for (const char* path :
+       {"/interim?code=101", "/interim?count=0", "/interim?count=11", "/interim?then=199"}) {
     raw_connection c(target().http_port());
     c.get(path);
     CHECK(c.read(12, 2s).starts_with("HTTP/1.1 400 "));
@@ -114,8 +116,8 @@ TEST_CASE("target --idle-timeout closes only a connection idle longer than the t
   raw_connection paused(idle.http_port());
   paused.get("/health");
   REQUIRE(paused.read(SIZE_MAX, 2s, "}").starts_with("HTTP/1.1 200 OK"));  // the whole response
-  const auto after_response = steady::now();  // the server's idle clock started before this
-  CHECK(paused.read_until_close(5s).empty());   // FIN, no response bytes
+  const auto after_response = steady::now();   // the server's idle clock started before this
+  CHECK(paused.read_until_close(5s).empty());  // FIN, no response bytes
   CHECK(paused.closed);
   CHECK(steady::now() - after_response >= 400ms);
   CHECK(steady::now() - after_response < 3s);
@@ -132,7 +134,8 @@ TEST_CASE("target /hostile routes that end by closing send their exact bytes") {
   using namespace std::string_literals;
   const row rows[] = {
       {"chunk-huge", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\nabcdef"},
-      {"cl-te", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"},
+      {"cl-te",
+       "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"},
       {"two-cl", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello"},
       {"lf-only", "HTTP/1.1 200 OK\nContent-Type: text/plain\nContent-Length: 3\nConnection: close\n\nok\n"},
       {"nul-header", "HTTP/1.1 200 OK\r\nX-Nul: a\0b\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"s},
@@ -166,7 +169,8 @@ TEST_CASE("target endless /hostile routes keep writing until the client closes")
   };
   const row rows[] = {
       {"chunk-ext-endless", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;", "a=b;"},
-      {"endless-body", "HTTP/1.1 200 OK\r\nContent-Length: 1000000000000\r\n\r\n", "abcdefghijklmnopqrstuvwxyz"},
+      {"endless-body", "HTTP/1.1 200 OK\r\nContent-Length: 1000000000000\r\n\r\n",
+       "abcdefghijklmnopqrstuvwxyz"},
       {"endless-headers", "HTTP/1.1 200 OK\r\n", "X-Pad: " + std::string(100, 'a') + "\r\n"},
       {"endless-trailers", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n", "X-T: aaaa\r\n"},
   };

@@ -11,10 +11,14 @@ constexpr std::size_t endless_write_size = 16 * 1024;
 
 std::string_view interim_reason(unsigned code) {
   switch (code) {
-    case 100: return "Continue";
-    case 102: return "Processing";
-    case 103: return "Early Hints";
-    default: return "Informational";
+    case 100:
+      return "Continue";
+    case 102:
+      return "Processing";
+    case 103:
+      return "Early Hints";
+    default:
+      return "Informational";
   }
 }
 
@@ -52,19 +56,24 @@ reply switching_reply() {
 std::optional<reply> hostile_reply(std::string_view name) {
   using namespace std::string_literals;
   constexpr std::string_view chunked_head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
-  if (name == "chunk-ext-endless") return raw_reply(std::string(chunked_head) + "1;", raw_end::endless, "a=b;");
-  if (name == "chunk-huge") return raw_reply(std::string(chunked_head) + "ffffffffffffffffffff\r\nabcdef", raw_end::close);
+  if (name == "chunk-ext-endless")
+    return raw_reply(std::string(chunked_head) + "1;", raw_end::endless, "a=b;");
+  if (name == "chunk-huge")
+    return raw_reply(std::string(chunked_head) + "ffffffffffffffffffff\r\nabcdef", raw_end::close);
   if (name == "cl-te") {
-    return raw_reply("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
-                     "5\r\nhello\r\n0\r\n\r\n",
-                     raw_end::close);
+    return raw_reply(
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5\r\nhello\r\n0\r\n\r\n",
+        raw_end::close);
   }
   if (name == "two-cl") {
-    return raw_reply("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello", raw_end::close);
+    return raw_reply("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello",
+                     raw_end::close);
   }
   if (name == "lf-only") {
-    return raw_reply("HTTP/1.1 200 OK\nContent-Type: text/plain\nContent-Length: 3\nConnection: close\n\nok\n",
-                     raw_end::close);
+    return raw_reply(
+        "HTTP/1.1 200 OK\nContent-Type: text/plain\nContent-Length: 3\nConnection: close\n\nok\n",
+        raw_end::close);
   }
   if (name == "nul-header") {
     return raw_reply("HTTP/1.1 200 OK\r\nX-Nul: a\0b\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"s,
@@ -78,7 +87,8 @@ std::optional<reply> hostile_reply(std::string_view name) {
     return raw_reply("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + pattern_bytes(1000), raw_end::close);
   }
   if (name == "tls-truncation") {
-    return raw_reply("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + pattern_bytes(10), raw_end::truncate);
+    return raw_reply("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + pattern_bytes(10),
+                     raw_end::truncate);
   }
   if (name == "endless-body") {
     return raw_reply("HTTP/1.1 200 OK\r\nContent-Length: 1000000000000\r\n\r\n", raw_end::endless,
@@ -87,7 +97,8 @@ std::optional<reply> hostile_reply(std::string_view name) {
   if (name == "endless-headers") {
     return raw_reply("HTTP/1.1 200 OK\r\n", raw_end::endless, "X-Pad: " + std::string(100, 'a') + "\r\n");
   }
-  if (name == "endless-trailers") return raw_reply(std::string(chunked_head) + "0\r\n", raw_end::endless, "X-T: aaaa\r\n");
+  if (name == "endless-trailers")
+    return raw_reply(std::string(chunked_head) + "0\r\n", raw_end::endless, "X-T: aaaa\r\n");
   return std::nullopt;
 }
 
