@@ -1,0 +1,66 @@
+#pragma once
+// The fault matrix of issue 9: each hostile behaviour the test target serves, and the failure
+// kind every mode of watchpost must report for it. Expected kinds come from the RFCs, not from
+// what the code does today:
+// - 1xx responses are never final (RFC 9110 §15.2); 101 without an Upgrade asked is not a
+//   response to this request (RFC 9110 §15.2.2): protocol.
+// - An idle keep-alive close before any response byte is a retry on a fresh connection for a GET
+//   (RFC 9112 §9.3.1 allows resending idempotent requests): ok.
+// - Framing a client cannot trust is an error (RFC 9112 §6.1, §6.3): Content-Length together
+//   with Transfer-Encoding, two different Content-Lengths, a chunk size that overflows.
+// - Bare LF line endings: RFC 9112 §2.2 lets a recipient accept them (MAY), not requires it.
+//   Beast (probe, smoke and agent) rejects them, and the load parser must agree with Beast (the
+//   issue's differential fuzz target), so every mode says protocol.
+// - NUL in a field value: reject or replace with SP (RFC 9110 §5.5); we reject: protocol.
+// - "HTTP/1.1 200" without the SP before the (empty) reason: the SP is mandatory in RFC 9112 §4's
+//   status-line grammar; Beast rejects the line and the load parser must agree: protocol.
+// - Endless chunk extensions, headers or trailers are capped by the clients (issue 9): protocol.
+// - A connection closed (or TLS truncated, RFC 8446 §6.1) before the message is complete: reset.
+// - A body delimited by the close is valid (RFC 9112 §6.3 rule 8): ok.
+#include <string_view>
+
+namespace watchpost::e2e {
+
+// Which test target serves the row: the ordinary one, or one started with --idle-timeout.
+enum class server { plain, idle_closing };
+
+struct fault_row {
+  std::string_view name;  // also the agent's target name
+  std::string_view path;
+  bool https;
+  server on;
+  // The failure kind (probes::to_string; "ok" for a valid response) each mode reports.
+  std::string_view probe, smoke, load;
+  // The agent's watchpost_probe_total result label (the coarse probes::metric_result).
+  std::string_view agent;
+};
+
+// clang-format off
+inline constexpr fault_row fault_rows[] = {
+  // name                   path                                    https  server                 probe             smoke             load        agent
+  {"interim-103-then-200",  "/interim?code=103&then=200",           false, server::plain,         "ok",             "ok",             "ok",       "ok"},
+  {"interim-100x3-then-200", "/interim?code=100&count=3&then=200",  false, server::plain,         "ok",             "ok",             "ok",       "ok"},
+  {"interim-103-then-503",  "/hostile/interim-then-final",          false, server::plain,         "status",         "status",         "status",   "status"},
+  {"interim-102-then-503-tls", "/interim?code=102&then=503",        true,  server::plain,         "status",         "status",         "status",   "status"},
+  {"switching-unasked",     "/switching",                           false, server::plain,         "protocol",       "protocol",       "protocol", "protocol"},
+  {"idle-close",            "/health",                              false, server::idle_closing,  "ok",             "ok",             "ok",       "ok"},
+  {"idle-close-tls",        "/health",                              true,  server::idle_closing,  "ok",             "ok",             "ok",       "ok"},
+  {"chunk-ext-endless",     "/hostile/chunk-ext-endless",           false, server::plain,         "protocol",       "protocol",       "protocol", "protocol"},
+  {"chunk-huge",            "/hostile/chunk-huge",                  false, server::plain,         "protocol",       "protocol",       "protocol", "protocol"},
+  {"cl-te",                 "/hostile/cl-te",                       false, server::plain,         "protocol",       "protocol",       "protocol", "protocol"},
+  {"two-cl",                "/hostile/two-cl",                      false, server::plain,         "protocol",       "protocol",       "protocol", "protocol"},
+  {"lf-only",               "/hostile/lf-only",                     false, server::plain,         "protocol",       "protocol",       "protocol", "protocol"},
+  {"nul-header",            "/hostile/nul-header",                  false, server::plain,         "protocol",       "protocol",       "protocol", "protocol"},
+  {"no-reason",             "/hostile/no-reason",                   false, server::plain,         "protocol",       "protocol",       "protocol", "protocol"},
+  {"early-close",           "/hostile/early-close",                 false, server::plain,         "reset",          "reset",          "reset",    "connect"},
+  {"close-delimited",       "/hostile/close-delimited",             false, server::plain,         "ok",             "ok",             "ok",       "ok"},
+  {"tls-truncation",        "/hostile/tls-truncation",              true,  server::plain,         "reset",          "reset",          "reset",    "connect"},
+  {"endless-headers",       "/hostile/endless-headers",             false, server::plain,         "protocol",       "protocol",       "protocol", "protocol"},
+  {"endless-trailers",      "/hostile/endless-trailers",            false, server::plain,         "protocol",       "protocol",       "protocol", "protocol"},
+  // Past the body cap of probe and smoke (16 MiB) and of the agent (1 MiB) at loopback speed;
+  // the load engine discards bodies, so its per-request deadline ends each one.
+  {"endless-body",          "/hostile/endless-body",                false, server::plain,         "body_too_large", "body_too_large", "timeout",  "protocol"},
+};
+// clang-format on
+
+}  // namespace watchpost::e2e
