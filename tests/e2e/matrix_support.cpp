@@ -111,7 +111,9 @@ std::string smoke_reported(const std::string& json_text) {
 std::string load_reported(const std::string& json_text) {
   return read_json(json_text, [](const json::object& o) {
     const auto& totals = o.at("totals").as_object();
-    std::map<std::string, double> outcomes{{"ok", json::value_to<double>(totals.at("requests"))}};
+    // "requests" counts every finished request, failed ones too.
+    std::map<std::string, double> outcomes{
+        {"ok", json::value_to<double>(totals.at("requests")) - json::value_to<double>(totals.at("errors"))}};
     for (const auto& [kind, n] : totals.at("errors_by_kind").as_object())
       outcomes[std::string(kind)] = json::value_to<double>(n);
     return outcome_set(outcomes);

@@ -38,7 +38,7 @@ observation run_mode(const std::vector<std::string>& args,
 std::string probe_reported(const std::string& json_text);
 // `watchpost smoke --json F`: the results of the first target's checks.
 std::string smoke_reported(const std::string& json_text);
-// `watchpost load --json F`: successes as "ok" and totals.errors_by_kind.
+// `watchpost load --json F`: the requests without error as "ok", and totals.errors_by_kind.
 std::string load_reported(const std::string& json_text);
 // A counter of the load report's totals ("reconnects", ...); 0 when the report lacks it.
 std::uint64_t load_total(const std::string& json_text, std::string_view name);
