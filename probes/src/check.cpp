@@ -96,6 +96,9 @@ re2::StringPiece piece(std::string_view text) { return {text.data(), text.size()
 std::optional<pattern> pattern::compile(const std::string& source, std::string& error) {
   RE2::Options options;
   options.set_log_errors(false);  // RE2 would print every rejected pattern to stderr
+  // Byte semantics, as bodies come in any encoding: in RE2's UTF-8 mode `.` skips invalid UTF-8,
+  // so `<title>.*</title>` would miss a Latin-1 page. UTF-8 literals still match byte for byte.
+  options.set_encoding(RE2::Options::EncodingLatin1);
   options.set_max_mem(pattern_max_mem);
   auto re = std::make_shared<const RE2>(source, options);
   if (!re->ok()) {
