@@ -23,10 +23,13 @@ namespace {
 
 // A search over 2 MB takes milliseconds on RE2's DFA; the bound leaves room for a loaded machine,
 // and for the sanitizers' instrumentation, which costs several times that.
+// A capture group across the whole 2 MB runs RE2's NFA instead: linear too, ~0.4 s on a loaded machine.
 #if defined(__SANITIZE_ADDRESS__)
 constexpr auto regex_budget = 10s;
+constexpr auto capture_budget = 30s;
 #else
 constexpr auto regex_budget = 1s;
+constexpr auto capture_budget = 3s;
 #endif
 
 constexpr std::size_t two_megabytes = 2 * 1024 * 1024;
@@ -101,13 +104,12 @@ TEST_CASE("a 2 MB single-line page against a title regex gets the right verdict 
   REQUIRE(failures.size() == 1);
   CHECK_THAT(failures[0], Catch::StartsWith("body: expected to match /<title>.*</title>/"));
 
-  // A capture over the same page runs RE2's submatch engine across the whole 2 MB match.
   std::string error;
   const auto title = pattern::compile("<title>(.*)</title>", error);
   REQUIRE(title);
   const auto start = std::chrono::steady_clock::now();
   const auto captured = title->capture(with_title);
-  CHECK(std::chrono::steady_clock::now() - start < regex_budget);
+  CHECK(std::chrono::steady_clock::now() - start < capture_budget);
   REQUIRE(captured);
   CHECK(*captured == filler);
   CHECK_FALSE(title->capture(without_title));
