@@ -102,7 +102,8 @@ std::optional<pattern> pattern::compile(const std::string& source, std::string& 
   options.set_max_mem(pattern_max_mem);
   auto re = std::make_shared<const RE2>(source, options);
   if (!re->ok()) {
-    const bool unsupported = re->error_code() == RE2::ErrorBadPerlOp || re->error_code() == RE2::ErrorBadEscape;
+    const bool unsupported = re->error_code() == RE2::ErrorBadPerlOp ||  // lookaround
+                             re->error_code() == RE2::ErrorBadEscape;    // backreferences
     error = "invalid regular expression '" + source + "': " + re->error() +
             (unsupported ? " (RE2 syntax: no lookaround, no backreferences)" : "");
     return std::nullopt;
