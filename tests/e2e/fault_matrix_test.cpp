@@ -48,11 +48,12 @@ std::vector<std::string> operator+(std::vector<std::string> a, const std::vector
   return a;
 }
 
-void check_cell(std::string_view mode, const fault_row& row, std::string_view expected, const observation& seen,
-                milliseconds deadline) {
-  std::cout << "matrix " << mode << " " << row.name << ": " << seen.reported << " (exit " << seen.exit_code << ", "
-            << seen.wall.count() << " ms)" << std::endl;
-  INFO(mode << " / " << row.name << " (" << (row.https ? "https " : "http ") << row.path << ")\n" << seen.detail);
+void check_cell(std::string_view mode, const fault_row& row, std::string_view expected,
+                const observation& seen, milliseconds deadline) {
+  std::cout << "matrix " << mode << " " << row.name << ": " << seen.reported << " (exit " << seen.exit_code
+            << ", " << seen.wall.count() << " ms)" << std::endl;
+  INFO(mode << " / " << row.name << " (" << (row.https ? "https " : "http ") << row.path << ")\n"
+            << seen.detail);
   CHECK(seen.reported == expected);
   CHECK(seen.exit_code == (expected == "ok" ? 0 : 1));
   CHECK(seen.wall <= deadline + margin);
@@ -118,11 +119,11 @@ TEST_CASE("fault matrix: watchpost load counts each hostile behaviour's kind and
     const std::string report = dir.path(std::string(row.name) + ".json");
     // Without a threshold a load run passes whatever it measured; the gate a CI job would set
     // makes the exit code carry the verdict.
-    auto args = std::vector<std::string>{"load",      s.url(row),
-                                         "-c",        "2",
-                                         "-d",        std::to_string(load_duration.count()) + "s",
-                                         "--timeout", std::to_string(load_timeout.count()) + "s",
-                                         "--json",    report,
+    auto args = std::vector<std::string>{"load",        s.url(row),
+                                         "-c",          "2",
+                                         "-d",          std::to_string(load_duration.count()) + "s",
+                                         "--timeout",   std::to_string(load_timeout.count()) + "s",
+                                         "--json",      report,
                                          "--threshold", "error_rate<1%"} +
                 s.trust(row);
     // 2 requests a second leave each connection idle well past the idle timeout between requests.
@@ -151,7 +152,8 @@ TEST_CASE("fault matrix: the agent counts each hostile target under its result, 
        std::this_thread::sleep_for(250ms)) {
     metrics = agent.metrics();
     bool all_probed = !metrics.empty();
-    for (const auto& row : fault_rows) all_probed = all_probed && outcome_set(probes_of(metrics, row)) != "nothing";
+    for (const auto& row : fault_rows)
+      all_probed = all_probed && outcome_set(probes_of(metrics, row)) != "nothing";
     if (all_probed) break;
   }
   REQUIRE_FALSE(metrics.empty());
@@ -160,8 +162,8 @@ TEST_CASE("fault matrix: the agent counts each hostile target under its result, 
     const std::vector<std::string> total_phase{label("target", row.name), label("phase", "total")};
     const double probed = sample_sum(metrics, "watchpost_probe_duration_seconds_count", total_phase);
     // The histogram's bucket just above the 2 s timeout: a probe past it outran its deadline.
-    const double on_time =
-        sample_sum(metrics, "watchpost_probe_duration_seconds_bucket", total_phase + std::vector{label("le", "2.5")});
+    const double on_time = sample_sum(metrics, "watchpost_probe_duration_seconds_bucket",
+                                      total_phase + std::vector{label("le", "2.5")});
     std::cout << "matrix agent " << row.name << ": " << outcome_set(results) << " (" << probed << " probes, "
               << probed - on_time << " over 2.5 s)" << std::endl;
     INFO("agent / " << row.name << " (" << (row.https ? "https " : "http ") << row.path << ")");

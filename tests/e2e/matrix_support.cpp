@@ -21,7 +21,8 @@ namespace {
 // Enough of a process's output to see what went wrong without flooding the log.
 std::string excerpt(const std::string& text) {
   constexpr std::size_t limit = 2000;
-  return text.size() <= limit ? text : text.substr(0, limit) + "... (" + std::to_string(text.size()) + " bytes)";
+  return text.size() <= limit ? text
+                              : text.substr(0, limit) + "... (" + std::to_string(text.size()) + " bytes)";
 }
 
 // Parses `text` and hands its root object to `read`; a parse or shape error becomes the answer.
@@ -41,7 +42,8 @@ bool has_label(std::string_view block, std::string_view wanted) {
 }
 
 // Calls `visit(label block, value)` for every sample of `metric` carrying all of `labels`.
-void for_each_sample(const std::string& exposition, std::string_view metric, const std::vector<std::string>& labels,
+void for_each_sample(const std::string& exposition, std::string_view metric,
+                     const std::vector<std::string>& labels,
                      const std::function<void(std::string_view, double)>& visit) {
   std::istringstream lines(exposition);
   for (std::string line; std::getline(lines, line);) {
@@ -171,7 +173,8 @@ std::string agent_process::metrics() const {
   addr.sin_port = htons(port_);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   std::string response;
-  static constexpr std::string_view request = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  static constexpr std::string_view request =
+      "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
       ::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
     const auto deadline = steady::now() + std::chrono::seconds(5);
@@ -189,7 +192,8 @@ std::string agent_process::metrics() const {
   return body == std::string::npos ? std::string() : response.substr(body + 4);
 }
 
-double sample_sum(const std::string& exposition, std::string_view metric, const std::vector<std::string>& labels) {
+double sample_sum(const std::string& exposition, std::string_view metric,
+                  const std::vector<std::string>& labels) {
   double sum = 0;
   for_each_sample(exposition, metric, labels, [&](std::string_view, double value) { sum += value; });
   return sum;

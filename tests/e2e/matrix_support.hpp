@@ -74,7 +74,8 @@ class agent_process {
 
 // Sum of the samples of `metric` (exact name) whose labels include every `name="value"` of
 // `labels`.
-double sample_sum(const std::string& exposition, std::string_view metric, const std::vector<std::string>& labels);
+double sample_sum(const std::string& exposition, std::string_view metric,
+                  const std::vector<std::string>& labels);
 // The samples of `metric` whose labels include `labels`, summed per value of label `by`.
 std::map<std::string, double> samples_by(const std::string& exposition, std::string_view metric,
                                          const std::vector<std::string>& labels, std::string_view by);
