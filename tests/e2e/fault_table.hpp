@@ -2,21 +2,24 @@
 // The fault matrix of issue 9: each hostile behaviour the test target serves, and the failure
 // kind every mode of watchpost must report for it. Expected kinds come from the RFCs, not from
 // what the code does today:
-// - 1xx responses are never final (RFC 9110 §15.2); 101 without an Upgrade asked is not a
-//   response to this request (RFC 9110 §15.2.2): protocol.
-// - An idle keep-alive close before any response byte is a retry on a fresh connection for a GET
-//   (RFC 9112 §9.3.1 allows resending idempotent requests): ok.
-// - Framing a client cannot trust is an error (RFC 9112 §6.1, §6.3): Content-Length together
-//   with Transfer-Encoding, two different Content-Lengths, a chunk size that overflows.
-// - Bare LF line endings: RFC 9112 §2.2 lets a recipient accept them (MAY), not requires it.
-//   Beast (probe, smoke and agent) rejects them, and the load parser must agree with Beast (the
-//   issue's differential fuzz target), so every mode says protocol.
-// - NUL in a field value: reject or replace with SP (RFC 9110 §5.5); we reject: protocol.
-// - "HTTP/1.1 200" without the SP before the (empty) reason: the SP is mandatory in RFC 9112 §4's
-//   status-line grammar; Beast rejects the line and the load parser must agree: protocol.
-// - Endless chunk extensions, headers or trailers are capped by the clients (issue 9): protocol.
-// - A connection closed (or TLS truncated, RFC 8446 §6.1) before the message is complete: reset.
-// - A body delimited by the close is valid (RFC 9112 §6.3 rule 8): ok.
+// - 1xx responses are never final (RFC 9110 §15.2). A 101 to a request that asked no Upgrade is
+//   a switch the client never offered (RFC 9110 §7.8: MUST NOT): protocol.
+// - An idle keep-alive close before any response byte: a GET is resent on a fresh connection
+//   (RFC 9112 §9.3.1): ok.
+// - Framing a client cannot trust is an error: Content-Length with Transfer-Encoding "ought to be
+//   handled as an error" (RFC 9112 §6.3 item 3); differing Content-Lengths are unrecoverable
+//   (§6.3 item 5); a chunk size that overflows must not be parsed (§7.1): protocol.
+// - Bare LF line endings: a recipient MAY accept them (RFC 9112 §2.2), need not. Beast (probe,
+//   smoke, agent) rejects them and the load parser must agree with Beast (the issue's
+//   differential fuzz target): protocol everywhere.
+// - NUL in a field value: reject the message or replace it with SP (RFC 9110 §5.5); we reject.
+// - "HTTP/1.1 200" lacks the SP that RFC 9112 §4's status-line grammar requires even before an
+//   empty reason; Beast rejects the line and the load parser must agree: protocol.
+// - Endless chunk extensions, headers or trailers are capped by the clients (issue 9; RFC 9112
+//   §7.1.1 asks for such limits): protocol, without waiting for the deadline.
+// - A message cut short by a close, or by a TLS close without close_notify before Content-Length
+//   bytes arrived (RFC 9112 §9.8), is incomplete: reset.
+// - A body delimited by the close is valid (RFC 9112 §6.3 item 8): ok.
 #include <string_view>
 
 namespace watchpost::e2e {
