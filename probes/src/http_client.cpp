@@ -20,6 +20,8 @@
 #include <ctime>
 #include <optional>
 
+#include "watchpost/probes/dns_resolver.hpp"
+
 namespace watchpost::probes {
 
 namespace asio = boost::asio;
@@ -117,7 +119,7 @@ struct http_client::impl {
   asio::any_io_executor executor;
   client_options options;
   std::shared_ptr<ssl::context> tls_context;
-  tcp::resolver resolver;
+  std::shared_ptr<dns_resolver> resolver;  // options.resolver, else made on the first lookup
   std::optional<beast::tcp_stream> plain;
   std::optional<ssl::stream<beast::tcp_stream>> secure;
   std::optional<url> connected_origin;
@@ -136,7 +138,7 @@ struct http_client::impl {
         // https URL is actually used, as loading it costs ~1 MB and milliseconds.
         tls_context(options.tls_context || options.tls.ca_file.empty() ? options.tls_context
                                                                         : make_tls_context(options.tls)),
-        resolver(ex) {}
+        resolver(options.resolver) {}
 
   void close() {
     error_code ignored;
@@ -152,24 +154,21 @@ struct http_client::impl {
 
   asio::awaitable<std::optional<tcp::resolver::results_type>> resolve(const url& target, result& r,
                                                                       time_point deadline) {
-    using namespace asio::experimental::awaitable_operators;
     const auto started = monotonic_clock::now();
-    asio::steady_timer timer(executor);
-    timer.expires_at(deadline);
-    auto outcome = co_await (resolver.async_resolve(target.host, std::to_string(target.port), use_tuple) ||
-                             timer.async_wait(use_tuple));
+    resolve_outcome outcome;
+    try {
+      if (!resolver) resolver = std::make_shared<dns_resolver>(executor, resolver_options_for(options));
+      outcome = co_await resolver->resolve(target.host, target.port, deadline);
+    } catch (const std::exception& e) {  // c-ares could not start, or dns_servers is malformed
+      outcome.error = "cannot resolve '" + target.host + "': " + e.what();
+    }
     r.timings.resolve = monotonic_clock::now() - started;
-    if (outcome.index() == 1) {
-      fail(r, failure_kind::dns, "resolving '" + target.host + "' timed out");
+    if (!outcome.ok()) {
+      fail(r, failure_kind::dns, std::move(outcome.error));
       co_return std::nullopt;
     }
-    auto [ec, results] = std::get<0>(std::move(outcome));
-    if (ec || results.empty()) {
-      fail(r, failure_kind::dns,
-           "cannot resolve '" + target.host + "': " + (ec ? ec.message() : "no addresses"));
-      co_return std::nullopt;
-    }
-    co_return results;
+    co_return tcp::resolver::results_type::create(outcome.endpoints.begin(), outcome.endpoints.end(), target.host,
+                                                  std::to_string(target.port));
   }
 
   // Opens a TCP (and TLS) connection to target's origin. False with r.failure set on error.
