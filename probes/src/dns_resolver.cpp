@@ -96,14 +96,14 @@ resolver_options resolver_options_for(const client_options& client) {
 
 std::optional<std::string> dns_server_error(std::string_view server) {
   const std::string shown(server);
-  std::string_view host = server, port;
+  std::string_view host = server;
+  std::optional<std::string_view> port;
   if (server.starts_with("[")) {
     const auto close = server.find(']');
     if (close == std::string_view::npos) return "DNS server '" + shown + "' has no closing ']'";
     host = server.substr(1, close - 1);
     const std::string_view rest = server.substr(close + 1);
-    if (!rest.empty() && (!rest.starts_with(":") || rest.size() == 1))
-      return "DNS server '" + shown + "' must be [IPv6]:PORT";
+    if (!rest.empty() && !rest.starts_with(":")) return "DNS server '" + shown + "' must be [IPv6]:PORT";
     if (!rest.empty()) port = rest.substr(1);
   } else if (std::count(server.begin(), server.end(), ':') == 1) {
     const auto colon = server.find(':');
@@ -114,7 +114,7 @@ std::optional<std::string> dns_server_error(std::string_view server) {
   const auto address = asio::ip::make_address(std::string(host), ec);
   if (ec || (server.starts_with("[") && !address.is_v6()))
     return "DNS server '" + shown + "' must be IP[:PORT] (an address, not a name; IPv6 as [::1]:53)";
-  if (!port.empty() && !valid_port(port)) return "DNS server '" + shown + "': port must be 1..65535";
+  if (port && !valid_port(*port)) return "DNS server '" + shown + "': port must be 1..65535";
   return std::nullopt;
 }
 
