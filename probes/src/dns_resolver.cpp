@@ -284,8 +284,9 @@ asio::awaitable<resolve_outcome> dns_resolver::resolve(std::string host, std::ui
   --state->waiting;
   if (!pending->done) {
     state->abandon();
-    co_return resolve_outcome{{}, "resolving '" + host + "' timed out after " +
-                                      format_duration(monotonic_clock::now() - started)};
+    // Whole milliseconds: the wait ends a few microseconds short of a round budget ("1s").
+    const auto waited = std::chrono::round<std::chrono::milliseconds>(monotonic_clock::now() - started);
+    co_return resolve_outcome{{}, "resolving '" + host + "' timed out after " + format_duration(waited)};
   }
   if (pending->status != ARES_SUCCESS || pending->addresses.empty()) {
     const std::string reason = pending->status != ARES_SUCCESS ? ares_strerror(pending->status) : "no addresses";
