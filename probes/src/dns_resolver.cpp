@@ -67,7 +67,8 @@ void on_addrinfo(void* arg, int status, int /*timeouts*/, ares_addrinfo* answer)
   l.wake.cancel();
 }
 
-std::vector<asio::ip::tcp::endpoint> with_port(const std::vector<asio::ip::address>& addresses, std::uint16_t port) {
+std::vector<asio::ip::tcp::endpoint> with_port(const std::vector<asio::ip::address>& addresses,
+                                               std::uint16_t port) {
   std::vector<asio::ip::tcp::endpoint> out;
   out.reserve(addresses.size());
   for (const auto& a : addresses) out.emplace_back(a, port);
@@ -157,9 +158,11 @@ struct dns_resolver::impl : std::enable_shared_from_this<impl> {
     ares_options o{};
     o.sock_state_cb = &impl::on_socket_state;
     o.sock_state_cb_data = this;
-    o.timeout = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(options.try_timeout).count());
+    o.timeout =
+        static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(options.try_timeout).count());
     o.tries = std::max(1, options.tries);
-    int status = ares_init_options(&channel, &o, ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+    int status =
+        ares_init_options(&channel, &o, ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
     if (status != ARES_SUCCESS) throw std::runtime_error(std::string("c-ares: ") + ares_strerror(status));
     if (options.servers.empty()) return;
     if (auto error = dns_servers_error(options.servers)) {
@@ -186,7 +189,8 @@ struct dns_resolver::impl : std::enable_shared_from_this<impl> {
       self.watches.erase(found);
       return;
     }
-    if (found == self.watches.end()) found = self.watches.emplace(fd, std::make_shared<watch>(self.executor, fd)).first;
+    if (found == self.watches.end())
+      found = self.watches.emplace(fd, std::make_shared<watch>(self.executor, fd)).first;
     found->second->want_read = readable != 0;
     found->second->want_write = writable != 0;
     self.arm(found->second);
@@ -256,7 +260,8 @@ struct dns_resolver::impl : std::enable_shared_from_this<impl> {
   void remember(const std::string& host, const std::vector<asio::ip::address>& addresses) {
     if (options.cache_ttl <= nanoseconds{0} || options.max_cache_hosts == 0) return;
     const auto now = monotonic_clock::now();
-    if (cache.size() >= options.max_cache_hosts) std::erase_if(cache, [&](const auto& e) { return e.second.expires <= now; });
+    if (cache.size() >= options.max_cache_hosts)
+      std::erase_if(cache, [&](const auto& e) { return e.second.expires <= now; });
     if (cache.size() >= options.max_cache_hosts)
       cache.erase(std::min_element(cache.begin(), cache.end(), [](const auto& a, const auto& b) {
         return a.second.expires < b.second.expires;
@@ -272,7 +277,8 @@ dns_resolver::~dns_resolver() = default;
 
 std::size_t dns_resolver::cached_hosts() const { return impl_->cache.size(); }
 
-asio::awaitable<resolve_outcome> dns_resolver::resolve(std::string host, std::uint16_t port, time_point deadline) {
+asio::awaitable<resolve_outcome> dns_resolver::resolve(std::string host, std::uint16_t port,
+                                                       time_point deadline) {
   const std::shared_ptr<impl> state = impl_;
   if (const auto* hit = state->cached(host)) co_return resolve_outcome{with_port(hit->addresses, port), {}};
   const auto started = monotonic_clock::now();
@@ -289,7 +295,8 @@ asio::awaitable<resolve_outcome> dns_resolver::resolve(std::string host, std::ui
     co_return resolve_outcome{{}, "resolving '" + host + "' timed out after " + format_duration(waited)};
   }
   if (pending->status != ARES_SUCCESS || pending->addresses.empty()) {
-    const std::string reason = pending->status != ARES_SUCCESS ? ares_strerror(pending->status) : "no addresses";
+    const std::string reason =
+        pending->status != ARES_SUCCESS ? ares_strerror(pending->status) : "no addresses";
     co_return resolve_outcome{{}, "cannot resolve '" + host + "': " + reason};
   }
   state->remember(host, pending->addresses);

@@ -26,8 +26,8 @@ std::string error_of(const std::string& text) {
 
 // The value of one watchpost_probe_total series in a scrape, 0 when absent.
 double probe_total(const std::string& metrics, const std::string& target, const std::string& result) {
-  const std::regex series("\nwatchpost_probe_total\\{check=\"probe\",result=\"" + result + "\",target=\"" + target +
-                          "\"\\} ([0-9.e+]+)");
+  const std::regex series("\nwatchpost_probe_total\\{check=\"probe\",result=\"" + result + "\",target=\"" +
+                          target + "\"\\} ([0-9.e+]+)");
   std::smatch m;
   return std::regex_search(metrics, m, series) ? std::stod(m[1]) : 0.0;
 }
@@ -36,7 +36,8 @@ double probe_total(const std::string& metrics, const std::string& target, const 
 
 TEST_CASE("agent dns: servers and cache_ttl parse, with the 30s cache by default") {
   const std::string targets = "targets:\n  - { name: a, url: 'http://a.test/' }\n";
-  auto c = agent::parse_config("dns: { servers: ['127.0.0.1:5353', '[::1]:53'], cache_ttl: 5s }\n" + targets, "dns.yaml");
+  auto c = agent::parse_config("dns: { servers: ['127.0.0.1:5353', '[::1]:53'], cache_ttl: 5s }\n" + targets,
+                               "dns.yaml");
   CHECK(c.dns.servers == std::vector<std::string>{"127.0.0.1:5353", "[::1]:53"});
   CHECK(c.dns.cache_ttl == 5s);
   c = agent::parse_config(targets, "dns.yaml");
@@ -51,25 +52,31 @@ TEST_CASE("agent dns: errors name file, line and column") {
              Catch::StartsWith("dns.yaml:1:32: DNS server 'ns.example' must be IP[:PORT]"));
   CHECK_THAT(error_of("dns:\n  servers: ['127.0.0.1:70000']\n" + targets),
              Catch::StartsWith("dns.yaml:2:13: DNS server '127.0.0.1:70000': port must be 1..65535"));
-  CHECK_THAT(error_of("dns: { cache_ttl: 2h }\n" + targets), Catch::StartsWith("dns.yaml:1:19: dns.cache_ttl must be 0..1h"));
+  CHECK_THAT(error_of("dns: { cache_ttl: 2h }\n" + targets),
+             Catch::StartsWith("dns.yaml:1:19: dns.cache_ttl must be 0..1h"));
   CHECK_THAT(error_of("dns: { server: [127.0.0.1] }\n" + targets), Catch::StartsWith("dns.yaml:1:8:"));
   const auto dir = temp_dir("dns-check-config");
   write_text(dir + "/agent.yaml", "dns: { servers: [resolver.internal] }\n" + targets);
   const auto r = testing::run_watchpost({"check-config", dir + "/agent.yaml"});
   CHECK(r.exit_code == 2);
-  CHECK_THAT(r.out + r.err, Catch::Contains(dir + "/agent.yaml:1:18: DNS server 'resolver.internal' must be IP[:PORT]"));
+  CHECK_THAT(r.out + r.err,
+             Catch::Contains(dir + "/agent.yaml:1:18: DNS server 'resolver.internal' must be IP[:PORT]"));
 }
 
 TEST_CASE("a dropped DNS name does not hold up the other targets of its worker") {
   testing::test_target target({"--no-tls"});
   testing::dns_server dns({"ok.test"}, {"slow.test"});
   const auto dir = temp_dir("dns-agent");
-  write_text(dir + "/agent.yaml",
-             "listen: 127.0.0.1:0\nstate_dir: " + dir + "/state\nthreads: 1\nbatch_window: 0s\n"
-             "dns: { servers: ['" + dns.address() + "'], cache_ttl: 30s }\ntargets:\n"
-             "  - { name: slow, url: 'http://slow.test:9/health', interval: 1s, jitter: 0s, timeout: 1s }\n"
-             "  - { name: ok, url: 'http://ok.test:" + std::to_string(target.http_port()) +
-             "/health', interval: 1s, jitter: 0s, timeout: 1s }\n");
+  write_text(
+      dir + "/agent.yaml",
+      "listen: 127.0.0.1:0\nstate_dir: " + dir +
+          "/state\nthreads: 1\nbatch_window: 0s\n"
+          "dns: { servers: ['" +
+          dns.address() +
+          "'], cache_ttl: 30s }\ntargets:\n"
+          "  - { name: slow, url: 'http://slow.test:9/health', interval: 1s, jitter: 0s, timeout: 1s }\n"
+          "  - { name: ok, url: 'http://ok.test:" +
+          std::to_string(target.http_port()) + "/health', interval: 1s, jitter: 0s, timeout: 1s }\n");
   running_agent agent(dir + "/agent.yaml");
   const auto started = std::chrono::steady_clock::now();
   std::this_thread::sleep_for(5500ms);

@@ -1,7 +1,5 @@
 // DNS that honours deadlines: the c-ares resolver against a loopback DNS server that answers,
 // refuses or drops, and `watchpost probe` / `smoke` pointed at it with --dns-server.
-#include "watchpost/probes/dns_resolver.hpp"
-
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -12,6 +10,7 @@
 
 #include "dns_server.hpp"
 #include "process.hpp"
+#include "watchpost/probes/dns_resolver.hpp"
 
 using namespace std::chrono_literals;
 using namespace watchpost;
@@ -93,7 +92,8 @@ TEST_CASE("a cached answer is served without asking the server again") {
   dns_server server({"ok.test"}, {});
   for (const bool cached : {true, false}) {
     boost::asio::io_context io;
-    probes::dns_resolver resolver(io.get_executor(), options_for(server, cached ? nanoseconds{30s} : nanoseconds{0}));
+    probes::dns_resolver resolver(io.get_executor(),
+                                  options_for(server, cached ? nanoseconds{30s} : nanoseconds{0}));
     timed_outcome first, second;
     const std::size_t before = server.queries("ok.test");
     spawn_lookup(io, resolver, "ok.test", 2s, first);
@@ -130,11 +130,12 @@ TEST_CASE("localhost comes from the hosts file, not from DNS") {
 TEST_CASE("DNS server lists accept addresses with optional ports only") {
   for (const char* good : {"127.0.0.1", "127.0.0.1:5353", "[::1]:53", "::1", "[::1]"})
     CHECK_FALSE(probes::dns_server_error(good));
-  for (const char* bad : {"", "dns.example", "dns.example:53", "127.0.0.1:0", "127.0.0.1:x", "127.0.0.1:",
-                          "[::1", "[127.0.0.1]:53", "[::1]53"})
+  for (const char* bad : {"", "dns.example", "dns.example:53", "127.0.0.1:0", "127.0.0.1:x",
+                          "127.0.0.1:", "[::1", "[127.0.0.1]:53", "[::1]53"})
     CHECK(probes::dns_server_error(bad));
   CHECK_FALSE(probes::dns_servers_error("127.0.0.1:5353,[::1]:53"));
-  CHECK(*probes::dns_servers_error("127.0.0.1,,::1") == "DNS server '' must be IP[:PORT] (an address, not a name; IPv6 as [::1]:53)");
+  CHECK(*probes::dns_servers_error("127.0.0.1,,::1") ==
+        "DNS server '' must be IP[:PORT] (an address, not a name; IPv6 as [::1]:53)");
   boost::asio::io_context io;
   CHECK_THROWS_WITH(probes::dns_resolver(io.get_executor(), {.servers = "resolver.internal"}),
                     Catch::Contains("'resolver.internal' must be IP[:PORT]"));
@@ -148,7 +149,8 @@ TEST_CASE("a budget leaves room for two retries") {
 
 TEST_CASE("probe --dns-server: a dropped name ends at --timeout as dns") {
   dns_server server({"ok.test"}, {"slow.test"});
-  auto r = run_watchpost({"probe", "http://slow.test:9/health", "--timeout", "1s", "--dns-server", server.address()});
+  auto r = run_watchpost(
+      {"probe", "http://slow.test:9/health", "--timeout", "1s", "--dns-server", server.address()});
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.out, Catch::Contains("FAIL dns: resolving 'slow.test' timed out after 1s\n"));
   CHECK(r.wall <= 1100ms);  // the issue's bound, process start included
@@ -176,8 +178,9 @@ TEST_CASE("smoke --dns-server resolves the suite's host through the given server
   watchpost::testing::test_target target;
   dns_server server({"ok.test"}, {});
   const std::string suite = "/tmp/watchpost-dns-smoke-" + std::to_string(::getpid()) + ".yaml";
-  std::ofstream(suite) << "name: dns\nbase_url: http://ok.test:" << target.http_port()
-                       << "\nchecks:\n  - name: health\n    request: GET /health\n    expect: { status: 200 }\n";
+  std::ofstream(suite)
+      << "name: dns\nbase_url: http://ok.test:" << target.http_port()
+      << "\nchecks:\n  - name: health\n    request: GET /health\n    expect: { status: 200 }\n";
   auto r = run_watchpost({"smoke", suite, "--dns-server", server.address()});
   CHECK(r.exit_code == 0);
   CHECK(server.queries("ok.test") >= 1);

@@ -98,12 +98,13 @@ void dns_server::answer(const unsigned char* query, std::size_t size, const void
   const bool known = answered_.count(q->name) > 0;
   const bool with_address = known && q->type == type_a;
   std::vector<unsigned char> out(query, query + q->end);
-  out[2] = static_cast<unsigned char>(0x80 | (query[2] & 0x78) | 0x04 | (query[2] & 0x01));  // QR, opcode, AA, RD
-  out[3] = static_cast<unsigned char>(0x80 | (known ? 0 : rcode_nxdomain));                   // RA, RCODE
+  out[2] =
+      static_cast<unsigned char>(0x80 | (query[2] & 0x78) | 0x04 | (query[2] & 0x01));  // QR, opcode, AA, RD
+  out[3] = static_cast<unsigned char>(0x80 | (known ? 0 : rcode_nxdomain));             // RA, RCODE
   out[6] = 0;
   out[7] = with_address ? 1 : 0;
   for (int i = 8; i < 12; ++i) out[i] = 0;  // no authority or additional records
-  if (with_address)  // name pointer to the question, A, IN, TTL 30, 4 bytes: 127.0.0.1
+  if (with_address)                         // name pointer to the question, A, IN, TTL 30, 4 bytes: 127.0.0.1
     out.insert(out.end(), {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4, 127, 0, 0, 1});
   ::sendto(fd_, out.data(), out.size(), 0, static_cast<const sockaddr*>(peer), peer_size);
 }
