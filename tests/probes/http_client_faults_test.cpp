@@ -197,19 +197,22 @@ TEST_CASE("101 Switching Protocols without an upgrade request is a protocol fail
 
 TEST_CASE("an idle keep-alive close is reconnected and resent once for idempotent methods") {
   test_target short_idle({"--idle-timeout", "300ms"});
-  const auto out = send_in_turn(fast(), {{get(short_idle.http_url("/health"))},
-                                         {get(short_idle.http_url("/health")), 500ms},
-                                         {get(short_idle.http_url("/health")), 50ms}});
-  REQUIRE(out.results[1].ok());
-  CHECK(out.results[1].status == 200);
-  CHECK(out.results[1].reconnects == 1);
-  CHECK_FALSE(out.results[1].connection_reused);
-  CHECK(out.results[1].timings.total < 1s);
-  // Within the idle timeout the connection is reused without a reconnect.
-  CHECK(out.results[2].ok());
-  CHECK(out.results[2].connection_reused);
-  CHECK(out.results[2].reconnects == 0);
-  CHECK(out.connections_opened == 2);
+  auto opts = fast();
+  opts.tls.ca_file = short_idle.cert_file();
+  for (const auto& health : {short_idle.http_url("/health"), short_idle.https_url("/health")}) {
+    INFO(health);
+    const auto out = send_in_turn(opts, {{get(health)}, {get(health), 500ms}, {get(health), 50ms}});
+    REQUIRE(out.results[1].ok());
+    CHECK(out.results[1].status == 200);
+    CHECK(out.results[1].reconnects == 1);
+    CHECK_FALSE(out.results[1].connection_reused);
+    CHECK(out.results[1].timings.total < 1s);
+    // Within the idle timeout the connection is reused without a reconnect.
+    CHECK(out.results[2].ok());
+    CHECK(out.results[2].connection_reused);
+    CHECK(out.results[2].reconnects == 0);
+    CHECK(out.connections_opened == 2);
+  }
 }
 
 TEST_CASE("a POST on an idle-closed keep-alive connection is a reset, not resent") {
