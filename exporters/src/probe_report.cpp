@@ -97,9 +97,6 @@ std::string probe_text(const probes::request& req, const probes::result& res) {
     out += "\n";
   }
   if (res.status != 0) out += "  body " + std::to_string(res.body.size()) + " bytes\n";
-  if (res.reconnects > 0)
-    out += "  reconnects " + std::to_string(res.reconnects) +
-           " (the server had closed the idle keep-alive connection; the request was resent)\n";
   if (!res.ok()) out += "FAIL " + std::string(probes::to_string(res.failure)) + ": " + res.error + "\n";
   return out;
 }
