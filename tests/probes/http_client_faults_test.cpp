@@ -279,6 +279,22 @@ TEST_CASE("an endless chunk extension is a protocol failure, long before the dea
   CHECK(res.timings.total < 2s);
 }
 
+TEST_CASE("a chunk extension over 4 KiB is a protocol failure, a short one is read past") {
+  const auto chunked_with = [](const std::string& extension) {
+    return "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n4;" + extension +
+           "\r\ndone\r\n0\r\n\r\n";
+  };
+  scripted_server short_extension({chunked_with("name=value")});
+  auto res = fetch(get(short_extension.url("/")), fast());
+  REQUIRE(res.ok());
+  CHECK(res.body == "done");
+
+  scripted_server long_extension({chunked_with("name=" + std::string(5000, 'v'))});
+  res = fetch(get(long_extension.url("/")), fast());
+  CHECK(res.failure == failure_kind::protocol);
+  CHECK_THAT(res.error, Catch::Contains("chunk extension malformed or over 4096 bytes"));
+}
+
 TEST_CASE("endless trailers are a protocol failure, long before the deadline") {
   auto res = fetch(get(target().http_url("/hostile/endless-trailers")), fast(3000ms));
   CHECK(res.failure == failure_kind::protocol);
