@@ -94,6 +94,9 @@ struct result {
   phase_timings timings;
   tls_info tls;
   bool connection_reused = false;
+  // Connections reopened because the server had closed an idle keep-alive connection before the
+  // request reached it (the request was resent; not an error).
+  int reconnects = 0;
   int redirects_followed = 0;
   std::string effective_url;  // the URL that produced this response
 
