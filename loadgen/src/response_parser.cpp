@@ -78,6 +78,7 @@ void response_parser::reset(bool head_request, response_capture* capture) noexce
   chunked_ = false;
   has_length_ = false;
   http10_ = false;
+  framing_ = framing::none;
   status_ = 0;
   remaining_ = 0;
   body_bytes_ = 0;
@@ -119,10 +120,13 @@ void response_parser::end_of_headers() noexcept {
     return;
   }
   if (chunked_) {
+    framing_ = framing::chunked;
     state_ = state::chunk_size;
   } else if (has_length_) {
+    framing_ = framing::length;
     state_ = remaining_ == 0 ? state::done : state::body_length;
   } else {
+    framing_ = framing::until_close;
     keep_alive_ = false;  // the body ends when the server closes
     state_ = state::body_until_close;
   }
