@@ -162,7 +162,22 @@ void response_parser::on_header(std::string_view name, std::string_view value) n
     has_length_ = true;
     remaining_ = n;
   } else if (iequals(name, "transfer-encoding")) {
-    chunked_ = has_token(value, "chunked");
+    // A comma list of codings; the body is chunked only when chunked is the last one (else
+    // it ends when the server closes), as RFC 9112 6.3 and Beast have it.
+    std::string_view last;
+    for (std::string_view rest = value; !rest.empty();) {
+      const auto comma = rest.find(',');
+      auto item = rest.substr(0, comma);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+      item = skip_blanks(item);
+      if (!item.empty() && !is_token(item)) {
+        state_ = state::error;
+        return;
+      }
+      if (!item.empty()) last = item;
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+    chunked_ = iequals(last, "chunked");
   } else if (iequals(name, "connection")) {
     if (has_token(value, "close")) keep_alive_ = false;
     else if (has_token(value, "keep-alive")) keep_alive_ = true;
@@ -206,7 +221,7 @@ void response_parser::on_line(std::string_view line) noexcept {
   switch (state_) {
     case state::status_line: {
       // "HTTP/1.1 200 OK"
-      if (line.size() < 12 || !line.starts_with("HTTP/1.") || !std::isdigit(static_cast<unsigned char>(line[7])) ||
+      if (line.size() < 12 || !line.starts_with("HTTP/1.") || (line[7] != '0' && line[7] != '1') ||
           line[8] != ' ' || !is_field_text(line.substr(12))) {
         state_ = state::error;
         return;

@@ -166,12 +166,14 @@ TEST_CASE("bare LF line endings are a protocol error") {
 }
 
 // Found by fuzz_response_parser_differential: control bytes in a header name, value, reason
-// phrase or trailer were taken; Beast rejects them (corpus/response_parser_differential/ctl_in_name).
+// phrase or trailer, and versions other than 1.0 and 1.1, were taken; Beast rejects them
+// (corpus/response_parser_differential/ctl_in_name and bad_version).
 TEST_CASE("control bytes in header names, values, reasons and trailers are a protocol error") {
   for (const std::string wire : {std::string("HTTP/1.1 200 OK\r\nContent\x10-Length: 3\r\n\r\nabc"),
                                  std::string("HTTP/1.1 200 OK\r\nX-A: a\0b\r\nContent-Length: 3\r\n\r\nabc", 51),
                                  std::string("HTTP/1.1 200 O\x01K\r\nContent-Length: 3\r\n\r\nabc"),
                                  std::string("HTTP/1.x 200 OK\r\nContent-Length: 3\r\n\r\nabc"),
+                                 std::string("HTTP/1.2 200 OK\r\nContent-Length: 3\r\n\r\nabc"),
                                  std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nbad trailer\r\n\r\n")}) {
     INFO(wire);
     response_parser p;
@@ -199,4 +201,21 @@ TEST_CASE("chunk extensions follow the chunk-ext grammar") {
   };
   for (auto good : {"5", "5;a", "5 ; a=b", "5;a=\"q \\\" d\";b", "5\t;a=1 "}) CHECK(parse(good));
   for (auto bad : {"5;", "5;ext=1\xff", "5;a=\"open", "5;a=", "5 x", "5;a=b c"}) CHECK_FALSE(parse(bad));
+}
+
+// Seen while triaging fuzz_response_parser_differential: a Transfer-Encoding that is not a list of
+// codings was read as "not chunked", and "chunked, gzip" as chunked; Beast rejects the first and
+// reads the second until close.
+TEST_CASE("Transfer-Encoding is a coding list whose last coding decides chunked framing") {
+  const auto framing_of = [](const std::string& codings) {
+    const std::string wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: " + codings + "\r\n\r\n";
+    response_parser p;
+    p.reset();
+    p.feed(wire.data(), wire.size());
+    return p.failed() ? "error" : p.body_framing() == response_parser::framing::chunked ? "chunked" : "other";
+  };
+  CHECK(std::string(framing_of("chunked")) == "chunked");
+  CHECK(std::string(framing_of("gzip ,  Chunked")) == "chunked");
+  CHECK(std::string(framing_of("chunked, gzip")) == "other");
+  CHECK(std::string(framing_of("-'Length: 5")) == "error");
 }
