@@ -170,10 +170,6 @@ void response_parser::on_header(std::string_view name, std::string_view value) n
       auto item = rest.substr(0, comma);
       while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
       item = skip_blanks(item);
-      if (!item.empty() && !is_token(item)) {
-        state_ = state::error;
-        return;
-      }
       if (!item.empty()) last = item;
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     }
