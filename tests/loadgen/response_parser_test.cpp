@@ -169,7 +169,7 @@ TEST_CASE("bare LF line endings are a protocol error") {
 // phrase or trailer, and versions other than 1.0 and 1.1, were taken; Beast rejects them
 // (corpus/response_parser_differential/ctl_in_name and bad_version).
 TEST_CASE("control bytes in header names, values, reasons and trailers are a protocol error") {
-  for (const std::string wire : {std::string("HTTP/1.1 200 OK\r\nContent\x10-Length: 3\r\n\r\nabc"),
+  for (const std::string& wire : {std::string("HTTP/1.1 200 OK\r\nContent\x10-Length: 3\r\n\r\nabc"),
                                  std::string("HTTP/1.1 200 OK\r\nX-A: a\0b\r\nContent-Length: 3\r\n\r\nabc", 51),
                                  std::string("HTTP/1.1 200 O\x01K\r\nContent-Length: 3\r\n\r\nabc"),
                                  std::string("HTTP/1.x 200 OK\r\nContent-Length: 3\r\n\r\nabc"),
