@@ -51,6 +51,7 @@ std::string load_progress_line(const loadgen::load_result& so_far, const loadgen
   line += "] rps=" + fixed(static_cast<double>(latest.totals.requests), 0);
   line += " p50=" + latency(latest.p50) + " p99=" + latency(latest.p99) + " max=" + latency(latest.max);
   line += " errors=" + std::to_string(latest.totals.errors);
+  if (so_far.totals.dropped != 0) line += " dropped=" + std::to_string(so_far.totals.dropped);
   line += " total=" + std::to_string(so_far.totals.requests);
   return line;
 }
@@ -75,6 +76,13 @@ std::string load_summary(const loadgen::load_result& r, const std::vector<loadge
     if (n != 0) out += "  " + std::string(probes::to_string(kind)) + "=" + std::to_string(n);
   }
   for (const auto& [message, n] : r.assertion_failures) out += "\n    " + std::to_string(n) + " x " + message;
+  if (r.totals.reconnects != 0)
+    out += "\n  reconnects " + std::to_string(r.totals.reconnects) + " (idle keep-alive closes; requests resent)";
+  if (r.totals.in_flight_at_end != 0)
+    out += "\n  in flight  " + std::to_string(r.totals.in_flight_at_end) + " unanswered when the run ended";
+  if (r.totals.dropped != 0)
+    out += "\n  WARNING: " + std::to_string(r.totals.dropped) +
+           " requests dropped: the rate needed a free connection and none was (raise -c)";
   out += "\n  status    ";
   if (r.totals.status_counts.empty()) out += " none";
   for (const auto& [code, n] : r.totals.status_counts) out += " " + std::to_string(code) + "=" + std::to_string(n);
