@@ -135,7 +135,7 @@ TEST_CASE("interim responses: the final status counts, 101 and endless 1xx are p
   CHECK(early.report.totals.status_counts.count(103) == 0);
   CHECK(errors_of(early.report, probes::failure_kind::status) == 20);
 
-  auto endless = run_load("interim-many", {load_target().http_url("/interim?code=100&count=40"), "-n", "10", "-c", "2"});
+  auto endless = run_load("interim-many", {load_target().http_url("/interim?code=100&count=10"), "-n", "10", "-c", "2"});
   CHECK(errors_of(endless.report, probes::failure_kind::protocol) == 10);
 
   auto switching = run_load("switching", {load_target().http_url("/switching"), "-n", "10", "-c", "2"});

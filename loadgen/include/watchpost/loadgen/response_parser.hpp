@@ -85,6 +85,6 @@ class response_parser {
 inline constexpr std::size_t max_response_header_bytes = 64 * 1024;
 // More interim responses than this before the final one is a protocol error (each is bounded
 // by the header limit, so a server cannot keep one exchange alive on 1xx alone).
-inline constexpr std::size_t max_interim_responses = 16;
+inline constexpr std::size_t max_interim_responses = 8;
 
 }  // namespace watchpost::loadgen
