@@ -133,12 +133,12 @@ window_eval evaluate_windows(const threshold& t, const load_result& r, std::size
 threshold_outcome whole_run(const threshold& t, const load_result& r) {
   window_stats w{r.totals.requests, r.totals.errors, r.elapsed_seconds, &r.latency, r.totals.dropped};
   const observation v = observe(t, w);
-  return {t.text, holds(t, v), describe_observed(t, v), "whole run"};
+  return {t.text, holds(t, v), describe_observed(t, v), "whole run", v.has_value()};
 }
 
 threshold_outcome from_windows(const threshold& t, const window_eval& ev) {
   return {t.text, ev.passed, describe_observed(t, ev.worst),
-          "window " + std::to_string(ev.from) + "s-" + std::to_string(ev.to) + "s"};
+          "window " + std::to_string(ev.from) + "s-" + std::to_string(ev.to) + "s", ev.worst.has_value()};
 }
 
 }  // namespace

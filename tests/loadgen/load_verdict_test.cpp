@@ -77,6 +77,15 @@ TEST_CASE("a server that never answers fails the gate and its requests are repor
   CHECK(during_run >= 4);
 }
 
+TEST_CASE("--abort-on-fail does not abort a whole-run latency gate before the first response") {
+  auto r = run_load("slow-first", {load_target().http_url("/delay/1500"), "-d", "3s", "-c", "2", "--threshold", "p99<5s",
+                                   "--abort-on-fail"});
+  INFO(r.command.err);
+  CHECK(r.command.exit_code == 0);
+  CHECK_FALSE(r.report.interrupted);
+  CHECK(r.report.totals.requests >= 2);
+}
+
 TEST_CASE("open model: sends no connection was free for are dropped, reported and fail error_rate") {
   // One connection carries about 10 requests/s of /delay/100; the schedule asks for 50/s.
   auto r = run_load("dropped", {load_target().http_url("/delay/100"), "--rate", "50", "-c", "1", "-d", "3s", "--timeout",

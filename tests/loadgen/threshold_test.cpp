@@ -151,6 +151,7 @@ TEST_CASE("a run with no responses fails its latency gate over the whole run and
   REQUIRE(outcomes.size() == 3);
   for (const auto& o : outcomes) CHECK_FALSE(o.passed);
   CHECK(outcomes[0].observed == "no responses measured");
+  CHECK_FALSE(outcomes[0].measured);
   CHECK(outcomes[1].observed == "no requests measured");
   CHECK(outcomes[2].observed == "no responses measured");
 }

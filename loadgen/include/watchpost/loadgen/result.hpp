@@ -102,6 +102,7 @@ struct threshold_outcome {
   bool passed = true;
   std::string observed;  // worst observed value, e.g. "p99=312ms"
   std::string where;     // "whole run" or "window 12s-22s"
+  bool measured = true;  // false: nothing to observe yet ("no responses measured"), so failed
 };
 
 // Every threshold over the whole run or each sliding window of its series.
