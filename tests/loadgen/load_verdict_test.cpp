@@ -77,7 +77,7 @@ TEST_CASE("a server that never answers fails the gate and its requests are repor
   CHECK(during_run >= 4);
 }
 
-TEST_CASE("--abort-on-fail does not abort a whole-run latency gate before the first response") {
+TEST_CASE("abort-on-fail does not abort a whole-run latency gate before the first response") {
   auto r = run_load("slow-first", {load_target().http_url("/delay/1500"), "-d", "3s", "-c", "2", "--threshold", "p99<5s",
                                    "--abort-on-fail"});
   INFO(r.command.err);
