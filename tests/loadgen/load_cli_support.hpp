@@ -20,7 +20,9 @@ inline test_target& load_target() {
 }
 
 inline std::string load_temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("watchpost-load-" + std::to_string(::getpid()) + "-" + name)).string();
+  return (std::filesystem::temp_directory_path() /
+          ("watchpost-load-" + std::to_string(::getpid()) + "-" + name))
+      .string();
 }
 
 inline std::uint64_t errors_of(const loadgen::load_result& r, probes::failure_kind kind) {
@@ -32,7 +34,8 @@ struct plan_run {
   command_result command;
   loadgen::load_result report;
 };
-inline plan_run run_plan(const std::string& name, const std::string& body, const std::vector<std::string>& extra = {},
+inline plan_run run_plan(const std::string& name, const std::string& body,
+                         const std::vector<std::string>& extra = {},
                          const std::string& url = load_target().http_url("/"),
                          const std::map<std::string, std::string>& env = {}) {
   const auto plan = load_temp_path(name + ".yaml"), json = load_temp_path(name + ".json");

@@ -52,8 +52,8 @@ bool shows_part_of(const std::string& text, const std::string& secret) {
 }  // namespace
 
 TEST_CASE("a server that never answers fails the gate and its requests are reported in flight") {
-  auto r = run_load("stall", {load_target().http_url("/stall"), "-d", "3s", "-c", "4", "--threshold", "p99<250ms",
-                              "--threshold", "error_rate<1%"});
+  auto r = run_load("stall", {load_target().http_url("/stall"), "-d", "3s", "-c", "4", "--threshold",
+                              "p99<250ms", "--threshold", "error_rate<1%"});
   INFO(r.command.out << r.command.err);
   CHECK(r.command.exit_code == 1);
   CHECK(r.command.wall < 6s);
@@ -65,7 +65,8 @@ TEST_CASE("a server that never answers fails the gate and its requests are repor
   CHECK(series_sum(r.report, &loadgen::counters::in_flight_at_end) == 4);
 
   // With a deadline shorter than the run, the stalled requests are timeouts as the run goes.
-  auto timed = run_load("stall-timeout", {load_target().http_url("/stall"), "-d", "3s", "-c", "4", "--timeout", "1s"});
+  auto timed =
+      run_load("stall-timeout", {load_target().http_url("/stall"), "-d", "3s", "-c", "4", "--timeout", "1s"});
   CHECK(timed.command.exit_code == 0);  // no thresholds
   const auto timeouts = errors_of(timed.report, probes::failure_kind::timeout);
   CHECK(timeouts >= 8);
@@ -73,13 +74,14 @@ TEST_CASE("a server that never answers fails the gate and its requests are repor
   CHECK(timeouts + timed.report.totals.in_flight_at_end >= 12);  // 4 connections, 3 deadlines each
   std::uint64_t during_run = 0;
   for (const auto& p : timed.report.series)
-    if (p.second < 2) during_run += p.totals.errors_by_kind[static_cast<std::size_t>(probes::failure_kind::timeout)];
+    if (p.second < 2)
+      during_run += p.totals.errors_by_kind[static_cast<std::size_t>(probes::failure_kind::timeout)];
   CHECK(during_run >= 4);
 }
 
 TEST_CASE("abort-on-fail does not abort a whole-run latency gate before the first response") {
-  auto r = run_load("slow-first", {load_target().http_url("/delay/1500"), "-d", "3s", "-c", "2", "--threshold", "p99<5s",
-                                   "--abort-on-fail"});
+  auto r = run_load("slow-first", {load_target().http_url("/delay/1500"), "-d", "3s", "-c", "2",
+                                   "--threshold", "p99<5s", "--abort-on-fail"});
   INFO(r.command.err);
   CHECK(r.command.exit_code == 0);
   CHECK_FALSE(r.report.interrupted);
@@ -88,8 +90,8 @@ TEST_CASE("abort-on-fail does not abort a whole-run latency gate before the firs
 
 TEST_CASE("open model: sends no connection was free for are dropped, reported and fail error_rate") {
   // One connection carries about 10 requests/s of /delay/100; the schedule asks for 50/s.
-  auto r = run_load("dropped", {load_target().http_url("/delay/100"), "--rate", "50", "-c", "1", "-d", "3s", "--timeout",
-                                "500ms", "--threshold", "error_rate<1%"});
+  auto r = run_load("dropped", {load_target().http_url("/delay/100"), "--rate", "50", "-c", "1", "-d", "3s",
+                                "--timeout", "500ms", "--threshold", "error_rate<1%"});
   INFO(r.command.out << r.command.err);
   CHECK(r.command.exit_code == 1);
   const auto& t = r.report.totals;
@@ -107,7 +109,8 @@ TEST_CASE("open model: sends no connection was free for are dropped, reported an
   CHECK_THAT(r.command.err, Catch::Contains("threshold failed: error_rate<1%"));
 
   // A pool that keeps up drops nothing.
-  auto healthy = run_load("not-dropped", {load_target().http_url("/health"), "--rate", "200", "-c", "4", "-d", "2s"});
+  auto healthy =
+      run_load("not-dropped", {load_target().http_url("/health"), "--rate", "200", "-c", "4", "-d", "2s"});
   CHECK(healthy.report.totals.dropped == 0);
   CHECK_THAT(healthy.command.out, !Catch::Contains("dropped"));
 }
@@ -122,8 +125,8 @@ TEST_CASE("idle keep-alive closes are reconnected and resent for GET, a reset fo
   CHECK(get.report.totals.reconnects >= 5);
   CHECK_THAT(get.command.out, Catch::Contains("reconnects " + std::to_string(get.report.totals.reconnects)));
 
-  auto post = run_load("idle-post", {short_idle.http_url("/echo"), "-X", "POST", "--body", "x", "--rate", "5", "-c", "10",
-                                     "-d", "4s"});
+  auto post = run_load("idle-post", {short_idle.http_url("/echo"), "-X", "POST", "--body", "x", "--rate", "5",
+                                     "-c", "10", "-d", "4s"});
   INFO(post.command.out);
   CHECK(errors_of(post.report, probes::failure_kind::reset) >= 5);
   CHECK(post.report.totals.reconnects == 0);
@@ -132,19 +135,22 @@ TEST_CASE("idle keep-alive closes are reconnected and resent for GET, a reset fo
 
   // The issue's case: a 2 s keep-alive timeout, a connection used every 2 s.
   static testing::test_target gunicorn_like({"--idle-timeout", "2s"});
-  auto racing = run_load("idle-race", {gunicorn_like.http_url("/health"), "--rate", "5", "-c", "10", "-d", "4s"});
+  auto racing =
+      run_load("idle-race", {gunicorn_like.http_url("/health"), "--rate", "5", "-c", "10", "-d", "4s"});
   CHECK(racing.report.totals.errors == 0);
   CHECK(racing.report.totals.requests >= 18);
 }
 
 TEST_CASE("interim responses: the final status counts, 101 and endless 1xx are protocol errors") {
-  auto early = run_load("interim", {load_target().http_url("/interim?code=103&count=2&then=503"), "-n", "20", "-c", "2"});
+  auto early = run_load(
+      "interim", {load_target().http_url("/interim?code=103&count=2&then=503"), "-n", "20", "-c", "2"});
   INFO(early.command.out << early.command.err);
   CHECK(early.report.totals.status_counts[503] == 20);
   CHECK(early.report.totals.status_counts.count(103) == 0);
   CHECK(errors_of(early.report, probes::failure_kind::status) == 20);
 
-  auto endless = run_load("interim-many", {load_target().http_url("/interim?code=100&count=10"), "-n", "10", "-c", "2"});
+  auto endless =
+      run_load("interim-many", {load_target().http_url("/interim?code=100&count=10"), "-n", "10", "-c", "2"});
   CHECK(errors_of(endless.report, probes::failure_kind::protocol) == 10);
 
   auto switching = run_load("switching", {load_target().http_url("/switching"), "-n", "10", "-c", "2"});
@@ -152,7 +158,8 @@ TEST_CASE("interim responses: the final status counts, 101 and endless 1xx are p
 }
 
 TEST_CASE("a fast endless body cannot hold a worker: -d and --timeout still end it, http and https") {
-  for (const auto& url : {load_target().http_url("/hostile/endless-body"), load_target().https_url("/hostile/endless-body")}) {
+  for (const auto& url :
+       {load_target().http_url("/hostile/endless-body"), load_target().https_url("/hostile/endless-body")}) {
     INFO(url);
     auto ended = run_load("endless", {url, "-d", "2s", "-c", "2", "-k"});
     CHECK(ended.command.exit_code == 0);
@@ -187,10 +194,12 @@ TEST_CASE("${env:...} secrets in plan headers and expect: never reach an output,
   CHECK(errors_of(r.report, probes::failure_kind::assertion) == 5);
   REQUIRE(r.report.assertion_failures.size() == 1);
   const std::string message = r.report.assertion_failures.begin()->first;
-  CHECK_THAT(message, Catch::Contains("body: expected to contain \"***\", got \"{") && Catch::Contains("***"));
+  CHECK_THAT(message,
+             Catch::Contains("body: expected to contain \"***\", got \"{") && Catch::Contains("***"));
   const std::string page = read_file(html);
   CHECK_THAT(page, Catch::Contains("expected to contain"));
-  for (const std::string* output : std::vector<const std::string*>{&r.command.out, &r.command.err, &message, &page}) {
+  for (const std::string* output :
+       std::vector<const std::string*>{&r.command.out, &r.command.err, &message, &page}) {
     CHECK_FALSE(shows_part_of(*output, long_secret));
     CHECK_FALSE(shows_part_of(*output, quote_secret));
   }
