@@ -81,6 +81,7 @@ int run_load_command(const args& argv) {
   opt.tls.insecure = vm.count("insecure") > 0 || plan.insecure.value_or(false);
   opt.tls.ca_file = vm.count("ca-file") ? vm["ca-file"].as<std::string>() : plan.ca_file.value_or("");
   opt.requests = plan.requests;
+  opt.secrets = plan.secrets;
   if (vm.count("method") || vm.count("header") || vm.count("body")) {
     if (opt.requests.size() > 1) throw usage_error("-X/-H/--body apply to single-request runs, not to a plan's mix");
     loadgen::request_template r = opt.requests.empty() ? loadgen::request_template{} : opt.requests.front();
@@ -187,7 +188,9 @@ int run_load_command(const args& argv) {
     }
     if (!abort_on_fail) return true;
     auto outcomes = loadgen::evaluate_latest_windows(thresholds, so_far);
-    for (auto& o : loadgen::evaluate_thresholds(mid_run, so_far)) outcomes.push_back(std::move(o));
+    // A whole-run threshold with nothing measured yet fails only when the run ends with nothing.
+    for (auto& o : loadgen::evaluate_thresholds(mid_run, so_far))
+      if (o.measured) outcomes.push_back(std::move(o));
     for (const auto& o : outcomes) {
       if (!o.passed) {
         abort_reason = o.text + " (" + o.observed + ", " + o.where + ")";

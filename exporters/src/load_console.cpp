@@ -34,6 +34,10 @@ std::string pad(std::string s, std::size_t width) {
 void latency_table(std::string& out, const char* title, const stats::histogram& h) {
   out += title;
   out += "\n";
+  if (h.count() == 0) {
+    out += "    no responses measured\n";  // zeros here would read as a fast server
+    return;
+  }
   const std::pair<const char*, double> rows[] = {{"p50", 0.5},     {"p75", 0.75},     {"p90", 0.9},
                                                  {"p99", 0.99},    {"p99.9", 0.999},  {"p99.99", 0.9999}};
   for (auto [name, q] : rows) out += "    " + pad(name, 7) + "  " + pad(latency(h.value_at_quantile(q)), 9) + "\n";
@@ -51,6 +55,7 @@ std::string load_progress_line(const loadgen::load_result& so_far, const loadgen
   line += "] rps=" + fixed(static_cast<double>(latest.totals.requests), 0);
   line += " p50=" + latency(latest.p50) + " p99=" + latency(latest.p99) + " max=" + latency(latest.max);
   line += " errors=" + std::to_string(latest.totals.errors);
+  if (so_far.totals.dropped != 0) line += " dropped=" + std::to_string(so_far.totals.dropped);
   line += " total=" + std::to_string(so_far.totals.requests);
   return line;
 }
@@ -68,13 +73,21 @@ std::string load_summary(const loadgen::load_result& r, const std::vector<loadge
          fixed(r.rps(), 1) + " req/s\n";
   out += "  read       " + bytes(static_cast<double>(r.totals.bytes_read)) + ", " +
          bytes(r.elapsed_seconds > 0 ? static_cast<double>(r.totals.bytes_read) / r.elapsed_seconds : 0) + "/s\n";
-  const double rate = r.totals.requests ? 100.0 * static_cast<double>(r.totals.errors) / static_cast<double>(r.totals.requests) : 0;
-  out += "  errors     " + std::to_string(r.totals.errors) + " (" + fixed(rate, 3) + "%)";
+  out += "  errors     " + std::to_string(r.totals.errors);
+  if (r.totals.requests != 0)
+    out += " (" + fixed(100.0 * static_cast<double>(r.totals.errors) / static_cast<double>(r.totals.requests), 3) + "%)";
   for (auto kind : probes::all_failure_kinds) {
     const auto n = r.totals.errors_by_kind[static_cast<std::size_t>(kind)];
     if (n != 0) out += "  " + std::string(probes::to_string(kind)) + "=" + std::to_string(n);
   }
   for (const auto& [message, n] : r.assertion_failures) out += "\n    " + std::to_string(n) + " x " + message;
+  if (r.totals.reconnects != 0)
+    out += "\n  reconnects " + std::to_string(r.totals.reconnects) + " (idle keep-alive closes; requests resent)";
+  if (r.totals.in_flight_at_end != 0)
+    out += "\n  in flight  " + std::to_string(r.totals.in_flight_at_end) + " unanswered when the run ended";
+  if (r.totals.dropped != 0)
+    out += "\n  WARNING: " + std::to_string(r.totals.dropped) +
+           " requests dropped: the rate needed a free connection and none was (raise -c)";
   out += "\n  status    ";
   if (r.totals.status_counts.empty()) out += " none";
   for (const auto& [code, n] : r.totals.status_counts) out += " " + std::to_string(code) + "=" + std::to_string(n);

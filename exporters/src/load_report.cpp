@@ -18,6 +18,9 @@ json::object counters_json(const counters& c) {
   o["requests"] = c.requests;
   o["errors"] = c.errors;
   o["bytes_read"] = c.bytes_read;
+  o["dropped"] = c.dropped;
+  o["in_flight_at_end"] = c.in_flight_at_end;
+  o["reconnects"] = c.reconnects;
   json::object kinds;
   for (auto kind : probes::all_failure_kinds) {
     const auto n = c.errors_by_kind[static_cast<std::size_t>(kind)];
@@ -61,6 +64,10 @@ counters parse_counters(const json::object& o) {
   c.requests = unsigned_field(o, "requests");
   c.errors = unsigned_field(o, "errors");
   c.bytes_read = unsigned_field(o, "bytes_read");
+  // Reports written before these counters existed read as zero.
+  for (auto [key, into] : {std::pair{"dropped", &c.dropped}, {"in_flight_at_end", &c.in_flight_at_end},
+                           {"reconnects", &c.reconnects}})
+    if (auto it = o.find(key); it != o.end()) *into = json::value_to<std::uint64_t>(it->value());
   for (const auto& [name, n] : field(o, "errors_by_kind").as_object()) {
     probes::failure_kind kind;
     if (!probes::parse_failure_kind(name, kind))

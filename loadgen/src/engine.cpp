@@ -58,6 +58,8 @@ struct shared_plan {
   bool tls_host_is_ip = false;
   std::vector<std::string> wire;       // serialised requests, one per template
   std::vector<bool> head;              // HEAD requests: no body in the answer
+  std::vector<bool> idempotent;        // resent once after an idle keep-alive close
+  std::vector<std::string> idle_close_message;  // why a non-idempotent one was not resent
   std::vector<probes::status_rule> status;  // checked on every response
   // Per template, only when expect: has rules beyond the status: the whole expectation,
   // checked on a sample of the responses.
@@ -65,7 +67,7 @@ struct shared_plan {
   std::vector<double> sample;
   std::vector<bool> keep_body;         // a sampled rule reads the body (body:, json:)
   std::vector<std::string> names;
-  probes::redactor secrets;            // credential header values, masked in failure messages
+  probes::redactor secrets;            // ${env:...} and credential header values, masked in failure messages
   std::vector<double> cumulative_weight;
   double total_weight = 0;
 };
@@ -92,6 +94,9 @@ class connection {
   void resume();  // a parked connection may work again
   bool parked() const { return parked_; }
   bool started() const { return started_; }
+  // The run ends now: a request still unanswered is counted as in flight, or as a timeout
+  // when it is already past its deadline.
+  void end_of_run(time_point now);
 
  private:
   enum class phase : std::uint8_t { idle, connecting, handshaking, waiting_slot, in_flight, backoff };
@@ -115,7 +120,9 @@ class connection {
   void write_request();
   void wait_readable();
   void read_response();
-  void on_readable(const boost::system::error_code& ec);
+  void yield_read();
+  void closed_before_response();
+  void resend();
   void complete();
   void fail(failure_kind kind);
   void release_capture();
@@ -147,6 +154,10 @@ class connection {
   bool timed_out_ = false;
   bool parked_ = false;
   bool started_ = false;
+  bool reused_ = false;    // this transport already carried a complete exchange
+  bool answered_ = false;  // a byte of the current response arrived
+  bool resent_ = false;    // the current request was already resent once
+  bool resend_ = false;    // reconnecting to resend the current request
 };
 
 class worker {
@@ -160,17 +171,24 @@ class worker {
   bool stopping() const { return stopping_; }
   bool open_model() const { return rate_.has_value(); }
   bool may_work(std::size_t index) const { return index < active_; }
-  // Claims the next request slot: its intended send time (open model), or false when the
-  // worker's share of -n or of the schedule is used up.
-  bool claim(time_point& intended) {
-    if (quota_ != 0 && claimed_ >= quota_) return false;
-    if (rate_) {
-      auto t = intended_time(*rate_, claimed_);
-      if (!t) return false;
+  // Claims the next request slot at `now`: its intended send time (open model), or false when
+  // the worker's share of -n or of the schedule is used up. Open model: a slot already more
+  // than the timeout past its intended time is dropped, not sent (engine.hpp has the rule).
+  bool claim(time_point& intended, time_point now) {
+    for (;;) {
+      if (quota_ != 0 && claimed_ >= quota_) return false;
+      ++claimed_;
+      if (!rate_) return true;
+      auto t = intended_time(*rate_, claimed_ - 1);
+      if (!t) {
+        --claimed_;
+        return false;
+      }
       intended = start_ + *t;
+      if (now - intended <= options_.timeout) return true;
+      ++interval_.totals.dropped;
+      finished_one();
     }
-    ++claimed_;
-    return true;
   }
   std::size_t pick_request() {
     if (plan_.wire.size() == 1) return 0;
@@ -230,6 +248,18 @@ class worker {
     interval_.totals.add_error(kind);
     finished_one();
   }
+  // A non-idempotent request whose reused connection the server closed while idle: a reset,
+  // with the reason among the failure messages.
+  void record_idle_close(std::size_t request) {
+    add_failure_message(interval_.assertion_failures, plan_.idle_close_message[request]);
+    record_error(failure_kind::reset);
+  }
+  void record_reconnect() { ++interval_.totals.reconnects; }
+  // At the end of the run (the run's counters are final, so no quota bookkeeping).
+  void record_unanswered(bool past_deadline) {
+    if (past_deadline) interval_.totals.add_error(failure_kind::timeout);
+    else ++interval_.totals.in_flight_at_end;
+  }
   void add_bytes(std::size_t n) { interval_.totals.bytes_read += n; }
   char* read_buffer() { return read_buffer_.data(); }
   std::size_t read_buffer_size() const { return read_buffer_.size(); }
@@ -245,6 +275,7 @@ class worker {
   void on_tick();
   void flush_interval(bool final);
   void update_active(time_point now);
+  void drop_unclaimed(time_point now);
 
   run_state& run_;
   const load_options& options_;
@@ -346,6 +377,7 @@ void connection::connect() {
   if (w_.stopping()) return;
   close_transport();
   connected_ = false;
+  reused_ = false;
   timed_out_ = false;
   phase_ = phase::connecting;
   deadline_ = clock_type::now() + w_.options().connect_timeout;
@@ -412,13 +444,20 @@ void connection::handshake() {
 
 void connection::connect_failed(failure_kind kind) {
   close_transport();
-  // A failed connect uses up one request slot, so -n still ends and errors are counted.
-  time_point ignored_intended;
-  if (!w_.claim(ignored_intended)) {
-    phase_ = phase::idle;
-    return;
+  if (resend_) {
+    // The reconnect for a resend failed: that request fails with it.
+    resend_ = false;
+    release_capture();
+  } else {
+    // A failed connect uses up one request slot, so -n still ends and errors are counted.
+    time_point ignored_intended;
+    if (!w_.claim(ignored_intended, clock_type::now())) {
+      phase_ = phase::idle;
+      return;
+    }
   }
   w_.record_error(kind);
+  if (w_.stopping()) return;
   backoff_ = std::min<nanoseconds>(std::max<nanoseconds>(backoff_ * 2, std::chrono::milliseconds(10)),
                                    std::chrono::seconds(1));
   reconnect_after(backoff_);
@@ -427,7 +466,8 @@ void connection::connect_failed(failure_kind kind) {
 void connection::ready() {
   connected_ = true;
   backoff_ = nanoseconds{0};
-  next_request();
+  if (resend_) resend();
+  else next_request();
 }
 
 void connection::reconnect_after(nanoseconds delay) {
@@ -494,12 +534,13 @@ void connection::next_request() {
     phase_ = phase::idle;
     return;
   }
-  if (!w_.claim(intended_)) {
+  const time_point now = clock_type::now();
+  if (!w_.claim(intended_, now)) {
     phase_ = phase::idle;
     return;
   }
   if (w_.open_model()) {
-    if (intended_ > clock_type::now()) {
+    if (intended_ > now) {
       phase_ = phase::waiting_slot;
       timer_.expires_at(intended_);
       timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -517,11 +558,47 @@ void connection::send() {
   parser_.reset(w_.plan().head[request_], capture_.get());
   sent_ = clock_type::now();
   if (!w_.open_model()) intended_ = sent_;
+  resent_ = false;
   deadline_ = sent_ + w_.options().timeout;
   phase_ = phase::in_flight;
   timed_out_ = false;
+  answered_ = false;
   written_ = 0;
   write_request();
+}
+
+// The same request again on a new connection, still under its first send's deadline.
+void connection::resend() {
+  resend_ = false;
+  resent_ = true;
+  parser_.reset(w_.plan().head[request_], capture_.get());
+  deadline_ = sent_ + w_.options().timeout;
+  phase_ = phase::in_flight;
+  answered_ = false;
+  written_ = 0;
+  write_request();
+}
+
+// The server closed the connection before any byte of this response arrived. On a reused
+// connection that is an idle keep-alive close racing the request, which the server never
+// read: an idempotent request is resent once on a new connection (as browsers, k6 and Go's
+// client do); any other is a reset, with the reason among the failure messages.
+void connection::closed_before_response() {
+  if (timed_out_) {
+    fail(failure_kind::timeout);
+  } else if (!reused_ || resent_) {
+    fail(failure_kind::reset);
+  } else if (!w_.plan().idempotent[request_]) {
+    phase_ = phase::idle;
+    connected_ = false;
+    release_capture();
+    w_.record_idle_close(request_);
+    if (!w_.stopping()) connect();
+  } else {
+    w_.record_reconnect();
+    resend_ = true;
+    connect();
+  }
 }
 
 void connection::write_request() {
@@ -535,7 +612,7 @@ void connection::write_request() {
       return;
     }
     if (r != io_result::done) {
-      fail(failure_kind::reset);
+      closed_before_response();
       return;
     }
     written_ += n;
@@ -546,11 +623,18 @@ void connection::write_request() {
 void connection::wait_readable() { await(io_result::want_read, &connection::read_response); }
 
 void connection::read_response() {
+  // A fast endless body must not hold the thread: after this many bytes the handler yields,
+  // so deadlines, -d and SIGINT run between turns.
+  std::size_t budget = 4 * w_.read_buffer_size();
   for (;;) {
     std::size_t n = 0;
     const io_result r = read_some(w_.read_buffer(), w_.read_buffer_size(), n);
     if (r == io_result::want_read || r == io_result::want_write) {
       await(r, &connection::read_response);
+      return;
+    }
+    if ((r == io_result::closed || r == io_result::failed) && !answered_) {
+      closed_before_response();
       return;
     }
     if (r == io_result::closed) {
@@ -567,6 +651,7 @@ void connection::read_response() {
       fail(failure_kind::reset);
       return;
     }
+    answered_ = answered_ || n != 0;
     w_.add_bytes(n);
     parser_.feed(w_.read_buffer(), n);
     if (parser_.failed()) {
@@ -583,7 +668,20 @@ void connection::read_response() {
       wait_readable();
       return;
     }
+    if (n >= budget) {
+      yield_read();
+      return;
+    }
+    budget -= n;
   }
+}
+
+void connection::yield_read() {
+  asio::post(w_.context(), [this] {
+    if (w_.stopping()) return;
+    if (timed_out_) fail(failure_kind::timeout);
+    else read_response();
+  });
 }
 
 void connection::complete() {
@@ -591,6 +689,7 @@ void connection::complete() {
   phase_ = phase::idle;
   w_.record_response(parser_.status(), request_, intended_, sent_, done, capture_.get());
   release_capture();
+  reused_ = true;
   if (w_.stopping()) return;
   if (parser_.keep_alive() && connected_) next_request();
   else connect();
@@ -609,6 +708,10 @@ void connection::fail(failure_kind kind) {
   // A server that closes or resets connections is reconnected at once; if the reconnect is
   // refused, on_connect backs off.
   connect();
+}
+
+void connection::end_of_run(time_point now) {
+  if (phase_ == phase::in_flight || resend_) w_.record_unanswered(now >= sent_ + w_.options().timeout);
 }
 
 void connection::check_deadline(time_point now) {
@@ -647,7 +750,8 @@ worker::worker(run_state& run, const load_options& options, const shared_plan& p
 failure_kind worker::judge_sample(std::size_t request, response_capture& sampled, nanoseconds took) {
   if (sampled.body_too_large) return failure_kind::body_too_large;
   sampled.response.timings.total = took;
-  auto outcome = probes::judge(plan_.names[request], *plan_.sampled_expect[request], std::move(sampled.response));
+  auto outcome =
+      probes::judge(plan_.names[request], *plan_.sampled_expect[request], std::move(sampled.response), {}, plan_.secrets);
   sampled.response = std::move(outcome.response);  // back to the pool with its capacity
   if (!outcome.failures.empty())
     add_failure_message(interval_.assertion_failures,
@@ -712,8 +816,7 @@ void worker::flush_interval(bool final) {
   out.corrected = std::move(interval_.corrected);
   out.uncorrected = std::move(interval_.uncorrected);
   out.assertion_failures.swap(interval_.assertion_failures);
-  interval_.totals.requests = interval_.totals.errors = interval_.totals.bytes_read = 0;
-  interval_.totals.errors_by_kind.fill(0);
+  interval_.totals = counters{};
   interval_.status.fill(0);
   interval_.corrected = stats::histogram();
   interval_.uncorrected = stats::histogram();
@@ -726,16 +829,31 @@ void worker::stop() {
   stopping_ = true;
   tick_.cancel();
   deadline_.cancel();
+  const time_point now = clock_type::now();
+  for (auto& c : connections_) c->end_of_run(now);
+  drop_unclaimed(now);
   // The run ends now: closing 10,000 sockets takes the kernel a while, which is not run time.
   flush_interval(true);
   for (auto& c : connections_) c->stop();
+}
+
+// Open model: slots due by now that no connection was free to claim are dropped.
+void worker::drop_unclaimed(time_point now) {
+  if (!rate_) return;
+  for (;;) {
+    if (quota_ != 0 && claimed_ >= quota_) return;
+    auto t = intended_time(*rate_, claimed_);
+    if (!t || start_ + *t > std::min(now, end_)) return;
+    ++claimed_;
+    ++interval_.totals.dropped;
+  }
 }
 
 // ---------------------------------------------------------------------------------------
 // run_state
 
 void run_state::on_interval(std::int64_t second, interval_data data, bool final, time_point stopped_at) {
-  const bool has_data = data.totals.requests != 0 || data.totals.bytes_read != 0;
+  const bool has_data = data.totals != counters{};
   if (!final || has_data) result_.add_interval(second, data.totals, data.corrected, data.uncorrected);
   merge_failure_messages(result_.assertion_failures, data.assertion_failures);
   if (final) {
@@ -817,6 +935,13 @@ void add_expectation(shared_plan& plan, const request_template& r) {
     if (probes::is_credential_header(h.name)) plan.secrets.add_credential_header(h.value);
 }
 
+// RFC 9110 9.2.2: a request that may be repeated without changing the outcome.
+bool is_idempotent(const std::string& method) {
+  for (const char* m : {"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
+    if (method == m) return true;
+  return false;
+}
+
 void raise_open_file_limit() {
   // 10,000 connections need 10,000 descriptors; the soft limit is often 1,024.
   rlimit lim{};
@@ -860,9 +985,13 @@ load_result run_load(const load_options& options, const interval_observer& obser
     plan.wire.push_back(serialize_request(r, options.url));
     plan.head.push_back(r.method == "HEAD");
     add_expectation(plan, r);
+    plan.idempotent.push_back(is_idempotent(r.method));
+    plan.idle_close_message.push_back(plan.names.back() + ": reset: the server closed the idle keep-alive connection "
+                                      "before answering; not resent (" + r.method + " is not idempotent)");
     plan.total_weight += r.weight;
     plan.cumulative_weight.push_back(plan.total_weight);
   }
+  plan.secrets.merge(options.secrets);
   run_state state(options, observer);
   return state.run(plan);
 }

@@ -13,12 +13,12 @@ namespace watchpost::loadgen {
 
 namespace {
 
-probes::header_list read_headers(const config_file& file, const YAML::Node& node) {
+probes::header_list read_headers(const config_file& file, const YAML::Node& node, const probes::variable_scope& scope) {
   if (!node.IsMap()) file.fail(node, "headers must be a mapping of name: value");
   probes::header_list out;
   for (const auto& kv : node) {
     std::string name = file.string(kv.first, "header name");
-    std::string value = file.string(kv.second, "header value");
+    std::string value = scope.expand_now(file, kv.second, "header value");
     if (name.empty() || name.find_first_of(" \t\r\n:") != std::string::npos || value.find_first_of("\r\n") != std::string::npos)
       file.fail(kv.first, "header '" + name + "' has an invalid name or a line break in its value");
     out.push_back({std::move(name), std::move(value)});
@@ -28,9 +28,7 @@ probes::header_list read_headers(const config_file& file, const YAML::Node& node
 
 // The `expect:` block of suites (probes/check.hpp), so plans and suites share one syntax and
 // one evaluation. ${env:NAME} expands; there are no captures in a load run.
-probes::expectation read_expect(const config_file& file, const YAML::Node& node) {
-  probes::redactor secrets;
-  const probes::variable_scope scope({}, secrets);
+probes::expectation read_expect(const config_file& file, const YAML::Node& node, const probes::variable_scope& scope) {
   probes::expectation e = probes::parse_expectation(file, node, scope);
   if (e.tls) file.fail(node["tls"] ? node["tls"] : node, "load plans do not check tls: rules; use watchpost smoke");
   return e;
@@ -48,7 +46,8 @@ double read_sample(const config_file& file, const YAML::Node& node) {
   return percent / 100;
 }
 
-request_template read_request(const config_file& file, const YAML::Node& node, const probes::header_list& common) {
+request_template read_request(const config_file& file, const YAML::Node& node, const probes::header_list& common,
+                              const probes::variable_scope& scope) {
   auto m = file.mapping(node, "request");
   request_template r;
   if (auto n = m.optional("name")) r.name = file.string(*n, "name");
@@ -63,14 +62,14 @@ request_template read_request(const config_file& file, const YAML::Node& node, c
   }
   r.headers = common;
   if (auto n = m.optional("headers")) {
-    for (auto& h : read_headers(file, *n)) r.headers.push_back(std::move(h));
+    for (auto& h : read_headers(file, *n, scope)) r.headers.push_back(std::move(h));
   }
   if (auto n = m.optional("body")) r.body = file.string(*n, "body");
   if (auto n = m.optional("weight")) {
     r.weight = file.number(*n, "weight");
     if (!(r.weight > 0)) file.fail(*n, "weight must be > 0");
   }
-  if (auto n = m.optional("expect")) r.expect = read_expect(file, *n);
+  if (auto n = m.optional("expect")) r.expect = read_expect(file, *n, scope);
   if (auto n = m.optional("sample")) {
     if (!r.expect) file.fail(*n, "sample needs an expect: block to sample");
     r.sample = read_sample(file, *n);
@@ -146,10 +145,11 @@ load_plan parse_load_plan(const config_file& file) {
       plan.thresholds.push_back(std::move(text));
     }
   }
+  const probes::variable_scope scope({}, plan.secrets);
   probes::header_list common;
-  if (auto n = m.optional("headers")) common = read_headers(file, *n);
+  if (auto n = m.optional("headers")) common = read_headers(file, *n, scope);
   if (auto n = m.optional("requests")) {
-    for (const auto& r : file.sequence(*n, "requests")) plan.requests.push_back(read_request(file, r, common));
+    for (const auto& r : file.sequence(*n, "requests")) plan.requests.push_back(read_request(file, r, common, scope));
     if (plan.requests.empty()) file.fail(*n, "requests must list at least one request");
   } else if (!common.empty()) {
     request_template r;

@@ -134,8 +134,13 @@ void response_capture::clear(bool keep_body_too) {
 
 void response_parser::reset(bool head_request, response_capture* capture) noexcept {
   capture_ = capture;
-  state_ = state::status_line;
   head_request_ = head_request;
+  interim_responses_ = 0;
+  start_response();
+}
+
+void response_parser::start_response() noexcept {
+  state_ = state::status_line;
   keep_alive_ = true;
   chunked_ = false;
   has_length_ = false;
@@ -181,14 +186,17 @@ void response_parser::on_header(std::string_view name, std::string_view value) n
 }
 
 void response_parser::end_of_headers() noexcept {
-  // 1xx, 204 and 304 responses and answers to HEAD have no body.
-  if (head_request_ || status_ < 200 || status_ == 204 || status_ == 304) {
-    if (status_ < 200 && status_ != 101) {  // interim response: the real one follows
-      const bool head = head_request_;
-      if (capture_) capture_->clear(capture_->keep_body);
-      reset(head, capture_);
-      return;
-    }
+  if (status_ == 101 || (status_ < 200 && ++interim_responses_ > max_interim_responses)) {
+    state_ = state::error;  // switching protocols unasked, or endless interim responses
+    return;
+  }
+  if (status_ < 200) {  // interim response: the real one follows
+    if (capture_) capture_->clear(capture_->keep_body);
+    start_response();
+    return;
+  }
+  // 204 and 304 responses and answers to HEAD have no body.
+  if (head_request_ || status_ == 204 || status_ == 304) {
     state_ = state::done;
     return;
   }

@@ -8,6 +8,9 @@ void counters::merge(const counters& other) {
   requests += other.requests;
   errors += other.errors;
   bytes_read += other.bytes_read;
+  dropped += other.dropped;
+  in_flight_at_end += other.in_flight_at_end;
+  reconnects += other.reconnects;
   for (std::size_t i = 0; i < errors_by_kind.size(); ++i) errors_by_kind[i] += other.errors_by_kind[i];
   for (const auto& [code, n] : other.status_counts) status_counts[code] += n;
 }
@@ -87,15 +90,17 @@ void load_result::merge(const load_result& other) {
 namespace {
 
 struct window_eval {
-  double worst = 0;
+  observation worst;
   bool any = false;
   bool passed = true;
   std::int64_t from = 0, to = 0;
 };
 
-// Is `a` a worse observation than `b` for this threshold (further from passing)?
-bool worse(const threshold& t, double a, double b) {
-  return (t.op == comparison::less || t.op == comparison::less_equal) ? a > b : a < b;
+// Is `a` a worse observation than `b` for this threshold (further from passing)? Nothing
+// measured is the worst of all.
+bool worse(const threshold& t, observation a, observation b) {
+  if (!a || !b) return !a && b;
+  return (t.op == comparison::less || t.op == comparison::less_equal) ? *a > *b : *a < *b;
 }
 
 // Evaluates the windows of `width` seconds ending at each index in [first_end, last_end].
@@ -111,8 +116,8 @@ window_eval evaluate_windows(const threshold& t, const load_result& r, std::size
       c.merge(s[i].totals);
       if (!s[i].latency.empty()) h.merge(parse_or_empty(s[i].latency));
     }
-    window_stats w{c.requests, c.errors, static_cast<double>(width), &h};
-    const double v = observe(t, w);
+    window_stats w{c.requests, c.errors, static_cast<double>(width), &h, c.dropped};
+    const observation v = observe(t, w);
     const bool ok = holds(t, v);
     if (!ev.any || (ev.passed && !ok) || (ok == ev.passed && worse(t, v, ev.worst))) {
       ev.worst = v;
@@ -126,14 +131,14 @@ window_eval evaluate_windows(const threshold& t, const load_result& r, std::size
 }
 
 threshold_outcome whole_run(const threshold& t, const load_result& r) {
-  window_stats w{r.totals.requests, r.totals.errors, r.elapsed_seconds, &r.latency};
-  const double v = observe(t, w);
-  return {t.text, holds(t, v), describe_observed(t, v), "whole run"};
+  window_stats w{r.totals.requests, r.totals.errors, r.elapsed_seconds, &r.latency, r.totals.dropped};
+  const observation v = observe(t, w);
+  return {t.text, holds(t, v), describe_observed(t, v), "whole run", v.has_value()};
 }
 
 threshold_outcome from_windows(const threshold& t, const window_eval& ev) {
   return {t.text, ev.passed, describe_observed(t, ev.worst),
-          "window " + std::to_string(ev.from) + "s-" + std::to_string(ev.to) + "s"};
+          "window " + std::to_string(ev.from) + "s-" + std::to_string(ev.to) + "s", ev.worst.has_value()};
 }
 
 }  // namespace

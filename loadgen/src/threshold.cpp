@@ -105,46 +105,54 @@ std::variant<threshold, threshold_error> parse_threshold(std::string_view text) 
   return t;
 }
 
-double observe(const threshold& t, const window_stats& w) {
+observation observe(const threshold& t, const window_stats& w) {
   const bool has_latency = w.latency != nullptr && w.latency->count() > 0;
+  if (is_latency(t.metric) && !has_latency) return std::nullopt;
+  const std::uint64_t attempts = w.requests + w.dropped;
   switch (t.metric) {
     case threshold_metric::latency_quantile:
-      return has_latency ? static_cast<double>(w.latency->value_at_quantile(t.quantile)) : 0.0;
+      return static_cast<double>(w.latency->value_at_quantile(t.quantile));
     case threshold_metric::latency_min:
-      return has_latency ? static_cast<double>(w.latency->min()) : 0.0;
+      return static_cast<double>(w.latency->min());
     case threshold_metric::latency_mean:
-      return has_latency ? w.latency->mean() : 0.0;
+      return w.latency->mean();
     case threshold_metric::latency_max:
-      return has_latency ? static_cast<double>(w.latency->max()) : 0.0;
+      return static_cast<double>(w.latency->max());
     case threshold_metric::error_rate:
-      return w.requests == 0 ? 0.0 : static_cast<double>(w.errors) / static_cast<double>(w.requests);
+      // Zero requests is not 0% errors; a dropped send is a failed one.
+      if (attempts == 0) return std::nullopt;
+      return static_cast<double>(w.errors + w.dropped) / static_cast<double>(attempts);
     case threshold_metric::rps:
-      return w.seconds > 0 ? static_cast<double>(w.requests) / w.seconds : 0.0;
+      if (w.requests == 0 || !(w.seconds > 0)) return std::nullopt;
+      return static_cast<double>(w.requests) / w.seconds;
     case threshold_metric::requests:
-      return static_cast<double>(w.requests);
+      return static_cast<double>(w.requests);  // a count: zero is a measurement
     case threshold_metric::errors:
+      if (attempts == 0) return std::nullopt;
       return static_cast<double>(w.errors);
   }
-  return 0;
+  return std::nullopt;
 }
 
-bool holds(const threshold& t, double observed) {
+bool holds(const threshold& t, observation observed) {
+  if (!observed) return false;
   switch (t.op) {
-    case comparison::less: return observed < t.value;
-    case comparison::less_equal: return observed <= t.value;
-    case comparison::greater: return observed > t.value;
-    case comparison::greater_equal: return observed >= t.value;
+    case comparison::less: return *observed < t.value;
+    case comparison::less_equal: return *observed <= t.value;
+    case comparison::greater: return *observed > t.value;
+    case comparison::greater_equal: return *observed >= t.value;
   }
   return false;
 }
 
-std::string describe_observed(const threshold& t, double observed) {
+std::string describe_observed(const threshold& t, observation observed) {
+  if (!observed) return is_latency(t.metric) ? "no responses measured" : "no requests measured";
   std::string name = t.text.substr(0, t.text.find_first_of("<>"));
   while (!name.empty() && name.back() == ' ') name.pop_back();
-  if (is_latency(t.metric)) return name + "=" + format_duration(nanoseconds(std::llround(observed)));
-  if (t.metric == threshold_metric::error_rate) return name + "=" + fixed(observed * 100, 3) + "%";
-  if (t.metric == threshold_metric::rps) return name + "=" + fixed(observed, 1);
-  return name + "=" + fixed(observed, 0);
+  if (is_latency(t.metric)) return name + "=" + format_duration(nanoseconds(std::llround(*observed)));
+  if (t.metric == threshold_metric::error_rate) return name + "=" + fixed(*observed * 100, 3) + "%";
+  if (t.metric == threshold_metric::rps) return name + "=" + fixed(*observed, 1);
+  return name + "=" + fixed(*observed, 0);
 }
 
 }  // namespace watchpost::loadgen

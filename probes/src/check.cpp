@@ -56,8 +56,11 @@ std::string number_text(double v) {
   return buf;
 }
 
-// A quoted, single-line excerpt of response text for failure messages.
-std::string excerpt(std::string_view text, std::size_t limit = 120) {
+// A quoted, single-line excerpt of response text for failure messages. Secrets are masked
+// first, so a cut or an escape can never leave part of one.
+std::string excerpt(std::string_view raw, const redactor& mask, std::size_t limit = 120) {
+  const std::string masked = mask(raw);
+  const std::string_view text = masked;
   std::string out = "\"";
   for (std::size_t i = 0; i < text.size() && i < limit; ++i) {
     const char c = text[i];
@@ -71,7 +74,7 @@ std::string excerpt(std::string_view text, std::size_t limit = 120) {
   return out;
 }
 
-std::string quoted(std::string_view text) { return excerpt(text, 200); }
+std::string quoted(std::string_view text, const redactor& mask) { return excerpt(text, mask, 200); }
 
 }  // namespace
 
@@ -385,13 +388,13 @@ expectation parse_expectation(const config_file& file, const YAML::Node& node, c
 
 namespace {
 
-std::string header_text(const result& res, const std::string& name) {
+std::string header_text(const result& res, const std::string& name, const redactor& mask) {
   const std::string* v = res.header(name);
-  return v ? quoted(*v) : std::string("absent");
+  return v ? quoted(*v, mask) : std::string("absent");
 }
 
 void check_headers(const expectation& e, const result& res, const std::map<std::string, std::string>& captures,
-                   std::vector<std::string>& out) {
+                   const redactor& mask, std::vector<std::string>& out) {
   for (const auto& rule : e.headers) {
     const std::string* actual = res.header(rule.name);
     const std::string what = "header " + rule.name + ": expected ";
@@ -400,41 +403,42 @@ void check_headers(const expectation& e, const result& res, const std::map<std::
         if (!actual) out.push_back(what + "present, got absent");
         break;
       case header_rule::op::absent:
-        if (actual) out.push_back(what + "absent, got " + quoted(*actual));
+        if (actual) out.push_back(what + "absent, got " + quoted(*actual, mask));
         break;
       case header_rule::op::equals: {
         const std::string want = rule.value.render(captures);
-        if (!actual || *actual != want) out.push_back(what + quoted(want) + ", got " + header_text(res, rule.name));
+        if (!actual || *actual != want)
+          out.push_back(what + quoted(want, mask) + ", got " + header_text(res, rule.name, mask));
         break;
       }
       case header_rule::op::contains: {
         const std::string want = rule.value.render(captures);
         if (!actual || actual->find(want) == std::string::npos)
-          out.push_back(what + "to contain " + quoted(want) + ", got " + header_text(res, rule.name));
+          out.push_back(what + "to contain " + quoted(want, mask) + ", got " + header_text(res, rule.name, mask));
         break;
       }
       case header_rule::op::matches:
         if (!actual || !rule.regex.search(*actual))
-          out.push_back(what + "to match /" + rule.regex.source + "/, got " + header_text(res, rule.name));
+          out.push_back(what + "to match /" + rule.regex.source + "/, got " + header_text(res, rule.name, mask));
         break;
     }
   }
 }
 
 void check_body(const expectation& e, const result& res, const std::map<std::string, std::string>& captures,
-                std::vector<std::string>& out) {
-  const std::string got = ", got " + excerpt(res.body) + " (" + std::to_string(res.body.size()) + " bytes)";
+                const redactor& mask, std::vector<std::string>& out) {
+  const std::string got = ", got " + excerpt(res.body, mask) + " (" + std::to_string(res.body.size()) + " bytes)";
   for (const auto& rule : e.body) {
     switch (rule.oper) {
       case body_rule::op::contains: {
         const std::string want = rule.value.render(captures);
-        if (res.body.find(want) == std::string::npos) out.push_back("body: expected to contain " + quoted(want) + got);
+        if (res.body.find(want) == std::string::npos) out.push_back("body: expected to contain " + quoted(want, mask) + got);
         break;
       }
       case body_rule::op::not_contains: {
         const std::string unwanted = rule.value.render(captures);
         if (auto at = res.body.find(unwanted); at != std::string::npos)
-          out.push_back("body: expected not to contain " + quoted(unwanted) + ", found it at byte " +
+          out.push_back("body: expected not to contain " + quoted(unwanted, mask) + ", found it at byte " +
                         std::to_string(at));
         break;
       }
@@ -450,10 +454,11 @@ void check_body(const expectation& e, const result& res, const std::map<std::str
   }
 }
 
-std::string describe_json(const json_lookup& v) {
+std::string describe_json(const json_lookup& v, const redactor& mask) {
   if (v.type == json_type::missing) return "nothing (path not found)";
-  if (v.type == json_type::string) return quoted(v.string_value);
-  return v.json.size() > 120 ? v.json.substr(0, 120) + "..." : v.json;
+  if (v.type == json_type::string) return quoted(v.string_value, mask);
+  const std::string json = mask(v.json);
+  return json.size() > 120 ? json.substr(0, 120) + "..." : json;
 }
 
 bool json_equals(const json_lookup& v, const std::string& want) {
@@ -473,31 +478,31 @@ bool json_equals(const json_lookup& v, const std::string& want) {
 }
 
 void check_json(const expectation& e, const result& res, const std::map<std::string, std::string>& captures,
-                std::vector<std::string>& out) {
+                const redactor& mask, std::vector<std::string>& out) {
   for (const auto& rule : e.json) {
     const json_lookup v = evaluate_jsonpath(rule.path, res.body);
     const std::string what = "json " + rule.path.text + ": expected ";
     if (!v.document_valid) {
-      out.push_back("json " + rule.path.text + ": expected a JSON body, got " + excerpt(res.body));
+      out.push_back("json " + rule.path.text + ": expected a JSON body, got " + excerpt(res.body, mask));
       continue;
     }
     switch (rule.oper) {
       case json_rule::op::equals: {
         const std::string want = rule.expected.render(captures);
-        if (!json_equals(v, want)) out.push_back(what + quoted(want) + ", got " + describe_json(v));
+        if (!json_equals(v, want)) out.push_back(what + quoted(want, mask) + ", got " + describe_json(v, mask));
         break;
       }
       case json_rule::op::exists:
         if ((v.type != json_type::missing) != rule.exists)
-          out.push_back(what + (rule.exists ? "to exist, got nothing (path not found)" : "to be absent, got " + describe_json(v)));
+          out.push_back(what + (rule.exists ? "to exist, got nothing (path not found)" : "to be absent, got " + describe_json(v, mask)));
         break;
       case json_rule::op::type:
         if (v.type != rule.type)
           out.push_back(what + "type " + std::string(to_string(rule.type)) + ", got " +
-                        std::string(to_string(v.type)) + (v.type == json_type::missing ? "" : " " + describe_json(v)));
+                        std::string(to_string(v.type)) + (v.type == json_type::missing ? "" : " " + describe_json(v, mask)));
         break;
       case json_rule::op::compare:
-        if (v.type != json_type::number) out.push_back(what + "a number " + rule.compare.text + ", got " + describe_json(v));
+        if (v.type != json_type::number) out.push_back(what + "a number " + rule.compare.text + ", got " + describe_json(v, mask));
         else if (!rule.compare.holds(v.number_value))
           out.push_back(what + rule.compare.text + ", got " + number_text(v.number_value));
         break;
@@ -537,7 +542,7 @@ void check_tls(const tls_rule& rule, const result& res, std::vector<std::string>
 }  // namespace
 
 std::vector<std::string> evaluate(const expectation& e, const result& res,
-                                  const std::map<std::string, std::string>& captures) {
+                                  const std::map<std::string, std::string>& captures, const redactor& mask) {
   std::vector<std::string> out;
   if (!res.ok()) {
     // A refused plain listener is an acceptable answer to "plain HTTP must not serve".
@@ -554,9 +559,9 @@ std::vector<std::string> evaluate(const expectation& e, const result& res,
   } else if (e.status && !e.status->matches(res.status)) {
     out.push_back("status: expected " + e.status->describe() + ", got " + std::to_string(res.status));
   }
-  check_headers(e, res, captures, out);
-  check_body(e, res, captures, out);
-  check_json(e, res, captures, out);
+  check_headers(e, res, captures, mask, out);
+  check_body(e, res, captures, mask, out);
+  check_json(e, res, captures, mask, out);
   if (e.latency_ms) {
     const double ms = std::chrono::duration<double, std::milli>(res.timings.total).count();
     if (!e.latency_ms->holds(ms))
@@ -568,7 +573,7 @@ std::vector<std::string> evaluate(const expectation& e, const result& res,
     const bool redirects = res.status >= 300 && res.status < 400 && location && location->starts_with("https://");
     if (!redirects)
       out.push_back("redirect: expected 3xx to https://..., got " + std::to_string(res.status) +
-                    (location ? " to " + quoted(*location) : " without Location"));
+                    (location ? " to " + quoted(*location, mask) : " without Location"));
   }
   if (e.cors_no_wildcard_with_credentials) {
     const std::string* origin = res.header("Access-Control-Allow-Origin");
@@ -581,10 +586,10 @@ std::vector<std::string> evaluate(const expectation& e, const result& res,
 }
 
 check_outcome judge(const std::string& name, const expectation& expect, result res,
-                    const std::map<std::string, std::string>& captures) {
+                    const std::map<std::string, std::string>& captures, const redactor& mask) {
   check_outcome o;
   o.name = name;
-  o.failures = evaluate(expect, res, captures);
+  o.failures = evaluate(expect, res, captures, mask);
   if (!o.failures.empty()) {
     if (!res.ok() && !(expect.redirect_allow_refused && res.failure == failure_kind::connect)) o.kind = res.failure;
     else if (o.failures.front().starts_with("status:")) o.kind = failure_kind::status;

@@ -5,7 +5,8 @@
 //
 // Where the two differ by design the harness models our rule rather than ignoring the case:
 // - 1xx: Beast returns each interim response as a message; ours skips them. The harness feeds
-//   Beast again after each interim response, as the load engine's caller would.
+//   Beast again after each interim response, as the load engine's caller would. Past
+//   loadgen::max_interim_responses of them ours rejects (a server cannot stall on 1xx alone).
 // - 101 Switching Protocols (never asked for by the load engine): ours may reject where Beast
 //   completes; the comparison accepts either outcome from ours, but ours must still finish.
 // - Status codes outside 100..599 (RFC 9110 section 15: invalid) are a protocol error for ours;
@@ -122,7 +123,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view wire(reinterpret_cast<const char*>(data) + 1, size - 1);
   const verdict a = ours(wire, head);
   const verdict b = beast(wire, head);
-  const bool by_design = (b.accepted && !a.accepted && (b.status == 101 || b.status < 100 || b.status > 599)) ||
+  const bool by_design = (b.accepted && !a.accepted &&
+                          (b.status == 101 || b.status < 100 || b.status > 599 ||
+                           b.interim > watchpost::loadgen::max_interim_responses)) ||
                          (a.accepted && (b.error == http::error::bad_value || b.error == http::error::bad_status));
   const bool agree = a.accepted == b.accepted &&
                      (!a.accepted || (a.status == b.status && a.body_framing == b.body_framing &&

@@ -12,30 +12,20 @@
 #include <fstream>
 #include <thread>
 
-#include "process.hpp"
-#include "watchpost/exporters/load_report.hpp"
+#include "load_cli_support.hpp"
 #include "watchpost/probes/http_client.hpp"
 
 using namespace std::chrono_literals;
 using namespace watchpost;
 using watchpost::testing::child_process;
+using watchpost::testing::errors_of;
+using watchpost::testing::run_plan;
 using watchpost::testing::run_watchpost;
-using watchpost::testing::test_target;
 
 namespace {
 
-test_target& target() {
-  static test_target t({"--threads", "2"});
-  return t;
-}
-
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("watchpost-load-" + std::to_string(::getpid()) + "-" + name)).string();
-}
-
-std::uint64_t errors_of(const loadgen::load_result& r, probes::failure_kind kind) {
-  return r.totals.errors_by_kind[static_cast<std::size_t>(kind)];
-}
+watchpost::testing::test_target& target() { return watchpost::testing::load_target(); }
+std::string temp_path(const std::string& name) { return watchpost::testing::load_temp_path(name); }
 
 // A loopback port nothing listens on: bound to find a free one, then released.
 std::uint16_t refused_port() {
@@ -51,24 +41,6 @@ std::uint16_t refused_port() {
 }
 
 bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
-
-// Runs `watchpost load --plan` on a plan made of `body` (after a url: line) and returns its report.
-struct plan_run {
-  testing::command_result command;
-  loadgen::load_result report;
-};
-plan_run run_plan(const std::string& name, const std::string& body, const std::vector<std::string>& extra = {},
-                  const std::string& url = target().http_url("/")) {
-  const auto plan = temp_path(name + ".yaml"), json = temp_path(name + ".json");
-  std::ofstream(plan) << "url: " << url << "\n" << body;
-  std::vector<std::string> argv{"load", "--plan", plan, "--json", json};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  plan_run r{run_watchpost(argv), {}};
-  std::filesystem::remove(plan);
-  if (std::filesystem::exists(json)) r.report = exporters::read_load_report_file(json);
-  std::filesystem::remove(json);
-  return r;
-}
 
 // A 1 s run against a target that fails every request the same way: it must end on time with
 // every request counted as an error of `kind`, named in the summary.

@@ -33,6 +33,9 @@ load_result make_run(int seconds, int seed, bool open) {
     c.bytes_read = 100 * 250;
     c.add_error(probes::failure_kind::timeout);
     c.add_error(probes::failure_kind::connect);
+    c.dropped = static_cast<std::uint64_t>(seed + s);
+    c.reconnects = 2;
+    if (s == seconds - 1) c.in_flight_at_end = 3;
     r.add_interval(s, c, corrected, uncorrected);
   }
   r.elapsed_seconds = seconds + 0.01;
@@ -77,6 +80,9 @@ TEST_CASE("merging shard reports equals the run of all their samples") {
   CHECK(merged.latency == all);
   CHECK(merged.totals.requests == a.totals.requests + b.totals.requests);
   CHECK(merged.totals.status_counts.at(200) == 1000);
+  CHECK(merged.totals.dropped == (1 + 2 + 3 + 4) + (2 + 3 + 4 + 5 + 6 + 7));
+  CHECK(merged.totals.in_flight_at_end == 6);
+  CHECK(merged.totals.reconnects == 20);
   REQUIRE(merged.assertion_failures.size() == 1);
   CHECK(merged.assertion_failures.begin()->second ==
         a.assertion_failures.begin()->second + b.assertion_failures.begin()->second);
@@ -90,6 +96,16 @@ TEST_CASE("merging shard reports equals the run of all their samples") {
   auto second0 = *stats::histogram::parse(a.series[0].latency);
   second0.merge(*stats::histogram::parse(b.series[0].latency));
   CHECK(merged.series[0].p99 == second0.value_at_quantile(0.99));
+}
+
+TEST_CASE("reports written before dropped, in_flight_at_end and reconnects existed read them as zero") {
+  std::string json = exporters::load_report_json(make_run(1, 1, false), {});
+  for (const std::string key : {"\"dropped\":", "\"in_flight_at_end\":", "\"reconnects\":"})
+    for (auto at = json.find(key); at != std::string::npos; at = json.find(key)) json.erase(at, json.find(',', at) + 1 - at);
+  const load_result back = exporters::parse_load_report(json);
+  CHECK(back.totals.dropped == 0);
+  CHECK(back.totals.in_flight_at_end == 0);
+  CHECK(back.totals.requests == 102);
 }
 
 TEST_CASE("malformed reports are rejected with a reason") {
@@ -109,6 +125,9 @@ TEST_CASE("summary and HTML name what a reader needs") {
   CHECK(summary.find("timeout=3") != std::string::npos);
   CHECK(summary.find("200=300") != std::string::npos);
   CHECK(summary.find("p99.99") != std::string::npos);
+  CHECK(summary.find("WARNING: 6 requests dropped") != std::string::npos);
+  CHECK(summary.find("in flight  3 unanswered") != std::string::npos);
+  CHECK(summary.find("reconnects 6 ") != std::string::npos);
   const std::string html = exporters::load_report_html(run, outcomes);
   CHECK(html.find("<svg") != std::string::npos);
   CHECK(html.find("http://") == html.find("http://127.0.0.1:1/"));  // no external resources

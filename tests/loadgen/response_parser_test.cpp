@@ -149,6 +149,39 @@ TEST_CASE("a capture without keep_body or past max_body keeps no more than asked
   CHECK(capture.body_too_large);
 }
 
+TEST_CASE("interim responses are skipped and the final one is the result, at any split") {
+  const std::string wire =
+      "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+      "HTTP/1.1 102 Processing\r\n\r\n"
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy";
+  for (std::size_t step : {1u, 5u, 4096u}) {
+    response_parser p;
+    p.reset();
+    CHECK(feed_in_steps(p, wire, step) == wire.size());
+    REQUIRE(p.done());
+    CHECK(p.status() == 503);
+    CHECK(p.body_bytes() == 4);
+  }
+}
+
+TEST_CASE("101 without an upgrade asked and endless interim responses are protocol errors") {
+  response_parser p;
+  p.reset();
+  const std::string switching = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n";
+  p.feed(switching.data(), switching.size());
+  CHECK(p.failed());
+
+  std::string interim;
+  for (std::size_t i = 0; i < watchpost::loadgen::max_interim_responses; ++i) interim += "HTTP/1.1 100 Continue\r\n\r\n";
+  const std::string final_response = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+  p.reset();
+  feed_in_steps(p, interim + final_response, 7);
+  CHECK(p.done());  // the cap itself is allowed
+  p.reset();
+  feed_in_steps(p, interim + "HTTP/1.1 100 Continue\r\n\r\n" + final_response, 7);
+  CHECK(p.failed());
+}
+
 // Found by fuzz_response_parser_differential: Beast (the probe client) rejects bare LF line
 // endings, the load parser took them (tests/fuzz/corpus/response_parser_differential/lf_only).
 TEST_CASE("bare LF line endings are a protocol error") {

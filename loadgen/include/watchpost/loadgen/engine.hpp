@@ -3,6 +3,20 @@
 // interval histograms and counters (wrk2). Workers hand a completed second to the main thread
 // once a second (one post, no locks in the hot path); the main thread merges them into the
 // run's series and totals and calls the observer. The engine prints nothing.
+//
+// What every intended request becomes, so that nothing is lost unreported:
+// - a response or an error (counters::requests, errors by kind);
+// - open model, `dropped` (k6's dropped_iterations): the schedule said send and no connection
+//   was free. Connections claim slots in order as soon as they are free, so a slot claimed
+//   after its intended time waited for a connection. It is sent late (its corrected latency
+//   shows the wait) while that wait is at most --timeout; a slot later than that is dropped,
+//   since no response to it could arrive within the timeout counted from its intended time.
+//   Slots due before the run ends that no connection was free to claim are dropped too;
+// - `in_flight_at_end`: sent, unanswered and within its deadline when the run ended (one
+//   already past its deadline counts as a `timeout` error).
+// A reused keep-alive connection that the server closed before any byte of the response (an
+// idle close racing the request) is reconnected and an idempotent request resent once,
+// counted in `reconnects`; a non-idempotent one is a `reset` whose failure message says so.
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -13,6 +27,7 @@
 #include "watchpost/loadgen/result.hpp"
 #include "watchpost/probes/check.hpp"
 #include "watchpost/probes/http_types.hpp"
+#include "watchpost/probes/redact.hpp"
 
 namespace watchpost::loadgen {
 
@@ -45,6 +60,7 @@ struct load_options {
   probes::tls_options tls;                    // https: verification on unless insecure
   unsigned shard_index = 0, shard_count = 1;  // this process runs share i of n
   run_parameters parameters;                  // echoed into the result
+  probes::redactor secrets;                   // the plan's ${env:...} values, masked in failure messages
 };
 
 // Called on the main thread after each whole second; return false to end the run early

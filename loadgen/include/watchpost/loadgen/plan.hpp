@@ -14,6 +14,8 @@
 //   ca_file: ca.pem                   # https: trust this PEM bundle (relative to the plan file)
 //   thresholds: [ "p99<250ms", "error_rate<0.1%,window=10s" ]
 //   headers: { User-Agent: watchpost-load }   # added to every request
+//                                     # ${env:NAME} in header values and expect: is expanded
+//                                     # when the plan is read and masked (***) in every output
 //   requests:                         # the weighted mix (default: GET url's path)
 //     - { name: home, path: /, weight: 3 }
 //     - name: upload
@@ -57,6 +59,7 @@ struct load_plan {
   std::optional<std::string> ca_file;  // resolved against the plan file's folder
   std::vector<std::string> thresholds;
   std::vector<request_template> requests;
+  probes::redactor secrets;  // every ${env:...} value the plan used (headers, expect:)
 };
 
 load_plan parse_load_plan(const config_file& file);

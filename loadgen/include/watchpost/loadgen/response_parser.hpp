@@ -35,7 +35,9 @@ class response_parser {
   enum class framing : std::uint8_t { none, length, chunked, until_close };
 
   // Starts a new response. HEAD responses carry no body whatever their headers say. With a
-  // capture, headers and (if asked) the body are copied into it.
+  // capture, headers and (if asked) the body are copied into it. Interim 1xx responses are
+  // skipped (at most max_interim_responses of them); 101 is an error, since no upgrade is
+  // ever asked for.
   void reset(bool head_request = false, response_capture* capture = nullptr) noexcept;
 
   // Consumes bytes; returns how many were used (less than given once the response is done,
@@ -57,6 +59,7 @@ class response_parser {
   void on_line(std::string_view line) noexcept;
   void on_header(std::string_view name, std::string_view value) noexcept;
   void end_of_headers() noexcept;
+  void start_response() noexcept;  // per response, interim ones included
   void keep_body(const char* data, std::size_t size) noexcept;
   // The unfinished-line carry: the fixed array, or the capture's string when capturing.
   void carry(const char* data, std::size_t size) noexcept;
@@ -74,6 +77,7 @@ class response_parser {
   std::uint64_t remaining_ = 0;  // body or chunk bytes still to come
   std::uint64_t body_bytes_ = 0;
   std::size_t header_bytes_ = 0;
+  std::size_t interim_responses_ = 0;
   // An unfinished line split across reads. Lines longer than this are only relevant if they
   // are headers we read (short); longer ones are skipped, flagged as truncated.
   std::array<char, 512> carry_{};
@@ -83,5 +87,8 @@ class response_parser {
 };
 
 inline constexpr std::size_t max_response_header_bytes = 64 * 1024;
+// More interim responses than this before the final one is a protocol error (each is bounded
+// by the header limit, so a server cannot keep one exchange alive on 1xx alone).
+inline constexpr std::size_t max_interim_responses = 8;
 
 }  // namespace watchpost::loadgen

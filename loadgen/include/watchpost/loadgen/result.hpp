@@ -23,6 +23,14 @@ struct counters {
   std::uint64_t requests = 0;  // completed attempts: responses + errors
   std::uint64_t errors = 0;
   std::uint64_t bytes_read = 0;
+  // Open model: intended sends that never went out because no connection was free (k6's
+  // dropped_iterations; the rule is in engine.hpp). Not in `requests`; error_rate counts them.
+  std::uint64_t dropped = 0;
+  // Sent but unanswered, still within their deadline, when the run ended. Neither requests nor
+  // errors: reported so that a run whose server stopped answering cannot look clean.
+  std::uint64_t in_flight_at_end = 0;
+  // Idle keep-alive connections the server had closed, reconnected and the request resent.
+  std::uint64_t reconnects = 0;
   error_counts errors_by_kind{};
   std::map<int, std::uint64_t> status_counts;
 
@@ -94,6 +102,7 @@ struct threshold_outcome {
   bool passed = true;
   std::string observed;  // worst observed value, e.g. "p99=312ms"
   std::string where;     // "whole run" or "window 12s-22s"
+  bool measured = true;  // false: nothing to observe yet ("no responses measured"), so failed
 };
 
 // Every threshold over the whole run or each sliding window of its series.

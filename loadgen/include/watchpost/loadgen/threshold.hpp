@@ -3,7 +3,7 @@
 //
 // Syntax: METRIC OP VALUE [",window=" DURATION]
 //   METRIC  p50, p90, p99, p99.9, ... (any pNN[.N] percentile), min, mean, max  -> latency
-//           error_rate -> errors / requests;  rps -> requests per second;
+//           error_rate -> (errors + dropped) / (requests + dropped);  rps -> requests per second;
 //           requests, errors -> counts
 //   OP      <  <=  >  >=
 //   VALUE   latency: a duration (250ms, 1.5s, 800us); error_rate: "0.1%" or a fraction 0.001;
@@ -11,6 +11,9 @@
 //   window  evaluated over every sliding window of that many whole seconds of the run's
 //           per-second series (all must pass); without it, over the whole run.
 // In the open model latency thresholds apply to the corrected latency (from the intended send time).
+// A gate never passes vacuously: a latency threshold over no responses, and every other one
+// but `requests` over no requests (nor dropped sends), fails with "no responses measured" /
+// "no requests measured"; so does rps over a run or window of no length.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -46,12 +49,15 @@ struct window_stats {
   std::uint64_t errors = 0;
   double seconds = 0;
   const stats::histogram* latency = nullptr;  // may be null when there are no samples
+  std::uint64_t dropped = 0;                  // open model: sends that never went out
 };
 
-// The observed value in the threshold's unit (nanoseconds for latency).
-double observe(const threshold& t, const window_stats& w);
-bool holds(const threshold& t, double observed);
-// "p99=312ms", "error_rate=0.52%", "rps=8812.4": the observed value rendered for people.
-std::string describe_observed(const threshold& t, double observed);
+// The observed value in the threshold's unit (nanoseconds for latency); nullopt when there is
+// nothing to observe (no responses for latency, no requests for the rest), which never holds.
+using observation = std::optional<double>;
+observation observe(const threshold& t, const window_stats& w);
+bool holds(const threshold& t, observation observed);
+// "p99=312ms", "error_rate=0.52%", "rps=8812.4", or "no responses measured".
+std::string describe_observed(const threshold& t, observation observed);
 
 }  // namespace watchpost::loadgen

@@ -108,8 +108,11 @@ expectation parse_expectation(const config_file& file, const YAML::Node& node, c
 
 // Every failed assertion, each "what: expected X, got Y". Empty = pass. Pure: no I/O.
 // Transport failures (result.failure != none) come back as one "request: ..." message.
+// Response text and expected values are masked with `mask` before they are cut to an excerpt
+// and escaped (masking the finished message could miss a secret cut in two or escaped).
 std::vector<std::string> evaluate(const expectation& expect, const result& res,
-                                  const std::map<std::string, std::string>& captures = {});
+                                  const std::map<std::string, std::string>& captures = {},
+                                  const redactor& mask = {});
 
 struct check_outcome {
   std::string name;
@@ -127,6 +130,6 @@ struct check_outcome {
 
 // The outcome of one attempt: failures from evaluate() and the kind they amount to.
 check_outcome judge(const std::string& name, const expectation& expect, result res,
-                    const std::map<std::string, std::string>& captures = {});
+                    const std::map<std::string, std::string>& captures = {}, const redactor& mask = {});
 
 }  // namespace watchpost::probes
