@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <map>
+#include <tuple>
 
 #include "watchpost/probes/http_client.hpp"
 
@@ -219,6 +220,21 @@ push_group load_run_metrics(const loadgen::load_result& r,
                        .Register(registry);
   for (const auto& [result, n] : by_result)
     requests.Add(with("result", std::string(result))).Increment(static_cast<double>(n));
+
+  // What never became a request: a gate reading only requests_total would miss a stalled server.
+  for (auto [name, help, n] : {std::tuple{"watchpost_load_dropped_total",
+                                          "Open model: scheduled sends dropped because no connection was free",
+                                          r.totals.dropped},
+                               {"watchpost_load_reconnects_total",
+                                "Idle keep-alive connections the server closed, the request resent",
+                                r.totals.reconnects}})
+    pm::BuildCounter().Name(name).Help(help).Register(registry).Add(base).Increment(static_cast<double>(n));
+  pm::BuildGauge()
+      .Name("watchpost_load_in_flight_at_end")
+      .Help("Requests sent but unanswered (within their deadline) when the run ended")
+      .Register(registry)
+      .Add(base)
+      .Set(static_cast<double>(r.totals.in_flight_at_end));
 
   auto& responses = pm::BuildCounter()
                         .Name("watchpost_load_responses_total")

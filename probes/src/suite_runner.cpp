@@ -163,7 +163,7 @@ awaitable<check_outcome> run_check(run_state& st, const check& c, http_client& c
   } else {
     for (int attempt = 0; attempt <= c.retries; ++attempt) {
       if (attempt > 0) co_await sleep_for(c.retry_interval);
-      o = judge(c.name, c.expect, co_await client.send(*r.req), st.captures);
+      o = judge(c.name, c.expect, co_await client.send(*r.req), st.captures, *st.s.secrets);
       o.attempts = attempt + 1;
       if (o.passed()) break;
     }
