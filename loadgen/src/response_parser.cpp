@@ -144,12 +144,14 @@ void response_parser::start_response() noexcept {
   keep_alive_ = true;
   chunked_ = false;
   has_length_ = false;
+  has_transfer_encoding_ = false;
   http10_ = false;
   framing_ = framing::none;
   status_ = 0;
   remaining_ = 0;
   body_bytes_ = 0;
   header_bytes_ = 0;
+  chunk_line_bytes_ = 0;
   carry_size_ = 0;
   carry_truncated_ = false;
 }
@@ -167,6 +169,7 @@ void response_parser::on_header(std::string_view name, std::string_view value) n
     has_length_ = true;
     remaining_ = n;
   } else if (iequals(name, "transfer-encoding")) {
+    has_transfer_encoding_ = true;
     // A comma list of codings; the body is chunked only when chunked is the last one (else
     // it ends when the server closes), as RFC 9112 6.3 and Beast have it.
     std::string_view last;
@@ -200,6 +203,11 @@ void response_parser::end_of_headers() noexcept {
     state_ = state::done;
     return;
   }
+  if (has_transfer_encoding_ && has_length_) {
+    // Request-smuggling shape: which framing the server meant is unknowable (RFC 9112 6.3).
+    state_ = state::error;
+    return;
+  }
   if (chunked_) {
     framing_ = framing::chunked;
     state_ = state::chunk_size;
@@ -224,8 +232,8 @@ void response_parser::on_line(std::string_view line) noexcept {
   }
   switch (state_) {
     case state::status_line: {
-      // "HTTP/1.1 200 OK"
-      if (line.size() < 12 || !line.starts_with("HTTP/1.") || (line[7] != '0' && line[7] != '1') ||
+      // "HTTP/1.1 200 OK"; the space after the code is required even without a reason (RFC 9112 4)
+      if (line.size() < 13 || !line.starts_with("HTTP/1.") || (line[7] != '0' && line[7] != '1') ||
           line[8] != ' ' || !is_field_text(line.substr(12))) {
         state_ = state::error;
         return;
@@ -233,7 +241,7 @@ void response_parser::on_line(std::string_view line) noexcept {
       http10_ = line[7] == '0';
       keep_alive_ = !http10_;
       const char a = line[9], b = line[10], c = line[11];
-      if (a < '1' || a > '5' || b < '0' || b > '9' || c < '0' || c > '9' || (line.size() > 12 && line[12] != ' ')) {
+      if (a < '1' || a > '5' || b < '0' || b > '9' || c < '0' || c > '9' || line[12] != ' ') {
         state_ = state::error;
         return;
       }
@@ -304,14 +312,15 @@ std::size_t response_parser::feed(const char* data, std::size_t size) noexcept {
         // Line-oriented states: find the end of the line in place; carry it over reads.
         const void* nl = std::memchr(p, '\n', avail);
         const std::size_t len = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - p) : avail;
-        const bool in_head = state_ == state::status_line || state_ == state::headers;
-        if (in_head) {
-          header_bytes_ += len + (nl ? 1 : 0);
-          if (header_bytes_ > max_response_header_bytes) {
-            state_ = state::error;
-            return used;
-          }
+        // Every line is bounded while it arrives, so an endless one fails at once, not at the deadline.
+        const bool field_lines = state_ == state::status_line || state_ == state::headers || state_ == state::trailers;
+        std::size_t& line_budget_used = field_lines ? header_bytes_ : chunk_line_bytes_;
+        line_budget_used += len + (nl ? 1 : 0);
+        if (line_budget_used > (field_lines ? max_response_header_bytes : max_chunk_line_bytes)) {
+          state_ = state::error;
+          return used;
         }
+        if (nl && !field_lines) chunk_line_bytes_ = 0;
         if (!nl) {
           carry(p, len);
           used += len;

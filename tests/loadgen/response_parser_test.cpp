@@ -251,3 +251,56 @@ TEST_CASE("the last Transfer-Encoding coding decides chunked framing") {
   CHECK(std::string(framing_of("chunked, gzip")) == "other");
   CHECK(std::string(framing_of("chu\xff\xff")) == "other");
 }
+
+TEST_CASE("Content-Length together with Transfer-Encoding is a protocol error") {
+  const std::string wire =
+      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+  response_parser p;
+  p.reset();
+  feed_in_steps(p, wire, 7);
+  CHECK(p.failed());
+}
+
+TEST_CASE("a status line needs the space after the code, the reason may be empty") {
+  for (const char* line : {"HTTP/1.1 200 \r\n", "HTTP/1.1 200 OK\r\n"}) {
+    const std::string wire = std::string(line) + "Content-Length: 0\r\n\r\n";
+    response_parser p;
+    p.reset();
+    feed_in_steps(p, wire, 3);
+    CHECK(p.done());
+  }
+  const std::string bare = "HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n";
+  response_parser p;
+  p.reset();
+  feed_in_steps(p, bare, 3);
+  CHECK(p.failed());
+}
+
+TEST_CASE("an endless chunk-size line or endless trailers fail while they arrive") {
+  const std::string head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string extension = "1;";
+  std::string trailers = "0\r\n";
+  while (extension.size() < 2 * watchpost::loadgen::max_chunk_line_bytes) extension += "a=b;";
+  while (trailers.size() < 2 * watchpost::loadgen::max_response_header_bytes) trailers += "X-T: aaaaaaaa\r\n";
+  for (const std::string& endless : {extension, trailers}) {
+    for (std::size_t step : {1u, 500u, 16384u}) {
+      response_parser p;
+      p.reset();
+      feed_in_steps(p, head + endless, step);
+      CHECK(p.failed());  // no line end ever came: only the bound can end it
+    }
+  }
+  // A chunk line at the bound is read past, one byte over fails, whatever the split.
+  const std::string ext(watchpost::loadgen::max_chunk_line_bytes - 4, 'x');  // "5;" + ext + CR LF
+  const std::string ok = head + "5;" + ext + "\r\nhello\r\n0\r\n\r\n";
+  const std::string over = head + "5;" + ext + "x\r\nhello\r\n0\r\n\r\n";
+  for (std::size_t step : {1u, 200u, 777u, 65536u}) {
+    response_parser p;
+    p.reset();
+    feed_in_steps(p, ok, step);
+    CHECK(p.done());
+    p.reset();
+    feed_in_steps(p, over, step);
+    CHECK(p.failed());
+  }
+}

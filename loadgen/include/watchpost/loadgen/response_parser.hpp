@@ -27,6 +27,10 @@ struct response_capture {
   void clear(bool keep_body_too);
 };
 
+// A chunk-size line carries a size and rarely an extension token; one longer than the parser's
+// line carry could not be judged the same when split across reads, so it is a protocol error.
+inline constexpr std::size_t max_chunk_line_bytes = 512;
+
 class response_parser {
  public:
   enum class state : std::uint8_t { status_line, headers, body_length, body_until_close,
@@ -71,16 +75,18 @@ class response_parser {
   bool keep_alive_ = true;
   bool chunked_ = false;
   bool has_length_ = false;
+  bool has_transfer_encoding_ = false;
   bool http10_ = false;
   framing framing_ = framing::none;
   int status_ = 0;
   std::uint64_t remaining_ = 0;  // body or chunk bytes still to come
   std::uint64_t body_bytes_ = 0;
-  std::size_t header_bytes_ = 0;
+  std::size_t header_bytes_ = 0;  // status line, headers and trailers
+  std::size_t chunk_line_bytes_ = 0;  // the current chunk-size line, extensions included
   std::size_t interim_responses_ = 0;
   // An unfinished line split across reads. Lines longer than this are only relevant if they
   // are headers we read (short); longer ones are skipped, flagged as truncated.
-  std::array<char, 512> carry_{};
+  std::array<char, max_chunk_line_bytes> carry_{};
   std::size_t carry_size_ = 0;
   bool carry_truncated_ = false;
   response_capture* capture_ = nullptr;
