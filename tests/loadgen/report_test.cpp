@@ -119,7 +119,11 @@ TEST_CASE("summary and HTML name what a reader needs") {
     const auto start = html.find_last_not_of("abcdefghijklmnopqrstuvwxyz", at - 1) + 1;
     urls.insert(html.substr(start, html.find_first_of("'\"<>) ", at) - start));
   }
-  CHECK(urls == std::set<std::string>{"http://127.0.0.1:1/", "http://www.w3.org/2000/svg"});
+  CHECK(urls.contains("http://127.0.0.1:1/"));
+  for (const auto& url : urls) {
+    INFO(url);
+    CHECK((url == "http://127.0.0.1:1/" || url == "http://www.w3.org/2000/svg"));
+  }
   CHECK(html.find("<script") == std::string::npos);
 }
 
