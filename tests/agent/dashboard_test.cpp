@@ -1,11 +1,16 @@
 // The shipped Grafana dashboard: the panels a reader needs, each querying only the stable metric
 // names of SPEC "Metrics", and every metric family the dashboard charts queried by some panel.
+#include <algorithm>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <cctype>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "process.hpp"
 
@@ -26,10 +31,14 @@ const std::set<std::string> spec_metrics = {"watchpost_probe_success",
                                             "watchpost_maintenance_active"};
 
 // The families the dashboard charts: each must be queried by at least one panel.
-const std::set<std::string> charted_metrics = {
-    "watchpost_probe_success", "watchpost_probe_total",  "watchpost_probe_duration_seconds",
-    "watchpost_uptime_ratio",  "watchpost_slo_burn_rate", "watchpost_slo_breached",
-    "watchpost_tls_cert_expiry_timestamp_seconds", "watchpost_webhook_deliveries_total"};
+const std::set<std::string> charted_metrics = {"watchpost_probe_success",
+                                               "watchpost_probe_total",
+                                               "watchpost_probe_duration_seconds",
+                                               "watchpost_uptime_ratio",
+                                               "watchpost_slo_burn_rate",
+                                               "watchpost_slo_breached",
+                                               "watchpost_tls_cert_expiry_timestamp_seconds",
+                                               "watchpost_webhook_deliveries_total"};
 
 bool metric_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == ':'; }
 
@@ -109,25 +118,28 @@ TEST_CASE("the Grafana dashboard has the key panels, each querying only the spec
     CHECK(queried.contains(family));
   }
 
-  const auto panel = [&](const std::string& title) {
+  for (const char* title :
+       {"Uptime", "Probe latency p50/p95/p99 (total)", "Failures by reason", "SLO burn rate"}) {
     INFO("missing panel " << title);
-    REQUIRE(queries_by_title.contains(title));
-    return queries_by_title.at(title);
-  };
-  CHECK(panel("Uptime") == std::vector<std::string>{"watchpost_uptime_ratio{target=~\"$target\"}"});
-  const auto latency = panel("Probe latency p50/p95/p99 (total)");
+    CHECK(queries_by_title.contains(title));
+  }
+  CHECK(queries_by_title["Uptime"] ==
+        std::vector<std::string>{"watchpost_uptime_ratio{target=~\"$target\"}"});
+  const auto latency = queries_by_title["Probe latency p50/p95/p99 (total)"];
   REQUIRE(latency.size() == 3);
-  const char* quantiles[] = {"histogram_quantile(0.5,", "histogram_quantile(0.95,", "histogram_quantile(0.99,"};
+  const char* quantiles[] = {"histogram_quantile(0.5,", "histogram_quantile(0.95,",
+                             "histogram_quantile(0.99,"};
   for (std::size_t i = 0; i < latency.size(); ++i) {
     CHECK_THAT(latency[i], Catch::StartsWith(quantiles[i]) &&
                                Catch::Contains("watchpost_probe_duration_seconds_bucket{") &&
                                Catch::Contains("phase=\"total\""));
   }
-  const auto failures = panel("Failures by reason");
+  const auto failures = queries_by_title["Failures by reason"];
   REQUIRE(failures.size() == 1);
   CHECK_THAT(failures[0], Catch::Contains("by (target, result)") &&
                               Catch::Contains("watchpost_probe_total{") && Catch::Contains("result!=\"ok\""));
-  CHECK(panel("SLO burn rate") == std::vector<std::string>{"watchpost_slo_burn_rate{target=~\"$target\"}"});
+  CHECK(queries_by_title["SLO burn rate"] ==
+        std::vector<std::string>{"watchpost_slo_burn_rate{target=~\"$target\"}"});
 
   // The target picker lists the probed targets from a spec metric too.
   const auto& variables = dashboard.at("templating").at("list").as_array();
