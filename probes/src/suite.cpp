@@ -174,7 +174,7 @@ class suite_parser {
           c.from = capture_rule::source::regex;
           std::string error;
           auto p = pattern::compile(scope_.expand_now(file_, *n, "capture regex"), error);
-          if (!p) file_.fail(*n, error);
+          if (!p) file_.fail(*n, "capture " + c.name + ": " + error);
           c.regex = *p;
         }
         if (auto n = s.optional("secret")) c.secret = file_.boolean(*n, "secret");

@@ -99,9 +99,7 @@ bool take_captures(const suite& s, const check& c, check_outcome& o, std::map<st
         break;
       case capture_rule::source::regex: {
         where = "/" + cap.regex.source + "/";
-        std::smatch m;
-        if (cap.regex.re && std::regex_search(o.response.body, m, *cap.regex.re))
-          value = m.size() > 1 ? m[1].str() : m[0].str();
+        value = cap.regex.capture(o.response.body);
         break;
       }
     }

@@ -8,7 +8,13 @@ namespace watchpost::test_target {
 const char* const usage =
     "usage: watchpost-test-target [--port N] [--tls-port N] [--no-tls] [--redirect-plain] [--threads N]\n"
     "                             [--cert-days D] [--profile good|bad] [--token T]\n"
-    "                             [--listen-delay DUR] [--freeze-at DUR --freeze-for DUR]\n";
+    "                             [--listen-delay DUR] [--freeze-at DUR --freeze-for DUR]\n"
+    "                             [--idle-timeout DUR]\n"
+    "  --idle-timeout  close a keep-alive connection (FIN, no response) when no request byte\n"
+    "                  arrives this long after the previous response\n"
+    "routes (listed in routes.hpp) include the protocol faults /interim?code=103&count=1&then=200,\n"
+    "/switching (101 without an upgrade asked) and /hostile/NAME (raw framing faults; an unknown\n"
+    "NAME answers 404 with the list).\n";
 
 std::optional<profile> profile::named(std::string_view name) {
   if (name == "good") return profile{};
@@ -113,6 +119,9 @@ parse_result parse_args(int argc, char** argv) {
       duration(c.freeze_at);
     } else if (arg == "--freeze-for") {
       duration(freeze_for);
+    } else if (arg == "--idle-timeout") {
+      duration(c.idle_timeout);
+      if (c.idle_timeout && *c.idle_timeout <= nanoseconds::zero()) error(arg, "must be positive");
     } else {
       out.errors.push_back("unknown option: " + std::string(argv[i]));
     }

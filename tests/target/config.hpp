@@ -35,6 +35,9 @@ struct config {
   nanoseconds listen_delay{0};
   std::optional<nanoseconds> freeze_at;
   nanoseconds freeze_for{0};
+  // A keep-alive connection with no request byte this long after a response is closed
+  // without a response (Node's keepAliveTimeout, gunicorn's keepalive). None: 30 s.
+  std::optional<nanoseconds> idle_timeout;
 };
 
 struct parse_result {

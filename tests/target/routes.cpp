@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <map>
 
+#include "faults.hpp"
+
 namespace watchpost::test_target {
 
 namespace {
@@ -27,6 +29,7 @@ constexpr std::uint64_t max_drip_bytes = 1'000'000;
 constexpr std::uint64_t max_drip_interval_ms = 60'000;
 constexpr std::uint64_t max_redirects = 1000;
 constexpr std::uint64_t max_freeze_ms = 600'000;
+constexpr std::uint64_t max_interim_count = 10;
 
 std::optional<std::uint64_t> to_number(std::string_view text) {
   std::uint64_t value = 0;
@@ -207,6 +210,13 @@ reply headers_json(const request& req) {
   return make(req.version(), http::status::ok, std::move(body), application_json);
 }
 
+// The final response `then`, prefaced by `count` interim responses `code`.
+reply interim(unsigned version, unsigned code, unsigned count, unsigned then) {
+  auto r = make(version, then, "final " + std::to_string(then) + "\n");
+  r.preface = interim_responses(code, count);
+  return r;
+}
+
 reply dispatch(const request& req, server_state& st) {
   const unsigned v = req.version();
   std::string_view target = req.target();
@@ -291,6 +301,21 @@ reply dispatch(const request& req, server_state& st) {
     const std::string filler(1000, 'x');
     for (int i = 0; i < 200; ++i) r.res.insert("X-Filler-" + std::to_string(i), filler);
     return r;
+  }
+  if (path == "/interim") {
+    auto code = number_param(query, "code", 103);
+    auto count = number_param(query, "count", 1);
+    auto then = number_param(query, "then", 200);
+    if (!code || !count || !then || *code < 100 || *code > 199 || *code == 101 || *count < 1 ||
+        *count > max_interim_count || *then < 200 || *then > 599)
+      return bad_request(v, "interim allows code=100..199 but 101, count=1..10, then=200..599");
+    return interim(v, static_cast<unsigned>(*code), static_cast<unsigned>(*count), static_cast<unsigned>(*then));
+  }
+  if (path == "/switching") return switching_reply();
+  if (auto rest = strip_prefix(path, "/hostile/")) {
+    if (*rest == "interim-then-final") return interim(v, 103, 1, 503);
+    if (auto r = hostile_reply(*rest)) return std::move(*r);
+    return make(v, http::status::not_found, "unknown hostile route; known: " + hostile_name_list() + "\n");
   }
   if (path == "/stall") {
     reply r;

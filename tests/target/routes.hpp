@@ -1,7 +1,17 @@
 #pragma once
 // Routing for the test target: request -> reply plan, with no I/O. The session (server.cpp)
 // carries the plan out; faults that are not an ordinary message (slow bodies, resets,
-// garbage, stalls) are a `reply_kind` the session knows how to perform.
+// garbage, stalls, hostile framing) are a `reply_kind` the session knows how to perform.
+//
+// Fault routes for clients' protocol handling (all HTTP/1.1):
+//   GET /interim?code=103&count=1&then=200  `count` (1..10) interim responses `code` (100..199
+//       but 101; a 103 carries a Link header), then the final `then` (200..599), "final <then>\n",
+//       keep-alive.
+//   GET /switching    101 Switching Protocols although no upgrade was asked; then held open
+//       until the peer closes or `raw_limit` passes.
+//   GET /hostile/NAME raw bytes no conforming server sends (see `hostile_names`); endless ones
+//       write at full speed until the peer closes or `raw_limit` passes. Unknown NAME: 404.
+// The --idle-timeout flag (server.cpp) closes keep-alive connections idle that long.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -36,11 +46,47 @@ enum class reply_kind {
   reset,    // header (Content-Length 1000), 10 bytes, then an RST
   garbage,  // "NOT-HTTP garbage\r\n\r\n", then close
   stall,    // never answer; hold the connection until the peer closes
+  raw,      // write `raw` verbatim, then end as `after` says
 };
+
+// How a `raw` reply ends.
+enum class raw_end {
+  close,     // close cleanly (TLS close_notify, then FIN)
+  truncate,  // FIN on the TCP socket, no TLS close_notify
+  hold,      // read and discard until the peer closes or `raw_limit` passes
+  endless,   // write `endless` over and over until the peer closes or `raw_limit` passes
+};
+
+// Bounds every held or endless raw reply, so no fault runs forever.
+inline constexpr std::chrono::seconds raw_limit{30};
+
+// The /hostile/NAME routes, in the order the 404 lists them:
+//   chunk-ext-endless  chunked, then "1;" and endless "a=b;" chunk extension bytes, no LF ever
+//   chunk-huge         chunked with chunk size ffffffffffffffffffff, a few bytes, close
+//   cl-te              Content-Length: 5 and Transfer-Encoding: chunked with a chunked body, close
+//   two-cl             Content-Length: 5 and Content-Length: 7, a 5-byte body, close
+//   lf-only            a valid response with bare LF line endings, close
+//   nul-header         a header value holding a NUL byte, close
+//   no-reason          status line "HTTP/1.1 200" (no reason phrase), otherwise valid, close
+//   early-close        "HTTP/1.1 200 OK\r\nContent-Le", close
+//   close-delimited    Connection: close and 1000 body bytes ended by the close (valid)
+//   tls-truncation     Content-Length: 1000, 10 bytes, FIN without TLS close_notify
+//   endless-body       Content-Length: 1000000000000 and endless body bytes
+//   endless-headers    status line, then endless "X-Pad: aaaa...\r\n" header lines
+//   endless-trailers   chunked, last chunk "0\r\n", then endless "X-T: aaaa\r\n" trailers
+//   interim-then-final the bytes of /interim?code=103&then=503
+inline constexpr std::string_view hostile_names[] = {
+    "chunk-ext-endless", "chunk-huge",      "cl-te",           "two-cl",         "lf-only",
+    "nul-header",        "no-reason",       "early-close",     "close-delimited", "tls-truncation",
+    "endless-body",      "endless-headers", "endless-trailers", "interim-then-final"};
 
 struct reply {
   response res;
   reply_kind kind = reply_kind::message;
+  std::string preface;  // written before `res` (interim 1xx responses)
+  std::string raw;      // reply_kind::raw: the bytes, then `after`
+  raw_end after = raw_end::close;
+  std::string endless;  // raw_end::endless: the unit written over and over
   std::uint64_t size = 0;
   std::chrono::milliseconds wait{0};
   bool bypass_freeze = false;  // the freeze control answer itself is never held

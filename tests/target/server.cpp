@@ -136,10 +136,11 @@ void abort_connection(auto& stream) {
   socket.close(ec);
 }
 
-// Reads and discards until the peer closes: the connection is held, never answered.
+// Reads and discards until the peer closes (or `limit` passes): the connection is held, never answered.
 template <class Stream>
-net::awaitable<void> hold_open(Stream& stream) {
-  beast::get_lowest_layer(stream).expires_never();
+net::awaitable<void> hold_open(Stream& stream, std::optional<std::chrono::seconds> limit) {
+  if (limit) beast::get_lowest_layer(stream).expires_after(*limit);
+  else beast::get_lowest_layer(stream).expires_never();
   std::array<char, 1024> sink;
   for (;;) {
     auto [ec, n] = co_await stream.async_read_some(net::buffer(sink), use_tuple);
@@ -147,14 +148,43 @@ net::awaitable<void> hold_open(Stream& stream) {
   }
 }
 
+// Writes `unit` over and over at full speed until the peer closes or `raw_limit` passes.
+template <class Stream>
+net::awaitable<void> write_endless(Stream& stream, std::string_view unit) {
+  // One deadline for all the writes: a peer that stops reading cannot extend it.
+  beast::get_lowest_layer(stream).expires_after(raw_limit);
+  for (;;) {
+    auto [ec, n] = co_await net::async_write(stream, net::buffer(unit), use_tuple);
+    if (ec) co_return;
+  }
+}
+
+template <class Stream>
+net::awaitable<next_step> perform_raw(Stream& stream, const reply& r) {
+  if (!co_await write_buffers(stream, net::buffer(r.raw))) co_return next_step::abort;
+  switch (r.after) {
+    case raw_end::close: co_return next_step::close;
+    case raw_end::truncate: {
+      error_code ec;
+      beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_send, ec);
+      co_return next_step::abort;
+    }
+    case raw_end::hold: co_await hold_open(stream, raw_limit); break;
+    case raw_end::endless: co_await write_endless(stream, r.endless); break;
+  }
+  co_return next_step::abort;
+}
+
 template <class Stream>
 net::awaitable<next_step> perform(Stream& stream, reply& r, const server_state& st) {
   if (r.kind == reply_kind::stall) {
-    co_await hold_open(stream);
+    co_await hold_open(stream, std::nullopt);
     co_return next_step::abort;
   }
   if (r.kind == reply_kind::delayed) co_await sleep_for(r.wait);
   if (!r.bypass_freeze) co_await wait_for_thaw(st);
+  if (r.kind == reply_kind::raw) co_return co_await perform_raw(stream, r);
+  if (!r.preface.empty() && !co_await write_buffers(stream, net::buffer(r.preface))) co_return next_step::abort;
 
   bool ok = true;
   switch (r.kind) {
@@ -193,6 +223,7 @@ net::awaitable<next_step> perform(Stream& stream, reply& r, const server_state& 
     case reply_kind::chunked:
       ok = co_await write_header(stream, r.res) && co_await write_chunked_pattern(stream, r.size);
       break;
+    case reply_kind::raw: break;  // performed above
   }
   if (!ok) co_return next_step::abort;
   co_return r.res.keep_alive() ? next_step::keep_alive : next_step::close;
@@ -206,7 +237,14 @@ bool is_parse_error(const error_code& ec) {
 template <class Stream>
 net::awaitable<next_step> serve(Stream& stream, server_state& st, bool tls) {
   beast::flat_buffer buffer;  // reused across the connection's requests
-  for (;;) {
+  for (bool after_response = false;; after_response = true) {
+    if (after_response && st.cfg.idle_timeout && buffer.size() == 0) {
+      // The stream closes the socket when the idle time runs out: FIN, no response.
+      beast::get_lowest_layer(stream).expires_after(*st.cfg.idle_timeout);
+      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_tuple);
+      if (ec) co_return ec == net::error::eof ? next_step::close : next_step::abort;
+      buffer.commit(n);
+    }
     http::request_parser<http::string_body> parser;
     parser.header_limit(header_limit);
     parser.body_limit(body_limit);

@@ -5,15 +5,19 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "watchpost/common/config_file.hpp"
 #include "watchpost/probes/http_types.hpp"
 #include "watchpost/probes/jsonpath.hpp"
 #include "watchpost/probes/variables.hpp"
+
+namespace re2 {
+class RE2;
+}
 
 namespace watchpost::probes {
 
@@ -28,12 +32,19 @@ struct comparison {
 // Parses "OP NUMBER" (no unit); nullopt when the text is not a comparison.
 std::optional<comparison> parse_comparison(std::string_view text);
 
-// A compiled regular expression that remembers its source.
+// A user-supplied regular expression that remembers its source, compiled once at load time with
+// RE2: matching is linear in the text and never recurses, so a huge or hostile response body cannot
+// hang or crash the process. RE2 syntax has no backreferences and no lookaround. Copies share the
+// compiled expression, which RE2 lets any number of threads match with at once.
 struct pattern {
   std::string source;
-  std::shared_ptr<const std::regex> re;
+  std::shared_ptr<const re2::RE2> re;
+  // nullopt, with RE2's reason in `error`, for invalid or unsupported syntax.
   static std::optional<pattern> compile(const std::string& source, std::string& error);
-  bool search(const std::string& text) const;
+  // True when the pattern matches anywhere in text (an unanchored search).
+  bool search(std::string_view text) const;
+  // The first match's group 1 if the pattern has a group, else the whole match; nullopt without a match.
+  std::optional<std::string> capture(std::string_view text) const;
 };
 
 struct status_rule {
