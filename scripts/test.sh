@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds from scratch with -Werror and runs the whole test suite, then
-# builds it again with ASan+UBSan and runs it once more (WATCHPOST_CI_SANITIZE=0 skips that part).
+# builds and runs the fuzz targets for 20 s each (WATCHPOST_CI_FUZZ=0 skips them), then builds it again
+# with ASan+UBSan and runs it once more (WATCHPOST_CI_SANITIZE=0 skips that part).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh --test
@@ -13,6 +14,13 @@ cmake --build "$build" -j2
 echo "clean build: $(( $(date +%s) - start )) s"
 ctest --test-dir "$build" -j2 --output-on-failure --timeout 300
 echo "build + tests: $(( $(date +%s) - start )) s"
+
+# libFuzzer targets under ASan+UBSan (clang), a short fixed budget each; README "Fuzzing" runs longer.
+if [[ ${WATCHPOST_CI_FUZZ:-1} == 1 ]]; then
+  rm -rf "$build-fuzz"
+  FUZZ_BUILD_DIR="$build-fuzz" bash scripts/fuzz.sh "${WATCHPOST_CI_FUZZ_SECONDS:-20}"
+  echo "fuzz build + runs: $(( $(date +%s) - start )) s"
+fi
 
 if [[ ${WATCHPOST_CI_SANITIZE:-1} == 1 ]]; then
   # -O1 keeps the instrumented build and its tests fast enough for CI; no benches.

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "watchpost/exporters/pushgateway.hpp"
+#include "watchpost/probes/dns_resolver.hpp"
 
 namespace watchpost::cli {
 
@@ -25,6 +26,11 @@ probes::url push_gateway_option(const std::string& text) {
   auto parsed = exporters::parse_gateway_url(text);
   if (auto* error = std::get_if<probes::url_error>(&parsed)) throw usage_error("--push-gateway: " + error->message);
   return std::get<probes::url>(std::move(parsed));
+}
+
+std::string dns_servers_option(const std::string& text) {
+  if (auto error = probes::dns_servers_error(text)) throw usage_error("--dns-server: " + *error);
+  return text;
 }
 
 probes::header_field header_option(const std::string& text) {

@@ -21,6 +21,10 @@ nanoseconds duration_option(const std::string& flag, const std::string& text);
 probes::url url_argument(const std::string& text);
 // --push-gateway URL, checked before any traffic is sent.
 probes::url push_gateway_option(const std::string& text);
+// --dns-server IP[:PORT][,IP[:PORT]...], checked before any traffic is sent.
+std::string dns_servers_option(const std::string& text);
+inline constexpr const char* dns_server_help =
+    "ask these DNS servers, IP[:PORT][,IP[:PORT]] ([::1]:53 for IPv6), instead of /etc/resolv.conf";
 // "Name: value" as given to -H.
 probes::header_field header_option(const std::string& text);
 

@@ -89,6 +89,7 @@ int run_smoke(const args& argv) {
       ("junit", po::value<std::string>(), "write a JUnit XML report to this file")
       ("insecure,k", "do not verify server certificates")
       ("ca-file", po::value<std::string>(), "trust this PEM bundle instead of the system store")
+      ("dns-server", po::value<std::string>(), dns_server_help)
       ("preset", po::value<std::string>(), "built-in suite: deploy")
       ("timeout", po::value<std::string>()->default_value("5s"), "per-check deadline for presets")
       ("http-url", po::value<std::string>(), "deploy preset: the plain-HTTP listener (default: same host, port 80)")
@@ -153,6 +154,7 @@ int run_smoke(const args& argv) {
   probes::client_options client;
   client.tls.insecure = vm.count("insecure") > 0;
   if (vm.count("ca-file")) client.tls.ca_file = vm["ca-file"].as<std::string>();
+  if (vm.count("dns-server")) client.dns_servers = dns_servers_option(vm["dns-server"].as<std::string>());
   std::optional<nanoseconds> wait;
   if (vm.count("wait-ready")) wait = duration_option("--wait-ready", vm["wait-ready"].as<std::string>());
 

@@ -276,6 +276,23 @@ void parse_listen_security(const config_file& file, mapping_reader& m, listen_pr
   }
 }
 
+dns_config parse_dns(const config_file& file, const YAML::Node& node) {
+  dns_config out;
+  auto m = file.mapping(node, "dns");
+  if (auto n = m.optional("servers")) {
+    for (const auto& item : file.sequence(*n, "dns.servers")) {
+      out.servers.push_back(file.string(item, "dns server"));
+      if (auto error = probes::dns_server_error(out.servers.back())) file.fail(item, *error);
+    }
+  }
+  if (auto n = m.optional("cache_ttl")) {
+    out.cache_ttl = file.duration(*n, "dns.cache_ttl");
+    if (out.cache_ttl > std::chrono::hours(1)) file.fail(*n, "dns.cache_ttl must be 0..1h");
+  }
+  m.finish();
+  return out;
+}
+
 agent_config build(const config_file& file) {
   agent_config out;
   out.source = file.path();
@@ -294,6 +311,7 @@ agent_config build(const config_file& file) {
     if (out.batch_window < nanoseconds{0} || out.batch_window > std::chrono::seconds(1))
       file.fail(*n, "batch_window must be 0..1s");
   }
+  if (auto n = m.optional("dns")) out.dns = parse_dns(file, *n);
   if (auto n = m.optional("labels")) {
     if (!n->IsMap()) file.fail(*n, "labels must be a mapping of name: value");
     for (const auto& l : *n) out.labels[file.string(l.first, "label name")] = file.string(l.second, "label value");

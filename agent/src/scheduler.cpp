@@ -26,6 +26,7 @@
 #include "watchpost/agent/webhook.hpp"
 #include "watchpost/common/config_file.hpp"
 #include "watchpost/common/text_file.hpp"
+#include "watchpost/probes/dns_resolver.hpp"
 #include "watchpost/probes/http_client.hpp"
 #include "watchpost/probes/suite.hpp"
 
@@ -51,6 +52,12 @@ nanoseconds uniform(nanoseconds low, nanoseconds high) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   if (high <= low) return low;
   return nanoseconds{std::uniform_int_distribution<std::int64_t>(low.count(), high.count())(rng)};
+}
+
+std::string join_servers(const std::vector<std::string>& servers) {
+  std::string out;
+  for (const auto& s : servers) out.append(out.empty() ? "" : ",").append(s);
+  return out;
 }
 
 steady::time_point align_up(steady::time_point t, nanoseconds grid) {
@@ -87,6 +94,8 @@ struct worker {
   std::vector<target_runtime*> targets;
   std::priority_queue<scheduled_start, std::vector<scheduled_start>, std::greater<>> starts;
   asio::steady_timer tick{io};
+  // The worker's targets share it (and its cache); destroyed before `io`, which drives it.
+  std::shared_ptr<probes::dns_resolver> resolver;
   std::atomic<bool> stopping{false};
   std::atomic<std::int64_t> max_lag_ns{0};
 };
@@ -181,7 +190,16 @@ class agent_process {
     }
     for (const auto& text : snapshots) restore_states(text, states);
     const int threads = std::max(1, std::min<int>(cfg.threads, static_cast<int>(std::max<std::size_t>(1, targets_.size()))));
-    for (int i = 0; i < threads; ++i) workers_.push_back(std::make_unique<worker>());
+    probes::resolver_options dns;
+    dns.servers = join_servers(cfg.dns.servers);
+    dns.cache_ttl = cfg.dns.cache_ttl;
+    nanoseconds shortest = nanoseconds::max();
+    for (const auto& tc : cfg.targets) shortest = std::min(shortest, tc.timeout);
+    dns.try_timeout = probes::dns_try_timeout_for(shortest);  // a dropped query is retried within any target's timeout
+    for (int i = 0; i < threads; ++i) {
+      workers_.push_back(std::make_unique<worker>());
+      workers_.back()->resolver = std::make_shared<probes::dns_resolver>(workers_.back()->io.get_executor(), dns);
+    }
     for (std::size_t i = 0; i < targets_.size(); ++i) {
       worker& w = *workers_[i % workers_.size()];
       target_runtime& t = *targets_[i];
@@ -195,6 +213,7 @@ class agent_process {
       // itself: ~1 MB and ms of CPU); plain http targets never need one.
       if (t.config.request.target.tls) options.tls_context = tls_context(t.config.insecure);
       options.tls.insecure = t.config.insecure;
+      options.resolver = w.resolver;
       t.client = std::make_unique<probes::http_client>(w.io.get_executor(), options);
       // A random phase spreads thousands of targets evenly over the interval.
       w.starts.push({steady::now() + uniform(nanoseconds{0}, t.config.interval), w.targets.size()});

@@ -35,7 +35,8 @@ YAML::Node mapping_reader::required(std::string_view key) {
 
 void mapping_reader::finish() const {
   for (const auto& entry : node_) {
-    const auto key = entry.first.as<std::string>();
+    if (!entry.first.IsScalar()) file_.fail(entry.first, "keys of " + what_ + " must be plain names");
+    const auto key = entry.first.Scalar();
     bool known = false;
     for (const auto& a : asked_) known = known || a == key;
     if (known) continue;

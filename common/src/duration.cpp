@@ -6,7 +6,10 @@
 
 namespace watchpost {
 
-std::optional<nanoseconds> parse_duration(std::string_view text) {
+namespace {
+
+// One "<number><unit>" term.
+std::optional<double> parse_term(std::string_view text) {
   if (text.empty()) return std::nullopt;
   std::size_t unit_pos = 0;
   while (unit_pos < text.size() &&
@@ -32,7 +35,23 @@ std::optional<nanoseconds> parse_duration(std::string_view text) {
     scale = 3600e9;
   else
     return std::nullopt;
-  double ns = value * scale;
+  return value * scale;
+}
+
+}  // namespace
+
+std::optional<nanoseconds> parse_duration(std::string_view text) {
+  // Terms add up, so format_duration's "2m30s" and "1h05m" read back (as in Go's ParseDuration).
+  double ns = 0;
+  do {
+    std::size_t end = 0;
+    while (end < text.size() && (std::isdigit(static_cast<unsigned char>(text[end])) || text[end] == '.')) ++end;
+    while (end < text.size() && !std::isdigit(static_cast<unsigned char>(text[end])) && text[end] != '.') ++end;
+    const auto term = parse_term(text.substr(0, end));
+    if (!term) return std::nullopt;
+    ns += *term;
+    text.remove_prefix(end);
+  } while (!text.empty());
   if (ns > 9.0e18) return std::nullopt;
   return nanoseconds(static_cast<std::int64_t>(std::llround(ns)));
 }

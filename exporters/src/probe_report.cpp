@@ -56,6 +56,7 @@ std::string probe_json(const probes::request& req, const probes::result& res) {
                  {"status", res.status},
                  {"timings_us", timings_json(res.timings)},
                  {"connection_reused", res.connection_reused},
+                 {"reconnects", res.reconnects},
                  {"redirects_followed", res.redirects_followed},
                  {"effective_url", res.effective_url},
                  {"body_bytes", res.body.size()}};

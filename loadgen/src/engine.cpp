@@ -249,7 +249,6 @@ class worker {
   run_state& run_;
   const load_options& options_;
   const shared_plan& plan_;
-  unsigned index_;
   // Only this worker's thread touches its sockets and timers, so the reactor's per-descriptor
   // locks are dropped; the scheduler keeps its lock because the main thread posts stop().
   asio::io_context ctx_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
@@ -624,7 +623,7 @@ void connection::check_deadline(time_point now) {
 // worker
 
 worker::worker(run_state& run, const load_options& options, const shared_plan& plan, unsigned index)
-    : run_(run), options_(options), plan_(plan), index_(index),
+    : run_(run), options_(options), plan_(plan),
       rng_(0x9E3779B97F4A7C15ull * (index + 1) ^ 0x2545F4914F6CDD1Dull) {
   const unsigned n = options.threads;
   const std::uint64_t conns = share_of(options.connections, index, n);

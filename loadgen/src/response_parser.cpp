@@ -1,6 +1,7 @@
 #include "watchpost/loadgen/response_parser.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 
 namespace watchpost::loadgen {
@@ -30,6 +31,29 @@ bool has_token(std::string_view value, std::string_view token) noexcept {
   return false;
 }
 
+// Field names are RFC 9110 tokens; field values and reason phrases may hold HTAB, SP, visible
+// ASCII and obs-text, never other control bytes (NUL, bare CR). Beast checks the same.
+bool is_token(std::string_view s) noexcept {
+  constexpr std::string_view punctuation = "!#$%&'*+-.^_`|~";
+  for (char c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && punctuation.find(c) == std::string_view::npos) return false;
+  return !s.empty();
+}
+
+bool is_field_text(std::string_view s) noexcept {
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t') || u == 0x7f) return false;
+  }
+  return true;
+}
+
+// "name: value" with a valid name and value (headers and trailers).
+bool is_field_line(std::string_view line) noexcept {
+  const auto colon = line.find(':');
+  return colon != std::string_view::npos && is_token(line.substr(0, colon)) && is_field_text(line.substr(colon + 1));
+}
+
 bool parse_decimal(std::string_view s, std::uint64_t& out) noexcept {
   if (s.empty() || s.size() > 18) return false;
   std::uint64_t v = 0;
@@ -41,10 +65,48 @@ bool parse_decimal(std::string_view s, std::uint64_t& out) noexcept {
   return true;
 }
 
+std::string_view skip_blanks(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  return s;
+}
+
+std::string_view take_token(std::string_view& s) noexcept {
+  std::size_t n = 0;
+  while (n < s.size() && is_token(s.substr(n, 1))) ++n;
+  const auto token = s.substr(0, n);
+  s.remove_prefix(n);
+  return token;
+}
+
+// chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ) BWS, as Beast reads it.
+bool is_chunk_extension(std::string_view s) noexcept {
+  for (s = skip_blanks(s); !s.empty(); s = skip_blanks(s)) {
+    if (s.front() != ';') return false;
+    s = skip_blanks(s.substr(1));
+    if (take_token(s).empty()) return false;
+    s = skip_blanks(s);
+    if (s.empty() || s.front() != '=') continue;
+    s = skip_blanks(s.substr(1));
+    if (!s.empty() && s.front() == '"') {
+      std::size_t i = 1;
+      for (; i < s.size() && s[i] != '"'; ++i) {
+        if (s[i] == '\\') ++i;  // quoted-pair
+        if (i >= s.size() || !is_field_text(s.substr(i, 1))) return false;
+      }
+      if (i >= s.size()) return false;
+      s.remove_prefix(i + 1);
+    } else if (take_token(s).empty()) {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool parse_hex(std::string_view s, std::uint64_t& out) noexcept {
   // Chunk extensions (";name=value") follow the size.
-  s = s.substr(0, s.find(';'));
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  const auto extension = s.find_first_of("; \t");
+  if (extension != std::string_view::npos && !is_chunk_extension(s.substr(extension))) return false;
+  s = s.substr(0, extension);
   if (s.empty() || s.size() > 15) return false;
   std::uint64_t v = 0;
   for (char c : s) {
@@ -78,6 +140,7 @@ void response_parser::reset(bool head_request, response_capture* capture) noexce
   chunked_ = false;
   has_length_ = false;
   http10_ = false;
+  framing_ = framing::none;
   status_ = 0;
   remaining_ = 0;
   body_bytes_ = 0;
@@ -99,7 +162,18 @@ void response_parser::on_header(std::string_view name, std::string_view value) n
     has_length_ = true;
     remaining_ = n;
   } else if (iequals(name, "transfer-encoding")) {
-    chunked_ = has_token(value, "chunked");
+    // A comma list of codings; the body is chunked only when chunked is the last one (else
+    // it ends when the server closes), as RFC 9112 6.3 and Beast have it.
+    std::string_view last;
+    for (std::string_view rest = value; !rest.empty();) {
+      const auto comma = rest.find(',');
+      auto item = rest.substr(0, comma);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+      item = skip_blanks(item);
+      if (!item.empty()) last = item;
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+    chunked_ = iequals(last, "chunked");
   } else if (iequals(name, "connection")) {
     if (has_token(value, "close")) keep_alive_ = false;
     else if (has_token(value, "keep-alive")) keep_alive_ = true;
@@ -119,21 +193,32 @@ void response_parser::end_of_headers() noexcept {
     return;
   }
   if (chunked_) {
+    framing_ = framing::chunked;
     state_ = state::chunk_size;
   } else if (has_length_) {
+    framing_ = framing::length;
     state_ = remaining_ == 0 ? state::done : state::body_length;
   } else {
+    framing_ = framing::until_close;
     keep_alive_ = false;  // the body ends when the server closes
     state_ = state::body_until_close;
   }
 }
 
 void response_parser::on_line(std::string_view line) noexcept {
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  // Lines end in CR LF; a bare LF is a protocol error, as in Beast (the probe client). A line
+  // cut at the carry lost its end: it is judged below by its state.
+  if (!line.empty() && line.back() == '\r') {
+    line.remove_suffix(1);
+  } else if (!carry_truncated_) {
+    state_ = state::error;
+    return;
+  }
   switch (state_) {
     case state::status_line: {
       // "HTTP/1.1 200 OK"
-      if (line.size() < 12 || !line.starts_with("HTTP/1.") || line[8] != ' ') {
+      if (line.size() < 12 || !line.starts_with("HTTP/1.") || (line[7] != '0' && line[7] != '1') ||
+          line[8] != ' ' || !is_field_text(line.substr(12))) {
         state_ = state::error;
         return;
       }
@@ -155,11 +240,11 @@ void response_parser::on_line(std::string_view line) noexcept {
         return;
       }
       if (carry_truncated_) return;  // an over-long header we do not read
-      auto colon = line.find(':');
-      if (colon == std::string_view::npos || colon == 0) {
+      if (!is_field_line(line)) {
         state_ = state::error;
         return;
       }
+      const auto colon = line.find(':');
       on_header(line.substr(0, colon), line.substr(colon + 1));
       return;
     }
@@ -179,6 +264,7 @@ void response_parser::on_line(std::string_view line) noexcept {
       return;
     case state::trailers:
       if (line.empty()) state_ = state::done;
+      else if (!carry_truncated_ && !is_field_line(line)) state_ = state::error;
       return;
     default:
       return;

@@ -8,17 +8,17 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <ctime>
 #include <optional>
+
+#include "watchpost/probes/dns_resolver.hpp"
 
 namespace watchpost::probes {
 
@@ -111,18 +111,56 @@ bool is_redirect(int status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
+// Methods a client may resend when the first attempt provably never reached the application
+// (RFC 9110 9.2.2); browsers, Go and k6 resend these, and only these, after an idle close.
+bool is_idempotent(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE" || method == "PUT" ||
+         method == "DELETE";
+}
+
+// curl's rule: credentials travel only to the origin they were given for.
+void drop_credentials(header_list& headers) {
+  std::erase_if(headers, [](const header_field& h) {
+    return iequals(h.name, "Authorization") || iequals(h.name, "Cookie") ||
+           iequals(h.name, "Proxy-Authorization");
+  });
+}
+
+// A server may send a few 1xx (100 Continue, 102 Processing, 103 Early Hints) before the final
+// response; more than this is a server stuck in a loop, not a slow answer.
+constexpr int max_interim_responses = 10;
+// Beast's header_limit does not bound a chunk-size line, its extensions or the trailers: the parser
+// waits for their end in the read buffer. The buffer holds at most the header limit plus one read.
+constexpr std::size_t read_block = 16 * 1024;
+// Chunk extensions carry a few tokens at most; anything longer is hostile.
+constexpr std::size_t max_chunk_extension_bytes = 4 * 1024;
+
+// Beast calls this with each chunk's extensions once the chunk-size line is complete.
+struct chunk_extension_guard {
+  void operator()(std::uint64_t, beast::string_view extensions, error_code& ec) const {
+    if (extensions.size() > max_chunk_extension_bytes) ec = http::error::bad_chunk_extension;
+  }
+};
+
+// How one write-and-read on an open connection ended.
+enum class exchange_outcome {
+  answered,     // r holds a response or a failure
+  idle_closed,  // a reused connection was closed by the server before any response byte
+};
+
 }  // namespace
 
 struct http_client::impl {
   asio::any_io_executor executor;
   client_options options;
   std::shared_ptr<ssl::context> tls_context;
-  tcp::resolver resolver;
+  std::shared_ptr<dns_resolver> resolver;  // options.resolver, else made on the first lookup
   std::optional<beast::tcp_stream> plain;
   std::optional<ssl::stream<beast::tcp_stream>> secure;
   std::optional<url> connected_origin;
   tls_info connection_tls;
-  beast::flat_buffer buffer;
+  beast::flat_buffer buffer{options.max_header_bytes + read_block};  // bounded: see read_block
+  chunk_extension_guard extension_guard;                             // the parsers keep a reference
   std::size_t opened = 0;
   // The last request and its bytes: a probe repeated on a keep-alive connection is serialised once.
   std::optional<request> serialized_for;
@@ -136,7 +174,7 @@ struct http_client::impl {
         // https URL is actually used, as loading it costs ~1 MB and milliseconds.
         tls_context(options.tls_context || options.tls.ca_file.empty() ? options.tls_context
                                                                         : make_tls_context(options.tls)),
-        resolver(ex) {}
+        resolver(options.resolver) {}
 
   void close() {
     error_code ignored;
@@ -152,24 +190,21 @@ struct http_client::impl {
 
   asio::awaitable<std::optional<tcp::resolver::results_type>> resolve(const url& target, result& r,
                                                                       time_point deadline) {
-    using namespace asio::experimental::awaitable_operators;
     const auto started = monotonic_clock::now();
-    asio::steady_timer timer(executor);
-    timer.expires_at(deadline);
-    auto outcome = co_await (resolver.async_resolve(target.host, std::to_string(target.port), use_tuple) ||
-                             timer.async_wait(use_tuple));
+    resolve_outcome outcome;
+    try {
+      if (!resolver) resolver = std::make_shared<dns_resolver>(executor, resolver_options_for(options));
+      outcome = co_await resolver->resolve(target.host, target.port, deadline);
+    } catch (const std::exception& e) {  // c-ares could not start, or dns_servers is malformed
+      outcome.error = "cannot resolve '" + target.host + "': " + e.what();
+    }
     r.timings.resolve = monotonic_clock::now() - started;
-    if (outcome.index() == 1) {
-      fail(r, failure_kind::dns, "resolving '" + target.host + "' timed out");
+    if (!outcome.ok()) {
+      fail(r, failure_kind::dns, std::move(outcome.error));
       co_return std::nullopt;
     }
-    auto [ec, results] = std::get<0>(std::move(outcome));
-    if (ec || results.empty()) {
-      fail(r, failure_kind::dns,
-           "cannot resolve '" + target.host + "': " + (ec ? ec.message() : "no addresses"));
-      co_return std::nullopt;
-    }
-    co_return results;
+    co_return tcp::resolver::results_type::create(outcome.endpoints.begin(), outcome.endpoints.end(), target.host,
+                                                  std::to_string(target.port));
   }
 
   // Opens a TCP (and TLS) connection to target's origin. False with r.failure set on error.
@@ -248,69 +283,75 @@ struct http_client::impl {
     co_return true;
   }
 
-  // Writes the request and reads one response on the open connection.
-  // Returns false (without failing r) when a reused connection turned out to be closed
-  // by the peer before any response byte: the caller retries once on a fresh connection.
+  // Writes the request and reads its response on the open connection.
   template <class Stream>
-  asio::awaitable<bool> exchange(Stream& stream, bool head, result& r, time_point deadline) {
+  asio::awaitable<exchange_outcome> exchange(Stream& stream, const request& req, result& r,
+                                             time_point deadline) {
     lowest().expires_at(deadline);
     auto [write_ec, written] = co_await asio::async_write(stream, asio::buffer(wire), use_tuple);
     (void)written;
     const auto written_at = monotonic_clock::now();
     if (write_ec) {
-      if (r.connection_reused && is_closed_by_peer(write_ec)) co_return false;
+      if (r.connection_reused && is_closed_by_peer(write_ec)) co_return exchange_outcome::idle_closed;
       if (write_ec == beast::error::timeout)
         fail(r, failure_kind::timeout, "timed out sending the request");
       else
         fail(r, failure_kind::reset, "sending the request failed: " + describe(write_ec));
-      co_return true;
+      co_return exchange_outcome::answered;
     }
 
     if (buffer.size() == 0) {
-      auto [read_ec, n] = co_await stream.async_read_some(buffer.prepare(16 * 1024), use_tuple);
+      auto [read_ec, n] = co_await stream.async_read_some(buffer.prepare(read_block), use_tuple);
       buffer.commit(n);
       if (read_ec) {
         r.timings.ttfb = monotonic_clock::now() - written_at;
-        if (r.connection_reused && is_closed_by_peer(read_ec) && n == 0) co_return false;
+        if (r.connection_reused && is_closed_by_peer(read_ec) && n == 0)
+          co_return exchange_outcome::idle_closed;
         if (read_ec == beast::error::timeout)
           fail(r, failure_kind::timeout, "no response within " + format_duration(options.total_timeout));
         else if (is_closed_by_peer(read_ec))
           fail(r, failure_kind::reset, "connection closed before any response: " + describe(read_ec));
         else
           fail(r, failure_kind::reset, "reading the response failed: " + describe(read_ec));
-        co_return true;
+        co_return exchange_outcome::answered;
       }
     }
     const auto first_byte_at = monotonic_clock::now();
     r.timings.ttfb = first_byte_at - written_at;
-
-    http::response_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
-    parser.body_limit(options.max_body_bytes);
-    parser.skip(head);
-    auto [read_ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
-    (void)n;
+    co_await read_response(stream, req, r);
     r.timings.transfer = monotonic_clock::now() - first_byte_at;
-    if (read_ec) {
-      if (read_ec == beast::error::timeout)
-        fail(r, failure_kind::timeout,
-             std::string(parser.is_header_done() ? "response body" : "response headers") +
-                 " not complete within " + format_duration(options.total_timeout));
-      else if (read_ec == http::error::body_limit)
-        fail(r, failure_kind::body_too_large,
-             "response body exceeds " + std::to_string(options.max_body_bytes) + " bytes");
-      else if (read_ec == http::error::header_limit)
-        fail(r, failure_kind::protocol,
-             "response headers exceed " + std::to_string(options.max_header_bytes) + " bytes");
-      else if (is_closed_by_peer(read_ec))
-        fail(r, failure_kind::reset, "connection closed mid-response: " + describe(read_ec));
-      else
-        fail(r, failure_kind::protocol, "malformed HTTP response: " + describe(read_ec));
-      if (parser.is_header_done()) r.status = static_cast<int>(parser.get().result_int());
-      co_return true;
-    }
+    co_return exchange_outcome::answered;
+  }
 
-    auto response = parser.release();
+  // Reads the final response into r. Interim (1xx) responses before it are parsed and dropped
+  // one by one, each with a fresh parser, so no byte of the final response stays in the buffer.
+  template <class Stream>
+  asio::awaitable<void> read_response(Stream& stream, const request& req, result& r) {
+    std::optional<http::response_parser<http::string_body>> parser;
+    for (int interim = 0;; ++interim) {
+      parser.emplace();
+      parser->header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+      parser->body_limit(options.max_body_bytes);
+      parser->skip(req.method == "HEAD");
+      parser->on_chunk_header(extension_guard);
+      auto [ec, n] = co_await http::async_read_header(stream, buffer, *parser, use_tuple);
+      (void)n;
+      if (ec) co_return fail_read(*parser, ec, r);
+      const int status = static_cast<int>(parser->get().result_int());
+      if (status >= 200 || (status == 101 && find_header(req.headers, "Upgrade"))) break;
+      if (status == 101) {
+        r.status = status;
+        co_return fail(r, failure_kind::protocol, "101 Switching Protocols without an upgrade request");
+      }
+      if (interim == max_interim_responses)
+        co_return fail(r, failure_kind::protocol,
+                       "more than " + std::to_string(max_interim_responses) + " interim (1xx) responses");
+    }
+    auto [ec, n] = co_await http::async_read(stream, buffer, *parser, use_tuple);
+    (void)n;
+    if (ec) co_return fail_read(*parser, ec, r);
+
+    auto response = parser->release();
     r.status = static_cast<int>(response.result_int());
     r.reason = std::string(response.reason());
     r.headers.clear();
@@ -318,8 +359,33 @@ struct http_client::impl {
     for (const auto& field : response)
       r.headers.push_back({std::string(field.name_string()), std::string(field.value())});
     r.body = std::move(response.body());
-    if (!response.keep_alive() || !options.keep_alive) close();
-    co_return true;
+    // After an asked-for 101 the connection speaks another protocol: it is never reused.
+    if (!response.keep_alive() || !options.keep_alive || r.status == 101) close();
+  }
+
+  void fail_read(const http::response_parser<http::string_body>& parser, const error_code& ec,
+                 result& r) const {
+    if (ec == beast::error::timeout)
+      fail(r, failure_kind::timeout,
+           std::string(parser.is_header_done() ? "response body" : "response headers") +
+               " not complete within " + format_duration(options.total_timeout));
+    else if (ec == http::error::body_limit)
+      fail(r, failure_kind::body_too_large,
+           "response body exceeds " + std::to_string(options.max_body_bytes) + " bytes");
+    else if (ec == http::error::header_limit)
+      fail(r, failure_kind::protocol,
+           "response headers exceed " + std::to_string(options.max_header_bytes) + " bytes");
+    else if (ec == http::error::buffer_overflow)
+      fail(r, failure_kind::protocol,
+           "a chunk-size line or the trailers exceed " + std::to_string(buffer.max_size()) + " bytes");
+    else if (ec == http::error::bad_chunk_extension)
+      fail(r, failure_kind::protocol,
+           "chunk extension malformed or over " + std::to_string(max_chunk_extension_bytes) + " bytes");
+    else if (is_closed_by_peer(ec))
+      fail(r, failure_kind::reset, "connection closed mid-response: " + describe(ec));
+    else
+      fail(r, failure_kind::protocol, "malformed HTTP response: " + describe(ec));
+    if (parser.is_header_done()) r.status = static_cast<int>(parser.get().result_int());
   }
 
   // One hop: connect (or reuse), send, receive.
@@ -334,19 +400,26 @@ struct http_client::impl {
       serialized_for = req;
       serialized_for->target = target;
     }
-    const bool head = req.method == "HEAD";
-    for (int attempt = 0; attempt < 2; ++attempt) {
+    for (;;) {
       r.timings = phase_timings{};
       r.connection_reused = connected_origin && connected_origin->same_origin(target);
       if (!r.connection_reused && !co_await connect(target, r, start, deadline)) co_return;
       r.tls = connection_tls;
-      const bool done = secure ? co_await exchange(*secure, head, r, deadline)
-                               : co_await exchange(*plain, head, r, deadline);
-      if (done) {
+      const auto outcome =
+          secure ? co_await exchange(*secure, req, r, deadline) : co_await exchange(*plain, req, r, deadline);
+      if (outcome == exchange_outcome::answered) {
         if (!r.ok()) close();
         co_return;
       }
-      close();  // a stale keep-alive connection: retry once on a fresh one
+      // The server closed the idle keep-alive connection before reading the request. A fresh
+      // connection is never idle-closed, so this resends at most once.
+      close();
+      if (!is_idempotent(req.method)) {
+        co_return fail(r, failure_kind::reset,
+                       "the server closed the idle keep-alive connection before the request was answered (" +
+                           req.method + " is not idempotent: not resent)");
+      }
+      ++r.reconnects;
     }
   }
 
@@ -362,6 +435,7 @@ struct http_client::impl {
     }
     request to = from;
     to.target = std::get<url>(std::move(next));
+    if (!to.target.same_origin(from.target)) drop_credentials(to.headers);
     if (r.status == 303 || ((r.status == 301 || r.status == 302) && from.method == "POST")) {
       to.method = "GET";
       to.body.clear();

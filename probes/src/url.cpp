@@ -3,6 +3,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
+#include <cctype>
 #include <charconv>
 
 namespace watchpost::probes {
@@ -31,6 +32,11 @@ std::variant<url, url_error> from_boost(const boost::urls::url_view& u, std::str
       return url_error{"URL " + quoted + " has an unsupported IP literal"};
     default:
       out.host = u.host();
+      // host() decodes %XX: "%0d%0a" would put CR LF into the Host header, "%20" a space
+      // into the request. Only what a DNS name or IPv4 literal can hold is accepted.
+      for (const char c : out.host)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_')
+          return url_error{"URL " + quoted + " has an invalid host name"};
       break;
   }
   if (u.has_port()) {

@@ -148,3 +148,73 @@ TEST_CASE("a capture without keep_body or past max_body keeps no more than asked
   CHECK(capture.response.body == "0123");
   CHECK(capture.body_too_large);
 }
+
+// Found by fuzz_response_parser_differential: Beast (the probe client) rejects bare LF line
+// endings, the load parser took them (tests/fuzz/corpus/response_parser_differential/lf_only).
+TEST_CASE("bare LF line endings are a protocol error") {
+  for (const std::string wire : {"HTTP/1.0 200 OK\nContent-Length: 2\r\n\r\nok",
+                                 "HTTP/1.1 200 OK\r\nContent-Length: 2\n\r\nok",
+                                 "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\nok",
+                                 "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\nok\r\n0\r\n\r\n",
+                                 "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\n0\r\n\r\n"}) {
+    INFO(wire);
+    response_parser p;
+    p.reset();
+    p.feed(wire.data(), wire.size());
+    CHECK(p.failed());
+  }
+}
+
+// Found by fuzz_response_parser_differential: control bytes in a header name, value, reason
+// phrase or trailer, and versions other than 1.0 and 1.1, were taken; Beast rejects them
+// (corpus/response_parser_differential/ctl_in_name and bad_version).
+TEST_CASE("control bytes in header names, values, reasons and trailers are a protocol error") {
+  for (const std::string& wire : {std::string("HTTP/1.1 200 OK\r\nContent\x10-Length: 3\r\n\r\nabc"),
+                                 std::string("HTTP/1.1 200 OK\r\nX-A: a\0b\r\nContent-Length: 3\r\n\r\nabc", 51),
+                                 std::string("HTTP/1.1 200 O\x01K\r\nContent-Length: 3\r\n\r\nabc"),
+                                 std::string("HTTP/1.x 200 OK\r\nContent-Length: 3\r\n\r\nabc"),
+                                 std::string("HTTP/1.2 200 OK\r\nContent-Length: 3\r\n\r\nabc"),
+                                 std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nbad trailer\r\n\r\n")}) {
+    INFO(wire);
+    response_parser p;
+    p.reset();
+    p.feed(wire.data(), wire.size());
+    CHECK(p.failed());
+  }
+  const std::string fine = "HTTP/1.1 200 \xc3\x96K\r\nX-Tab:\ta\tb\r\nContent-Length: 3\r\n\r\nabc";
+  response_parser p;
+  p.reset();
+  p.feed(fine.data(), fine.size());
+  CHECK(p.done());
+}
+
+// Found by fuzz_response_parser_differential: anything after ';' passed as a chunk extension;
+// Beast reads the chunk-ext grammar (corpus/response_parser_differential/bad_chunk_extension).
+TEST_CASE("chunk extensions follow the chunk-ext grammar") {
+  const auto parse = [](const std::string& size_line) {
+    const std::string wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + size_line +
+                             "\r\nhello\r\n0\r\n\r\n";
+    response_parser p;
+    p.reset();
+    p.feed(wire.data(), wire.size());
+    return p.done();
+  };
+  for (auto good : {"5", "5;a", "5 ; a=b", "5;a=\"q \\\" d\";b", "5\t;a=1 "}) CHECK(parse(good));
+  for (auto bad : {"5;", "5;ext=1\xff", "5;a=\"open", "5;a=", "5 x", "5;a=b c"}) CHECK_FALSE(parse(bad));
+}
+
+// Seen while triaging fuzz_response_parser_differential: "chunked, gzip" was read as chunked;
+// Beast (and RFC 9112 6.3) read it until close (corpus/response_parser_differential/te_not_token).
+TEST_CASE("the last Transfer-Encoding coding decides chunked framing") {
+  const auto framing_of = [](const std::string& codings) {
+    const std::string wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: " + codings + "\r\n\r\n";
+    response_parser p;
+    p.reset();
+    p.feed(wire.data(), wire.size());
+    return p.failed() ? "error" : p.body_framing() == response_parser::framing::chunked ? "chunked" : "other";
+  };
+  CHECK(std::string(framing_of("chunked")) == "chunked");
+  CHECK(std::string(framing_of("gzip ,  Chunked")) == "chunked");
+  CHECK(std::string(framing_of("chunked, gzip")) == "other");
+  CHECK(std::string(framing_of("chu\xff\xff")) == "other");
+}

@@ -10,32 +10,14 @@
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 
-#include "process.hpp"
+#include "client_fixture.hpp"
 
 using namespace std::chrono_literals;
 using namespace watchpost::probes;
+using namespace watchpost::probes_test;
 using watchpost::testing::test_target;
 
 namespace {
-
-request get(const std::string& text) {
-  request r;
-  r.target = std::get<url>(parse_url(text));
-  return r;
-}
-
-client_options fast(std::chrono::milliseconds total = 5000ms) {
-  client_options o;
-  o.total_timeout = total;
-  o.connect_timeout = 2s;
-  return o;
-}
-
-// The test target is shared by all cases in this file: one process, started lazily.
-test_target& target() {
-  static test_target t;
-  return t;
-}
 
 // A loopback TCP port that refuses connections: bound, then closed.
 std::uint16_t closed_port() {

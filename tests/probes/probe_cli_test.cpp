@@ -40,6 +40,16 @@ TEST_CASE("probe --timeout bounds a stalled server") {
   CHECK(r.wall < 1s);
 }
 
+TEST_CASE("probe reports the final status after 103 Early Hints and fails on a 503") {
+  auto r = run_watchpost({"probe", target().http_url("/interim?code=103&then=503")});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.out, Catch::Contains("-> 503") && Catch::Contains("FAIL status"));
+  CHECK_THAT(r.out, !Catch::Contains("Early Hints"));
+  r = run_watchpost({"probe", target().http_url("/interim?code=103&then=503"), "--json"});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.out, Catch::Contains("\"status\":503") && Catch::Contains("\"reconnects\":0"));
+}
+
 TEST_CASE("probe --json prints one JSON object with the failure kind") {
   auto r =
       run_watchpost({"probe", target().https_url("/health"), "--ca-file", target().cert_file(), "--json"});

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "watchpost/common/duration.hpp"
+#include "watchpost/probes/dns_resolver.hpp"
 #include "watchpost/probes/http_types.hpp"
 #include "watchpost/probes/suite.hpp"
 
@@ -61,6 +62,13 @@ struct target_config {
   std::vector<webhook_config> on_breach;
 };
 
+// dns: { servers: [127.0.0.1:5353], cache_ttl: 30s }. Each worker thread has one resolver
+// with this cache, shared by its targets.
+struct dns_config {
+  std::vector<std::string> servers;  // IP[:PORT] each; empty = /etc/resolv.conf
+  nanoseconds cache_ttl = probes::default_dns_cache_ttl;
+};
+
 // Optional protection of the listen endpoints (/healthz always stays open).
 struct listen_protection {
   std::string user;      // basic auth required when set
@@ -83,6 +91,7 @@ struct agent_config {
   // due probes instead of once per probe: the wakeups, not the probes, dominate the CPU at
   // 1,000 probes/s. 0 starts every probe at its own jittered time.
   nanoseconds batch_window = std::chrono::milliseconds(50);
+  dns_config dns;
   std::vector<target_config> targets;
 };
 

@@ -31,6 +31,8 @@ class response_parser {
  public:
   enum class state : std::uint8_t { status_line, headers, body_length, body_until_close,
                                     chunk_size, chunk_data, chunk_data_end, trailers, done, error };
+  // How the final response's body is delimited, known once its headers are read.
+  enum class framing : std::uint8_t { none, length, chunked, until_close };
 
   // Starts a new response. HEAD responses carry no body whatever their headers say. With a
   // capture, headers and (if asked) the body are copied into it.
@@ -48,6 +50,7 @@ class response_parser {
   // The connection can carry another request after this response.
   bool keep_alive() const noexcept { return keep_alive_; }
   std::uint64_t body_bytes() const noexcept { return body_bytes_; }
+  framing body_framing() const noexcept { return framing_; }
 
  private:
   // Handles one complete line (without CR LF) in the line-oriented states.
@@ -66,6 +69,7 @@ class response_parser {
   bool chunked_ = false;
   bool has_length_ = false;
   bool http10_ = false;
+  framing framing_ = framing::none;
   int status_ = 0;
   std::uint64_t remaining_ = 0;  // body or chunk bytes still to come
   std::uint64_t body_bytes_ = 0;

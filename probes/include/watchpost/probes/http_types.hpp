@@ -18,6 +18,8 @@ class context;
 
 namespace watchpost::probes {
 
+class dns_resolver;
+
 struct header_field {
   std::string name;
   std::string value;
@@ -56,6 +58,11 @@ struct client_options {
   // Shared across clients (loading the system store costs milliseconds). When null, the client
   // builds one from `tls`: at construction if ca_file is set, else on its first https request.
   std::shared_ptr<boost::asio::ssl::context> tls_context;
+  // DNS servers "IP[:PORT],..." (empty: /etc/resolv.conf), for the client's own resolver.
+  std::string dns_servers;
+  // Shared by the clients of one thread (its cache, one c-ares channel). When null, the
+  // client makes its own from dns_servers on its first lookup of a name.
+  std::shared_ptr<dns_resolver> resolver;
 };
 
 // Monotonic per-phase durations. Phases that did not happen (reused connection,
@@ -87,6 +94,9 @@ struct result {
   phase_timings timings;
   tls_info tls;
   bool connection_reused = false;
+  // Connections reopened because the server had closed an idle keep-alive connection before the
+  // request reached it (the request was resent; not an error).
+  int reconnects = 0;
   int redirects_followed = 0;
   std::string effective_url;  // the URL that produced this response
 

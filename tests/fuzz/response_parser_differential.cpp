@@ -1,0 +1,134 @@
+// The same bytes to loadgen::response_parser and to Beast's response_parser<string_body>
+// (header limit 64 KiB, eager, no body limit): both must agree on the final status, the body's
+// framing (length / chunked / until close / none), the body length and the bytes consumed, or
+// both must reject.
+//
+// Where the two differ by design the harness models our rule rather than ignoring the case:
+// - 1xx: Beast returns each interim response as a message; ours skips them. The harness feeds
+//   Beast again after each interim response, as the load engine's caller would.
+// - 101 Switching Protocols (never asked for by the load engine): ours may reject where Beast
+//   completes; the comparison accepts either outcome from ours, but ours must still finish.
+// - Status codes outside 100..599 (RFC 9110 section 15: invalid) are a protocol error for ours;
+//   Beast takes any three digits.
+// - Beast rejects a Connection (or Upgrade) value that is not a token list (error::bad_value); ours
+//   reads only the close / keep-alive tokens from it and ignores the rest.
+// - A status line without the SP before an empty reason ("HTTP/1.1 200" CR LF) is taken by ours,
+//   as curl and browsers take it; Beast reports bad_status (ours rejects every other bad status).
+// - Inputs are at most 64 KiB (max_len below that), so both header limits are never reached.
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+
+#include "watchpost/loadgen/response_parser.hpp"
+
+namespace {
+
+namespace http = boost::beast::http;
+using framing = watchpost::loadgen::response_parser::framing;
+
+struct verdict {
+  bool accepted = false;
+  int status = 0;
+  framing body_framing = framing::none;
+  std::uint64_t body_bytes = 0;
+  std::size_t consumed = 0;
+  std::size_t interim = 0;
+  boost::beast::error_code error;  // why Beast rejected
+};
+
+verdict ours(std::string_view wire, bool head) {
+  watchpost::loadgen::response_parser p;
+  p.reset(head);
+  verdict v;
+  v.consumed = p.feed(wire.data(), wire.size());
+  if (!p.done() && !p.failed()) p.on_eof();
+  if (!p.done()) return v;
+  v.accepted = true;
+  v.status = p.status();
+  v.body_framing = p.body_framing();
+  v.body_bytes = p.body_bytes();
+  return v;
+}
+
+verdict beast(std::string_view wire, bool head) {
+  verdict v;
+  for (;;) {
+    http::response_parser<http::string_body> p;
+    p.header_limit(64 * 1024);
+    p.body_limit(boost::none);
+    p.eager(true);
+    p.skip(head);
+    boost::beast::error_code ec;
+    const std::size_t start = v.consumed;
+    while (!p.is_done() && v.consumed < wire.size()) {
+      const std::size_t n = p.put(boost::asio::buffer(wire.data() + v.consumed, wire.size() - v.consumed), ec);
+      v.consumed += n;
+      if (ec == http::error::need_more) break;  // everything there was given: the rest is missing
+      if (ec) {
+        v.error = ec;
+        return v;
+      }
+    }
+    if (v.consumed == start) return v;  // no byte of a response: nothing to accept
+    if (!p.is_done()) {
+      p.put_eof(ec);
+      v.error = ec;
+      if (ec || !p.is_done()) return v;
+    }
+    const int status = p.get().result_int();
+    if (status >= 100 && status < 200 && status != 101) {
+      ++v.interim;
+      continue;
+    }
+    v.accepted = true;
+    v.status = status;
+    const bool no_body = head || status < 200 || status == 204 || status == 304;
+    v.body_framing = no_body            ? framing::none
+                     : p.chunked()      ? framing::chunked
+                     : p.content_length() ? framing::length
+                                        : framing::until_close;
+    v.body_bytes = p.get().body().size();
+    return v;
+  }
+}
+
+const char* name(framing f) {
+  switch (f) {
+    case framing::none: return "none";
+    case framing::length: return "length";
+    case framing::chunked: return "chunked";
+    case framing::until_close: return "until_close";
+  }
+  return "?";
+}
+
+void print(const char* who, const verdict& v) {
+  std::fprintf(stderr, "%s: %s status=%d framing=%s body=%llu consumed=%zu %s\n", who,
+               v.accepted ? "accepted" : "rejected", v.status, name(v.body_framing),
+               static_cast<unsigned long long>(v.body_bytes), v.consumed, v.error.message().c_str());
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0 || size > 60 * 1024) return 0;
+  const bool head = data[0] == 'H';  // a HEAD request: no body whatever the headers say
+  const std::string_view wire(reinterpret_cast<const char*>(data) + 1, size - 1);
+  const verdict a = ours(wire, head);
+  const verdict b = beast(wire, head);
+  const bool by_design = (b.accepted && !a.accepted && (b.status == 101 || b.status < 100 || b.status > 599)) ||
+                         (a.accepted && (b.error == http::error::bad_value || b.error == http::error::bad_status));
+  const bool agree = a.accepted == b.accepted &&
+                     (!a.accepted || (a.status == b.status && a.body_framing == b.body_framing &&
+                                      a.body_bytes == b.body_bytes && a.consumed == b.consumed));
+  if (agree || by_design) return 0;
+  print("ours ", a);
+  print("beast", b);
+  std::abort();
+}
