@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -152,6 +154,21 @@ bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds tim
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return pred();
+}
+
+std::string require_installed(const std::string& binary, const std::string& package) {
+  if (!std::filesystem::exists(binary))
+    FAIL(binary << " is missing: apt-get install " << package << " (or scripts/install-deps.sh --test)");
+  return binary;
+}
+
+void make_test_certificate(const std::string& dir) {
+  require_installed("/usr/bin/openssl", "openssl");
+  const std::string command =
+      "/usr/bin/openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 "
+      "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " +
+      dir + "/key.pem -out " + dir + "/cert.pem > /dev/null 2>&1";
+  REQUIRE(std::system(command.c_str()) == 0);
 }
 
 }  // namespace watchpost::agent_test

@@ -61,4 +61,11 @@ std::string http_get(const std::string& url);
 // Polls pred every 50 ms until true or the timeout passes.
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
 
+// The binary's path; FAILs the running test, naming the Debian package, when it is missing: CI
+// installs the real peers (scripts/install-deps.sh --test), so a missing one must not pass as a skip.
+std::string require_installed(const std::string& binary, const std::string& package);
+// A fresh self-signed P-256 certificate for 127.0.0.1 from the openssl binary (REQUIREs it):
+// dir/cert.pem and dir/key.pem.
+void make_test_certificate(const std::string& dir);
+
 }  // namespace watchpost::agent_test

@@ -189,16 +189,10 @@ TEST_CASE("a broken suite file is reported at its own file, line and column") {
 TEST_CASE("listen_basic_auth and listen_tls protect every endpoint but /healthz") {
   ::setenv("WATCHPOST_TEST_SCRAPE_PASSWORD", "scrape-secret", 1);
   const auto dir = temp_dir("listen-security");
-  const std::string make_cert = "/usr/bin/openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " +
-                                dir + "/server.key -out " + dir + "/server.crt -subj /CN=localhost "
-                                "-addext subjectAltName=IP:127.0.0.1 -days 2 > /dev/null 2>&1";
-  if (std::system(make_cert.c_str()) != 0) {
-    WARN("SKIP: cannot make a test certificate with /usr/bin/openssl (apt-get install openssl)");
-    return;
-  }
+  make_test_certificate(dir);
   write_text(dir + "/agent.yaml", "listen: 127.0.0.1:0\nstate_dir: " + dir + "/state\n"
                                   "listen_basic_auth: { user: prometheus, password: '${env:WATCHPOST_TEST_SCRAPE_PASSWORD}' }\n"
-                                  "listen_tls: { cert: server.crt, key: server.key }\n"
+                                  "listen_tls: { cert: cert.pem, key: key.pem }\n"
                                   "targets:\n  - { name: a, url: 'http://127.0.0.1:1/', interval: 1s }\n");
   running_agent agent(dir + "/agent.yaml");
   auto get = [&](const std::string& path, const std::string& authorization) {
@@ -206,7 +200,7 @@ TEST_CASE("listen_basic_auth and listen_tls protect every endpoint but /healthz"
     req.target = std::get<probes::url>(probes::parse_url("https://127.0.0.1:" + std::to_string(agent.port()) + path));
     if (!authorization.empty()) req.headers.push_back({"Authorization", authorization});
     probes::client_options options;
-    options.tls.ca_file = dir + "/server.crt";
+    options.tls.ca_file = dir + "/cert.pem";
     return probes::fetch(req, options);
   };
   const std::string good = "Basic cHJvbWV0aGV1czpzY3JhcGUtc2VjcmV0";  // prometheus:scrape-secret

@@ -1,13 +1,12 @@
 // Pushes to a real Prometheus Pushgateway (Debian prometheus-pushgateway) on loopback, read back
 // from its /metrics: the SPEC names and values, one group per suite/target/shard, failures as
-// values. Skipped, with a warning, when the binary is absent.
+// values. A missing binary fails the test: CI installs it (scripts/install-deps.sh --test).
 #include "watchpost/exporters/pushgateway.hpp"
 
 #include <prometheus/counter.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
-#include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -26,14 +25,14 @@ namespace {
 
 constexpr const char* pushgateway_binary = "/usr/bin/prometheus-pushgateway";
 
-// A pushgateway on a free loopback port, ready when constructed.
+// A pushgateway on a free loopback port, ready when constructed; fails the test when not installed.
 class pushgateway {
  public:
   // route_prefix: served under a path ("/pg"), as behind a reverse proxy.
   explicit pushgateway(const std::string& route_prefix = "")
       : port_(reserve_port()),
         prefix_(route_prefix),
-        process_(pushgateway_binary,
+        process_(agent_test::require_installed(pushgateway_binary, "prometheus-pushgateway"),
                  {"--web.listen-address=127.0.0.1:" + std::to_string(port_),
                   "--web.route-prefix=" + (route_prefix.empty() ? "/" : route_prefix), "--log.level=error"}) {
     if (!wait_until([&] { return !http_get(url() + "/-/ready").empty(); }, 10s))
@@ -48,12 +47,6 @@ class pushgateway {
   std::string prefix_;
   testing::child_process process_;
 };
-
-bool have_pushgateway() {
-  if (std::filesystem::exists(pushgateway_binary)) return true;
-  WARN("SKIPPED: " << pushgateway_binary << " absent (apt-get install prometheus-pushgateway)");
-  return false;
-}
 
 using label_set = std::map<std::string, std::string>;
 
@@ -132,7 +125,6 @@ exporters::suite_run two_target_run(const std::string& suite_name) {
 }  // namespace
 
 TEST_CASE("a smoke run lands in the Pushgateway under the SPEC names, one group per target") {
-  if (!have_pushgateway()) return;
   pushgateway gateway;
   probes::redactor redact;
   redact.add("sk-live-123");
@@ -194,7 +186,6 @@ TEST_CASE("a smoke run lands in the Pushgateway under the SPEC names, one group 
 }
 
 TEST_CASE("a load run lands in the Pushgateway and shards do not overwrite each other") {
-  if (!have_pushgateway()) return;
   pushgateway gateway;
   loadgen::load_result run;
   run.parameters.target = "http://127.0.0.1:8080/api?key=secret";
@@ -244,7 +235,6 @@ TEST_CASE("a load run lands in the Pushgateway and shards do not overwrite each 
 }
 
 TEST_CASE("a gateway behind a path prefix is pushed to under that prefix") {
-  if (!have_pushgateway()) return;
   pushgateway gateway("/pg");
   const auto pushed =
       exporters::push_suite_run(std::get<probes::url>(exporters::parse_gateway_url(gateway.url() + "/")),
@@ -288,7 +278,6 @@ TEST_CASE("push failures are values with a one-line reason, bounded in time") {
 }
 
 TEST_CASE("smoke --push-gateway pushes per target, a gateway outage warns without changing the exit code") {
-  if (!have_pushgateway()) return;
   pushgateway gateway;
   testing::test_target target;
   const auto dir = agent_test::temp_dir("push");
@@ -321,8 +310,7 @@ TEST_CASE("smoke --push-gateway pushes per target, a gateway outage warns withou
   CHECK_THAT(r.err, Catch::Contains("--push-gateway"));
 }
 
-TEST_CASE("load PLAN.yaml --push-gateway pushes the run; an outage warns without changing the exit code") {
-  if (!have_pushgateway()) return;
+TEST_CASE("load PLAN.yaml --push-gateway pushes the run, an outage warns without changing the exit code") {
   pushgateway gateway;
   testing::test_target target;
   const auto dir = agent_test::temp_dir("push-load");

@@ -65,12 +65,39 @@ TEST_CASE("probe --insecure skips verification") {
   CHECK(run_watchpost({"probe", target().https_url("/health"), "--insecure"}).exit_code == 0);
 }
 
-TEST_CASE("request headers never appear in the output") {
-  auto r = run_watchpost(
-      {"probe", target().http_url("/admin/keys"), "-H", "Authorization: Bearer test-token", "--json"});
+TEST_CASE("a request header value never appears in the output, though the server echoes it back") {
+  // /headers answers with the request's headers as its JSON body: the token really travels there
+  // and back, so a probe that printed its request, the body or an excerpt of it would show it.
+  const std::string token = "probe-secret-token";
+  const std::string header = "Authorization: Bearer " + token;
+  const std::string echoed = R"("authorization":"Bearer )" + token + R"(",)";
+  auto body_bytes = [](const std::string& json) {
+    const std::string field = "\"body_bytes\":";
+    const auto at = json.find(field);
+    return at == std::string::npos ? -1 : std::stol(json.substr(at + field.size()));
+  };
+  const auto plain = run_watchpost({"probe", target().http_url("/headers"), "--json"});
+  auto r = run_watchpost({"probe", target().http_url("/headers"), "-H", header, "--json"});
   CHECK(r.exit_code == 0);
-  CHECK(r.out.find("test-token") == std::string::npos);
-  CHECK(r.err.find("test-token") == std::string::npos);
+  CHECK(body_bytes(r.out) - body_bytes(plain.out) == static_cast<long>(echoed.size()));
+  CHECK(r.out.find(token) == std::string::npos);
+  CHECK(r.err.find(token) == std::string::npos);
+
+  // Failing probes print their reason: it names the cap, not the body that carried the token.
+  r = run_watchpost({"probe", target().http_url("/headers"), "-H", header, "--max-body", "40"});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.out, Catch::Contains("FAIL body_too_large: response body exceeds 40 bytes"));
+  CHECK(r.out.find(token) == std::string::npos);
+  r = run_watchpost({"probe", target().http_url("/headers"), "-H", header, "--max-body", "40", "--json"});
+  CHECK_THAT(r.out, Catch::Contains("\"result\":\"body_too_large\""));
+  CHECK(r.out.find(token) == std::string::npos);
+
+  // A header the option parser refuses is named in the one-line error, its value is not.
+  r = run_watchpost({"probe", target().http_url("/health"), "-H", header + "\r\nX-Injected: 1"});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("header name 'Authorization'"));
+  CHECK(r.err.find(token) == std::string::npos);
+  CHECK(r.out.empty());
 }
 
 TEST_CASE("bad input exits 2 with a one-line error") {
