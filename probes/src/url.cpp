@@ -1,5 +1,6 @@
 #include "watchpost/probes/url.hpp"
 
+#include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
@@ -10,8 +11,20 @@ namespace watchpost::probes {
 
 namespace {
 
+// The URL as error messages quote it: a user:password before the host becomes ***, so a
+// credential typed into a URL never reaches a message (the URL is rejected for carrying it).
+std::string quoted_url(std::string_view text) {
+  std::string out(text);
+  const auto scheme_end = out.find("://");
+  const auto authority = scheme_end == std::string::npos ? 0 : scheme_end + 3;
+  const auto authority_end = std::min(out.find_first_of("/?#", authority), out.size());
+  const auto at = out.rfind('@', authority_end == 0 ? 0 : authority_end - 1);
+  if (at != std::string::npos && at >= authority && at < authority_end) out.replace(authority, at - authority, "***");
+  return "'" + out + "'";
+}
+
 std::variant<url, url_error> from_boost(const boost::urls::url_view& u, std::string_view text) {
-  const std::string quoted = "'" + std::string(text) + "'";
+  const std::string quoted = quoted_url(text);
   if (!u.has_scheme()) return url_error{"URL " + quoted + " has no scheme (expected http:// or https://)"};
   url out;
   const auto scheme = u.scheme();
@@ -75,21 +88,21 @@ std::variant<url, url_error> parse_url(std::string_view text) {
   auto parsed = boost::urls::parse_absolute_uri(text);
   if (!parsed) {
     if (text.find("://") == std::string_view::npos)
-      return url_error{"URL '" + std::string(text) + "' has no scheme (expected http:// or https://)"};
-    return url_error{"URL '" + std::string(text) + "' is malformed: " + parsed.error().message()};
+      return url_error{"URL " + quoted_url(text) + " has no scheme (expected http:// or https://)"};
+    return url_error{"URL " + quoted_url(text) + " is malformed: " + parsed.error().message()};
   }
   return from_boost(*parsed, text);
 }
 
 std::variant<url, url_error> resolve_reference(const url& base, std::string_view reference) {
   auto ref = boost::urls::parse_uri_reference(reference);
-  if (!ref) return url_error{"redirect Location '" + std::string(reference) + "' is malformed"};
+  if (!ref) return url_error{"redirect Location " + quoted_url(reference) + " is malformed"};
   const std::string base_text = base.to_string();  // the view below points into it
   auto base_parsed = boost::urls::parse_absolute_uri(base_text);
   if (!base_parsed) return url_error{"base URL is malformed"};
   boost::urls::url resolved;
   auto r = boost::urls::resolve(*base_parsed, *ref, resolved);
-  if (!r) return url_error{"redirect Location '" + std::string(reference) + "' cannot be resolved"};
+  if (!r) return url_error{"redirect Location " + quoted_url(reference) + " cannot be resolved"};
   return from_boost(resolved, resolved.buffer());
 }
 

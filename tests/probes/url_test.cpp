@@ -70,3 +70,15 @@ TEST_CASE("percent-encoded hosts that decode to characters no host name has are 
   CHECK(ok("http://ex%61mple.com/").host == "example.com");
   CHECK(ok("http://127.0.0.1:8080/").host == "127.0.0.1");
 }
+
+TEST_CASE("a password in a URL never reaches the error that rejects it") {
+  for (auto text : {"http://user:s3cr3t-pw@example.com/", "https://user:s3cr3t-pw@example.com:99999/x",
+                    "http://user:s3cr3t-pw@exa mple.com/", "http://s3cr3t-pw@[::1/"}) {
+    const std::string error = error_of(text);
+    CHECK_FALSE(error.empty());
+    CHECK(error.find("s3cr3t") == std::string::npos);
+    CHECK_THAT(error, Catch::Contains("***@"));
+  }
+  // An '@' in the path is not userinfo: nothing is masked there.
+  CHECK_THAT(error_of("ftp://example.com/a@b"), Catch::Contains("'ftp://example.com/a@b'"));
+}
