@@ -201,6 +201,9 @@ TEST_CASE("a load run lands in the Pushgateway and shards do not overwrite each 
   c.add_error(probes::failure_kind::connect);
   c.add_error(probes::failure_kind::reset);
   c.add_error(probes::failure_kind::tls_verify);
+  c.dropped = 7;
+  c.in_flight_at_end = 3;
+  c.reconnects = 4;
   run.add_interval(0, c, latency, {});
   run.elapsed_seconds = 2;
   const std::vector<loadgen::threshold_outcome> outcomes{{"p99<250ms", true, "p99=99ms", "whole run"},
@@ -220,6 +223,9 @@ TEST_CASE("a load run lands in the Pushgateway and shards do not overwrite each 
   CHECK(sample(m, "watchpost_load_requests_total", with(shard1, {{"result", "tls"}})) == 1);
   CHECK(sample(m, "watchpost_load_requests_total", with(shard1, {{"result", "timeout"}})) == 0);
   CHECK(sample(m, "watchpost_load_responses_total", with(shard1, {{"code", "503"}})) == 5);
+  CHECK(sample(m, "watchpost_load_dropped_total", with(shard1, {})) == 7);
+  CHECK(sample(m, "watchpost_load_in_flight_at_end", with(shard1, {})) == 3);
+  CHECK(sample(m, "watchpost_load_reconnects_total", with(shard1, {})) == 4);
   CHECK(sample(m, "watchpost_load_duration_seconds_count", with(shard1, {})) == 100);
   CHECK(sample(m, "watchpost_load_duration_seconds_sum", with(shard1, {})) == Approx(5.05));
   CHECK(sample(m, "watchpost_load_duration_seconds_bucket", with(shard1, {{"le", "0.05"}})) == 50);
