@@ -116,11 +116,7 @@ void webhook_receiver::serve() {
 
 running_agent::running_agent(const std::string& config_path)
     : process_(testing::watchpost_binary_path(), {"agent", config_path}) {
-  const std::string line = process_.read_line(std::chrono::seconds(10));
-  const auto colon = line.rfind(':');
-  if (!line.starts_with("READY listen=") || colon == std::string::npos)
-    throw std::runtime_error("agent did not start: '" + line + "'");
-  port_ = static_cast<std::uint16_t>(std::stoi(line.substr(colon + 1)));
+  port_ = testing::read_agent_port(process_);
 }
 
 std::string running_agent::get(const std::string& path) const {

@@ -164,4 +164,12 @@ command_result run_watchpost(const std::vector<std::string>& args,
   return result;
 }
 
+std::uint16_t read_agent_port(child_process& agent) {
+  const std::string line = agent.read_line(std::chrono::seconds(10));
+  const auto colon = line.rfind(':');
+  if (!line.starts_with("READY listen=") || colon == std::string::npos)
+    throw std::runtime_error("agent did not start: '" + line + "'");
+  return static_cast<std::uint16_t>(std::stoi(line.substr(colon + 1)));
+}
+
 }  // namespace watchpost::testing

@@ -56,6 +56,10 @@ class test_target {
   std::string cert_file_;
 };
 
+// Waits for a started `watchpost agent` to print "READY listen=HOST:PORT" and returns the port;
+// throws std::runtime_error with the line it got otherwise.
+std::uint16_t read_agent_port(child_process& agent);
+
 struct command_result {
   int exit_code = -1;
   std::string out;
