@@ -290,8 +290,10 @@ asio::awaitable<resolve_outcome> dns_resolver::resolve(std::string host, std::ui
   --state->waiting;
   if (!pending->done) {
     state->abandon();
-    // Whole milliseconds: the wait ends a few microseconds short of a round budget ("1s").
-    const auto waited = std::chrono::round<std::chrono::milliseconds>(monotonic_clock::now() - started);
+    // In hundredths: the wait ends a little short of a round budget (the caller's clock started
+    // first), and "after 1s" is what a --timeout 1s user should read.
+    const auto waited =
+        std::chrono::round<std::chrono::duration<std::int64_t, std::centi>>(monotonic_clock::now() - started);
     co_return resolve_outcome{{}, "resolving '" + host + "' timed out after " + format_duration(waited)};
   }
   if (pending->status != ARES_SUCCESS || pending->addresses.empty()) {
