@@ -304,3 +304,35 @@ TEST_CASE("an endless chunk-size line or endless trailers fail while they arrive
     CHECK(p.failed());
   }
 }
+
+TEST_CASE("a line over the carry gets the same verdict split across reads as at once") {
+  const std::string pad(2 * watchpost::loadgen::max_chunk_line_bytes, 'a');
+  const std::string tail = "Content-Length: 2\r\n\r\nok";
+  struct sample {
+    std::string wire;
+    bool accepted;
+  };
+  const sample samples[] = {
+      {"HTTP/1.1 200 OK\r\nX-Long: " + pad + "\r\n" + tail, true},            // a long cookie-like header
+      {"HTTP/1.1 200 OK\r\nX-Long: " + pad + "\x01\r\n" + tail, false},       // a control byte past the carry
+      {"HTTP/1.1 200 OK\r\nX-Long: " + pad + "\rx\r\n" + tail, false},        // a bare CR past the carry
+      {"HTTP/1.1 200 OK\r\nX-Long: " + pad + "\n" + tail, false},             // a bare LF ending it
+      {"HTTP/1.1 200 " + pad + "\r\n" + tail, true},                          // a long reason
+      {"HTTP/1.1 200 " + pad + "\x7f\r\n" + tail, false},                     // a DEL in it, past the carry
+      {"HTTP/1.1 200 OK\r\nX-" + pad + ": v\r\n" + tail, false},              // a field name past the carry
+      {"HTTP/1.1 200 OK\r\nContent-Length:" + std::string(600, ' ') + "2\r\n\r\nok", false},  // framing, long
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-T: " + pad + "\r\n\r\n", true},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-T: " + pad + "\x02\r\n\r\n", false},
+  };
+  for (const sample& s : samples) {
+    for (std::size_t step : {1u, 3u, 300u, 511u, 512u, 513u, 65536u}) {
+      INFO("wire " << s.wire.substr(0, 40) << " step " << step);
+      response_parser p;
+      p.reset();
+      feed_in_steps(p, s.wire, step);
+      if (!p.done() && !p.failed()) p.on_eof();
+      CHECK(p.done() == s.accepted);
+      if (s.accepted) CHECK(p.body_bytes() == 2);
+    }
+  }
+}
