@@ -54,6 +54,11 @@ bool is_field_line(std::string_view line) noexcept {
   return colon != std::string_view::npos && is_token(line.substr(0, colon)) && is_field_text(line.substr(colon + 1));
 }
 
+// The fields that decide where the response ends; the parser reads them whole.
+bool is_framing_field(std::string_view name) noexcept {
+  return iequals(name, "content-length") || iequals(name, "transfer-encoding") || iequals(name, "connection");
+}
+
 bool parse_decimal(std::string_view s, std::uint64_t& out) noexcept {
   if (s.empty() || s.size() > 18) return false;
   std::uint64_t v = 0;
@@ -152,8 +157,7 @@ void response_parser::start_response() noexcept {
   body_bytes_ = 0;
   header_bytes_ = 0;
   chunk_line_bytes_ = 0;
-  carry_size_ = 0;
-  carry_truncated_ = false;
+  clear_carry();
 }
 
 void response_parser::on_header(std::string_view name, std::string_view value) noexcept {
@@ -223,12 +227,21 @@ void response_parser::end_of_headers() noexcept {
 
 void response_parser::on_line(std::string_view line) noexcept {
   // Lines end in CR LF; a bare LF is a protocol error, as in Beast (the probe client). A line
-  // cut at the carry lost its end: it is judged below by its state.
-  if (!line.empty() && line.back() == '\r') {
-    line.remove_suffix(1);
-  } else if (!carry_truncated_) {
+  // cut at the carry is its kept prefix: its dropped bytes were checked as they passed.
+  const bool long_line = carry_truncated_ || line.size() > carry_.size();
+  if (carry_truncated_ ? (dropped_invalid_ || !dropped_ends_in_cr_) : (line.empty() || line.back() != '\r')) {
     state_ = state::error;
     return;
+  }
+  if (!carry_truncated_) line.remove_suffix(1);
+  // A long field line is judged by its first carry_.size() bytes however it arrives: its name
+  // must end there, and it must not be one we read (framing), since only the prefix is kept.
+  if (long_line && (state_ == state::headers || state_ == state::trailers)) {
+    const auto colon = line.substr(0, carry_.size()).find(':');
+    if (colon == std::string_view::npos || is_framing_field(line.substr(0, colon))) {
+      state_ = state::error;
+      return;
+    }
   }
   switch (state_) {
     case state::status_line: {
@@ -255,7 +268,6 @@ void response_parser::on_line(std::string_view line) noexcept {
         end_of_headers();
         return;
       }
-      if (carry_truncated_) return;  // an over-long header we do not read
       if (!is_field_line(line)) {
         state_ = state::error;
         return;
@@ -280,7 +292,7 @@ void response_parser::on_line(std::string_view line) noexcept {
       return;
     case state::trailers:
       if (line.empty()) state_ = state::done;
-      else if (!carry_truncated_ && !is_field_line(line)) state_ = state::error;
+      else if (!is_field_line(line)) state_ = state::error;
       return;
     default:
       return;
@@ -350,6 +362,12 @@ void response_parser::keep_body(const char* data, std::size_t size) noexcept {
 }
 
 void response_parser::carry(const char* data, std::size_t size) noexcept {
+  const std::size_t kept = capture_ ? size : std::min(size, carry_.size() - carry_size_);
+  for (std::size_t i = kept; i < size; ++i) {  // the bytes the fixed carry drops
+    const auto u = static_cast<unsigned char>(data[i]);
+    if (dropped_ends_in_cr_ || (u < 0x20 && u != '\t' && u != '\r') || u == 0x7f) dropped_invalid_ = true;
+    dropped_ends_in_cr_ = u == '\r';
+  }
   if (capture_) {
     // Bounded like the header block, so a sampled response cannot grow it without limit.
     std::string& line = capture_->line;
@@ -373,6 +391,8 @@ void response_parser::clear_carry() noexcept {
   if (capture_) capture_->line.clear();
   carry_size_ = 0;
   carry_truncated_ = false;
+  dropped_invalid_ = false;
+  dropped_ends_in_cr_ = false;
 }
 
 void response_parser::on_eof() noexcept {
