@@ -54,9 +54,13 @@ bool is_field_line(std::string_view line) noexcept {
   return colon != std::string_view::npos && is_token(line.substr(0, colon)) && is_field_text(line.substr(colon + 1));
 }
 
+bool is_body_length_field(std::string_view name) noexcept {
+  return iequals(name, "content-length") || iequals(name, "transfer-encoding");
+}
+
 // The fields that decide where the response ends; the parser reads them whole.
 bool is_framing_field(std::string_view name) noexcept {
-  return iequals(name, "content-length") || iequals(name, "transfer-encoding") || iequals(name, "connection");
+  return is_body_length_field(name) || iequals(name, "connection");
 }
 
 bool parse_decimal(std::string_view s, std::uint64_t& out) noexcept {
@@ -173,15 +177,24 @@ void response_parser::on_header(std::string_view name, std::string_view value) n
     has_length_ = true;
     remaining_ = n;
   } else if (iequals(name, "transfer-encoding")) {
+    if (chunked_) {  // a coding after chunked: chunked must be the last one (RFC 9112 6.1), as in Beast
+      state_ = state::error;
+      return;
+    }
     has_transfer_encoding_ = true;
     // A comma list of codings; the body is chunked only when chunked is the last one (else
     // it ends when the server closes), as RFC 9112 6.3 and Beast have it.
+    // A value that is no such list (RFC 9112 6.1) leaves the framing unknowable: an error.
     std::string_view last;
     for (std::string_view rest = value; !rest.empty();) {
       const auto comma = rest.find(',');
       auto item = rest.substr(0, comma);
       while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
       item = skip_blanks(item);
+      if (!item.empty() && !is_token(item)) {
+        state_ = state::error;
+        return;
+      }
       if (!item.empty()) last = item;
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     }
@@ -292,7 +305,8 @@ void response_parser::on_line(std::string_view line) noexcept {
       return;
     case state::trailers:
       if (line.empty()) state_ = state::done;
-      else if (!is_field_line(line)) state_ = state::error;
+      // Framing fields have no place in trailers (RFC 9110 6.5.1); Beast rejects them too.
+      else if (!is_field_line(line) || is_body_length_field(line.substr(0, line.find(':')))) state_ = state::error;
       return;
     default:
       return;

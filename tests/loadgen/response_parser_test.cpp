@@ -336,3 +336,38 @@ TEST_CASE("a line over the carry gets the same verdict split across reads as at 
     }
   }
 }
+
+TEST_CASE("a Transfer-Encoding value that is no list of codings is a protocol error") {
+  for (const char* value : {"chunked\x94", "chunked x", "gzip, \"chunked\""}) {
+    const std::string wire = std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: ") + value + "\r\n\r\n0\r\n\r\n";
+    response_parser p;
+    p.reset();
+    feed_in_steps(p, wire, 5);
+    CHECK(p.failed());
+  }
+  const std::string listed = "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip ,, chunked\r\n\r\n0\r\n\r\n";
+  response_parser p;
+  p.reset();
+  feed_in_steps(p, listed, 5);
+  CHECK(p.done());
+}
+
+TEST_CASE("a trailer naming Content-Length or Transfer-Encoding is a protocol error") {
+  for (const char* trailer : {"Transfer-Encoding: chunked", "content-length: 5"}) {
+    const std::string wire =
+        std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n") + trailer + "\r\n\r\n";
+    response_parser p;
+    p.reset();
+    feed_in_steps(p, wire, 4);
+    CHECK(p.failed());
+  }
+}
+
+TEST_CASE("a second Transfer-Encoding field after chunked is a protocol error") {
+  const std::string wire =
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: ,\r\n\r\n0\r\n\r\n";
+  response_parser p;
+  p.reset();
+  feed_in_steps(p, wire, 6);
+  CHECK(p.failed());
+}
