@@ -87,15 +87,17 @@ std::string_view take_token(std::string_view& s) noexcept {
   return token;
 }
 
-// chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ) BWS, as Beast reads it.
+// chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ), as Beast reads it:
+// blanks only before a ';' or '=', never at the end of the line.
 bool is_chunk_extension(std::string_view s) noexcept {
-  for (s = skip_blanks(s); !s.empty(); s = skip_blanks(s)) {
-    if (s.front() != ';') return false;
+  while (!s.empty()) {
+    s = skip_blanks(s);
+    if (s.empty() || s.front() != ';') return false;
     s = skip_blanks(s.substr(1));
     if (take_token(s).empty()) return false;
-    s = skip_blanks(s);
-    if (s.empty() || s.front() != '=') continue;
-    s = skip_blanks(s.substr(1));
+    const auto after_name = skip_blanks(s);
+    if (after_name.empty() || after_name.front() != '=') continue;
+    s = skip_blanks(after_name.substr(1));
     if (!s.empty() && s.front() == '"') {
       std::size_t i = 1;
       for (; i < s.size() && s[i] != '"'; ++i) {
@@ -116,7 +118,9 @@ bool parse_hex(std::string_view s, std::uint64_t& out) noexcept {
   const auto extension = s.find_first_of("; \t");
   if (extension != std::string_view::npos && !is_chunk_extension(s.substr(extension))) return false;
   s = s.substr(0, extension);
-  if (s.empty() || s.size() > 15) return false;
+  if (s.empty()) return false;
+  while (s.size() > 1 && s.front() == '0') s.remove_prefix(1);  // leading zeros add no size
+  if (s.size() > 15) return false;
   std::uint64_t v = 0;
   for (char c : s) {
     int d;

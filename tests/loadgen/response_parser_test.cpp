@@ -371,3 +371,25 @@ TEST_CASE("a second Transfer-Encoding field after chunked is a protocol error") 
   feed_in_steps(p, wire, 6);
   CHECK(p.failed());
 }
+
+TEST_CASE("a chunk-size line may not end in blanks") {
+  for (const char* size_line : {"0;g204 \r\n", "0;a=b\t\r\n", "0 \r\n"}) {
+    const std::string wire = std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n") + size_line + "\r\n";
+    response_parser p;
+    p.reset();
+    feed_in_steps(p, wire, 4);
+    CHECK(p.failed());
+  }
+  response_parser p;
+  p.reset();
+  feed_in_steps(p, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0 ; a = b ;c\r\n\r\n", 4);
+  CHECK(p.done());
+}
+
+TEST_CASE("a chunk size may carry leading zeros") {
+  response_parser p;
+  p.reset();
+  feed_in_steps(p, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n00000000000000000000002\r\nok\r\n0\r\n\r\n", 4);
+  CHECK(p.done());
+  CHECK(p.body_bytes() == 2);
+}
