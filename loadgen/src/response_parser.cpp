@@ -219,14 +219,14 @@ void response_parser::end_of_headers() noexcept {
     start_response();
     return;
   }
-  // 204 and 304 responses and answers to HEAD have no body.
-  if (head_request_ || status_ == 204 || status_ == 304) {
-    state_ = state::done;
-    return;
-  }
   if (has_transfer_encoding_ && has_length_) {
     // Request-smuggling shape: which framing the server meant is unknowable (RFC 9112 6.3).
     state_ = state::error;
+    return;
+  }
+  // 204 and 304 responses and answers to HEAD have no body.
+  if (head_request_ || status_ == 204 || status_ == 304) {
+    state_ = state::done;
     return;
   }
   if (chunked_) {

@@ -393,3 +393,10 @@ TEST_CASE("a chunk size may carry leading zeros") {
   CHECK(p.done());
   CHECK(p.body_bytes() == 2);
 }
+
+TEST_CASE("Content-Length with Transfer-Encoding fails even where no body is read") {
+  response_parser p;
+  p.reset(true);  // HEAD
+  feed_in_steps(p, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n", 4);
+  CHECK(p.failed());
+}
