@@ -64,6 +64,7 @@ bool is_framing_field(std::string_view name) noexcept {
 }
 
 bool parse_decimal(std::string_view s, std::uint64_t& out) noexcept {
+  while (s.size() > 1 && s.front() == '0') s.remove_prefix(1);  // leading zeros add nothing
   if (s.empty() || s.size() > 18) return false;
   std::uint64_t v = 0;
   for (char c : s) {
@@ -173,13 +174,21 @@ void response_parser::on_header(std::string_view name, std::string_view value) n
   while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
   if (capture_) capture_->response.headers.push_back({std::string(name), std::string(value)});
   if (iequals(name, "content-length")) {
-    std::uint64_t n = 0;
-    if (!parse_decimal(value, n) || (has_length_ && n != remaining_)) {
-      state_ = state::error;
-      return;
+    // A comma list of one length repeated is that length (RFC 9110 8.6, and Beast).
+    for (std::string_view rest = value;;) {
+      const auto comma = rest.find(',');
+      auto item = rest.substr(0, comma);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+      std::uint64_t n = 0;
+      if (!parse_decimal(skip_blanks(item), n) || (has_length_ && n != remaining_)) {
+        state_ = state::error;
+        return;
+      }
+      has_length_ = true;
+      remaining_ = n;
+      if (comma == std::string_view::npos) break;
+      rest = rest.substr(comma + 1);
     }
-    has_length_ = true;
-    remaining_ = n;
   } else if (iequals(name, "transfer-encoding")) {
     if (chunked_) {  // a coding after chunked: chunked must be the last one (RFC 9112 6.1), as in Beast
       state_ = state::error;

@@ -400,3 +400,19 @@ TEST_CASE("Content-Length with Transfer-Encoding fails even where no body is rea
   feed_in_steps(p, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n", 4);
   CHECK(p.failed());
 }
+
+TEST_CASE("Content-Length may list one length repeated") {
+  for (const char* value : {"2, 2", "002,2", "2 ,\t02"}) {
+    response_parser p;
+    p.reset();
+    feed_in_steps(p, std::string("HTTP/1.1 200 OK\r\nContent-Length: ") + value + "\r\n\r\nok", 4);
+    CHECK(p.done());
+    CHECK(p.body_bytes() == 2);
+  }
+  for (const char* value : {"2, 3", "2,", ",2", "2,,2"}) {
+    response_parser p;
+    p.reset();
+    feed_in_steps(p, std::string("HTTP/1.1 200 OK\r\nContent-Length: ") + value + "\r\n\r\nok", 4);
+    CHECK(p.failed());
+  }
+}
