@@ -59,11 +59,12 @@ std::optional<nanoseconds> parse_duration(std::string_view text) {
 std::string format_duration(nanoseconds d) {
   char buf[32];
   const double ns = static_cast<double>(d.count());
+  // A value that rounds to 1000 of a unit is printed in the next one ("1ms", not "1e+03us").
   if (ns < 1e3)
     std::snprintf(buf, sizeof buf, "%.0fns", ns);
-  else if (ns < 1e6)
+  else if (ns < 999.5e3)
     std::snprintf(buf, sizeof buf, "%.3gus", ns / 1e3);
-  else if (ns < 1e9)
+  else if (ns < 999.5e6)
     std::snprintf(buf, sizeof buf, "%.3gms", ns / 1e6);
   else if (ns < 60e9)
     std::snprintf(buf, sizeof buf, "%.3gs", ns / 1e9);

@@ -42,3 +42,13 @@ TEST_CASE("what format_duration prints above a minute parses back") {
   CHECK_FALSE(watchpost::parse_duration("1h30"));
   CHECK_FALSE(watchpost::parse_duration("1hm"));
 }
+
+// Found by fuzz_duration: 999999ns printed as "1e+03us", which does not parse
+// (tests/fuzz/corpus/duration/rounds_up_a_unit).
+TEST_CASE("a value that rounds up to the next unit is printed in that unit") {
+  CHECK(format_duration(999999ns) == "1ms");
+  CHECK(format_duration(999'600'000ns) == "1s");
+  CHECK(format_duration(999'400ns) == "999us");
+  for (auto d : {999999ns, 999'600'000ns, 999'500ns, 999'499'999ns})
+    CHECK(watchpost::parse_duration(format_duration(d)).has_value());
+}
