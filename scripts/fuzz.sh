@@ -38,7 +38,8 @@ dictionary_for() {
 run_target() {
   local name=$1 corpus="$work/$1" dictionary
   mkdir -p "$corpus"
-  cp -r "tests/fuzz/corpus/$name/." "$corpus/"
+  # A target without seeds starts from nothing (libFuzzer's empty input).
+  [[ ! -d tests/fuzz/corpus/$name ]] || cp -r "tests/fuzz/corpus/$name/." "$corpus/"
   local args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
               -artifact_prefix="$crashes/$name-")
   dictionary=$(dictionary_for "$name")

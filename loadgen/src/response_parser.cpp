@@ -54,7 +54,17 @@ bool is_field_line(std::string_view line) noexcept {
   return colon != std::string_view::npos && is_token(line.substr(0, colon)) && is_field_text(line.substr(colon + 1));
 }
 
+bool is_body_length_field(std::string_view name) noexcept {
+  return iequals(name, "content-length") || iequals(name, "transfer-encoding");
+}
+
+// The fields that decide where the response ends; the parser reads them whole.
+bool is_framing_field(std::string_view name) noexcept {
+  return is_body_length_field(name) || iequals(name, "connection");
+}
+
 bool parse_decimal(std::string_view s, std::uint64_t& out) noexcept {
+  while (s.size() > 1 && s.front() == '0') s.remove_prefix(1);  // leading zeros add nothing
   if (s.empty() || s.size() > 18) return false;
   std::uint64_t v = 0;
   for (char c : s) {
@@ -78,15 +88,17 @@ std::string_view take_token(std::string_view& s) noexcept {
   return token;
 }
 
-// chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ) BWS, as Beast reads it.
+// chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ), as Beast reads it:
+// blanks only before a ';' or '=', never at the end of the line.
 bool is_chunk_extension(std::string_view s) noexcept {
-  for (s = skip_blanks(s); !s.empty(); s = skip_blanks(s)) {
-    if (s.front() != ';') return false;
+  while (!s.empty()) {
+    s = skip_blanks(s);
+    if (s.empty() || s.front() != ';') return false;
     s = skip_blanks(s.substr(1));
     if (take_token(s).empty()) return false;
-    s = skip_blanks(s);
-    if (s.empty() || s.front() != '=') continue;
-    s = skip_blanks(s.substr(1));
+    const auto after_name = skip_blanks(s);
+    if (after_name.empty() || after_name.front() != '=') continue;
+    s = skip_blanks(after_name.substr(1));
     if (!s.empty() && s.front() == '"') {
       std::size_t i = 1;
       for (; i < s.size() && s[i] != '"'; ++i) {
@@ -107,7 +119,9 @@ bool parse_hex(std::string_view s, std::uint64_t& out) noexcept {
   const auto extension = s.find_first_of("; \t");
   if (extension != std::string_view::npos && !is_chunk_extension(s.substr(extension))) return false;
   s = s.substr(0, extension);
-  if (s.empty() || s.size() > 15) return false;
+  if (s.empty()) return false;
+  while (s.size() > 1 && s.front() == '0') s.remove_prefix(1);  // leading zeros add no size
+  if (s.size() > 15) return false;
   std::uint64_t v = 0;
   for (char c : s) {
     int d;
@@ -152,8 +166,7 @@ void response_parser::start_response() noexcept {
   body_bytes_ = 0;
   header_bytes_ = 0;
   chunk_line_bytes_ = 0;
-  carry_size_ = 0;
-  carry_truncated_ = false;
+  clear_carry();
 }
 
 void response_parser::on_header(std::string_view name, std::string_view value) noexcept {
@@ -161,23 +174,40 @@ void response_parser::on_header(std::string_view name, std::string_view value) n
   while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
   if (capture_) capture_->response.headers.push_back({std::string(name), std::string(value)});
   if (iequals(name, "content-length")) {
-    std::uint64_t n = 0;
-    if (!parse_decimal(value, n) || (has_length_ && n != remaining_)) {
+    // A comma list of one length repeated is that length (RFC 9110 8.6, and Beast).
+    for (std::string_view rest = value;;) {
+      const auto comma = rest.find(',');
+      auto item = rest.substr(0, comma);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+      std::uint64_t n = 0;
+      if (!parse_decimal(skip_blanks(item), n) || (has_length_ && n != remaining_)) {
+        state_ = state::error;
+        return;
+      }
+      has_length_ = true;
+      remaining_ = n;
+      if (comma == std::string_view::npos) break;
+      rest = rest.substr(comma + 1);
+    }
+  } else if (iequals(name, "transfer-encoding")) {
+    if (chunked_) {  // a coding after chunked: chunked must be the last one (RFC 9112 6.1), as in Beast
       state_ = state::error;
       return;
     }
-    has_length_ = true;
-    remaining_ = n;
-  } else if (iequals(name, "transfer-encoding")) {
     has_transfer_encoding_ = true;
     // A comma list of codings; the body is chunked only when chunked is the last one (else
     // it ends when the server closes), as RFC 9112 6.3 and Beast have it.
+    // A value that is no such list (RFC 9112 6.1) leaves the framing unknowable: an error.
     std::string_view last;
     for (std::string_view rest = value; !rest.empty();) {
       const auto comma = rest.find(',');
       auto item = rest.substr(0, comma);
       while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
       item = skip_blanks(item);
+      if (!item.empty() && !is_token(item)) {
+        state_ = state::error;
+        return;
+      }
       if (!item.empty()) last = item;
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     }
@@ -198,14 +228,14 @@ void response_parser::end_of_headers() noexcept {
     start_response();
     return;
   }
-  // 204 and 304 responses and answers to HEAD have no body.
-  if (head_request_ || status_ == 204 || status_ == 304) {
-    state_ = state::done;
-    return;
-  }
   if (has_transfer_encoding_ && has_length_) {
     // Request-smuggling shape: which framing the server meant is unknowable (RFC 9112 6.3).
     state_ = state::error;
+    return;
+  }
+  // 204 and 304 responses and answers to HEAD have no body.
+  if (head_request_ || status_ == 204 || status_ == 304) {
+    state_ = state::done;
     return;
   }
   if (chunked_) {
@@ -223,12 +253,21 @@ void response_parser::end_of_headers() noexcept {
 
 void response_parser::on_line(std::string_view line) noexcept {
   // Lines end in CR LF; a bare LF is a protocol error, as in Beast (the probe client). A line
-  // cut at the carry lost its end: it is judged below by its state.
-  if (!line.empty() && line.back() == '\r') {
-    line.remove_suffix(1);
-  } else if (!carry_truncated_) {
+  // cut at the carry is its kept prefix: its dropped bytes were checked as they passed.
+  const bool long_line = carry_truncated_ || line.size() > carry_.size();
+  if (carry_truncated_ ? (dropped_invalid_ || !dropped_ends_in_cr_) : (line.empty() || line.back() != '\r')) {
     state_ = state::error;
     return;
+  }
+  if (!carry_truncated_) line.remove_suffix(1);
+  // A long field line is judged by its first carry_.size() bytes however it arrives: its name
+  // must end there, and it must not be one we read (framing), since only the prefix is kept.
+  if (long_line && (state_ == state::headers || state_ == state::trailers)) {
+    const auto colon = line.substr(0, carry_.size()).find(':');
+    if (colon == std::string_view::npos || is_framing_field(line.substr(0, colon))) {
+      state_ = state::error;
+      return;
+    }
   }
   switch (state_) {
     case state::status_line: {
@@ -255,7 +294,6 @@ void response_parser::on_line(std::string_view line) noexcept {
         end_of_headers();
         return;
       }
-      if (carry_truncated_) return;  // an over-long header we do not read
       if (!is_field_line(line)) {
         state_ = state::error;
         return;
@@ -280,7 +318,8 @@ void response_parser::on_line(std::string_view line) noexcept {
       return;
     case state::trailers:
       if (line.empty()) state_ = state::done;
-      else if (!carry_truncated_ && !is_field_line(line)) state_ = state::error;
+      // Framing fields have no place in trailers (RFC 9110 6.5.1); Beast rejects them too.
+      else if (!is_field_line(line) || is_body_length_field(line.substr(0, line.find(':')))) state_ = state::error;
       return;
     default:
       return;
@@ -350,6 +389,12 @@ void response_parser::keep_body(const char* data, std::size_t size) noexcept {
 }
 
 void response_parser::carry(const char* data, std::size_t size) noexcept {
+  const std::size_t kept = capture_ ? size : std::min(size, carry_.size() - carry_size_);
+  for (std::size_t i = kept; i < size; ++i) {  // the bytes the fixed carry drops
+    const auto u = static_cast<unsigned char>(data[i]);
+    if (dropped_ends_in_cr_ || (u < 0x20 && u != '\t' && u != '\r') || u == 0x7f) dropped_invalid_ = true;
+    dropped_ends_in_cr_ = u == '\r';
+  }
   if (capture_) {
     // Bounded like the header block, so a sampled response cannot grow it without limit.
     std::string& line = capture_->line;
@@ -373,6 +418,8 @@ void response_parser::clear_carry() noexcept {
   if (capture_) capture_->line.clear();
   carry_size_ = 0;
   carry_truncated_ = false;
+  dropped_invalid_ = false;
+  dropped_ends_in_cr_ = false;
 }
 
 void response_parser::on_eof() noexcept {

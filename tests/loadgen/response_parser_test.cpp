@@ -304,3 +304,115 @@ TEST_CASE("an endless chunk-size line or endless trailers fail while they arrive
     CHECK(p.failed());
   }
 }
+
+TEST_CASE("a line over the carry gets the same verdict split across reads as at once") {
+  const std::string pad(2 * watchpost::loadgen::max_chunk_line_bytes, 'a');
+  const std::string tail = "Content-Length: 2\r\n\r\nok";
+  struct sample {
+    std::string wire;
+    bool accepted;
+  };
+  const sample samples[] = {
+      {"HTTP/1.1 200 OK\r\nX-Long: " + pad + "\r\n" + tail, true},            // a long cookie-like header
+      {"HTTP/1.1 200 OK\r\nX-Long: " + pad + "\x01\r\n" + tail, false},       // a control byte past the carry
+      {"HTTP/1.1 200 OK\r\nX-Long: " + pad + "\rx\r\n" + tail, false},        // a bare CR past the carry
+      {"HTTP/1.1 200 OK\r\nX-Long: " + pad + "\n" + tail, false},             // a bare LF ending it
+      {"HTTP/1.1 200 " + pad + "\r\n" + tail, true},                          // a long reason
+      {"HTTP/1.1 200 " + pad + "\x7f\r\n" + tail, false},                     // a DEL in it, past the carry
+      {"HTTP/1.1 200 OK\r\nX-" + pad + ": v\r\n" + tail, false},              // a field name past the carry
+      {"HTTP/1.1 200 OK\r\nContent-Length:" + std::string(600, ' ') + "2\r\n\r\nok", false},  // framing, long
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-T: " + pad + "\r\n\r\n", true},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-T: " + pad + "\x02\r\n\r\n", false},
+  };
+  for (const sample& s : samples) {
+    for (std::size_t step : {1u, 3u, 300u, 511u, 512u, 513u, 65536u}) {
+      INFO("wire " << s.wire.substr(0, 40) << " step " << step);
+      response_parser p;
+      p.reset();
+      feed_in_steps(p, s.wire, step);
+      if (!p.done() && !p.failed()) p.on_eof();
+      CHECK(p.done() == s.accepted);
+      if (s.accepted) CHECK(p.body_bytes() == 2);
+    }
+  }
+}
+
+TEST_CASE("a Transfer-Encoding value that is no list of codings is a protocol error") {
+  for (const char* value : {"chunked\x94", "chunked x", "gzip, \"chunked\""}) {
+    const std::string wire = std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: ") + value + "\r\n\r\n0\r\n\r\n";
+    response_parser p;
+    p.reset();
+    feed_in_steps(p, wire, 5);
+    CHECK(p.failed());
+  }
+  const std::string listed = "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip ,, chunked\r\n\r\n0\r\n\r\n";
+  response_parser p;
+  p.reset();
+  feed_in_steps(p, listed, 5);
+  CHECK(p.done());
+}
+
+TEST_CASE("a trailer naming Content-Length or Transfer-Encoding is a protocol error") {
+  for (const char* trailer : {"Transfer-Encoding: chunked", "content-length: 5"}) {
+    const std::string wire =
+        std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n") + trailer + "\r\n\r\n";
+    response_parser p;
+    p.reset();
+    feed_in_steps(p, wire, 4);
+    CHECK(p.failed());
+  }
+}
+
+TEST_CASE("a second Transfer-Encoding field after chunked is a protocol error") {
+  const std::string wire =
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: ,\r\n\r\n0\r\n\r\n";
+  response_parser p;
+  p.reset();
+  feed_in_steps(p, wire, 6);
+  CHECK(p.failed());
+}
+
+TEST_CASE("a chunk-size line may not end in blanks") {
+  for (const char* size_line : {"0;g204 \r\n", "0;a=b\t\r\n", "0 \r\n"}) {
+    const std::string wire = std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n") + size_line + "\r\n";
+    response_parser p;
+    p.reset();
+    feed_in_steps(p, wire, 4);
+    CHECK(p.failed());
+  }
+  response_parser p;
+  p.reset();
+  feed_in_steps(p, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0 ; a = b ;c\r\n\r\n", 4);
+  CHECK(p.done());
+}
+
+TEST_CASE("a chunk size may carry leading zeros") {
+  response_parser p;
+  p.reset();
+  feed_in_steps(p, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n00000000000000000000002\r\nok\r\n0\r\n\r\n", 4);
+  CHECK(p.done());
+  CHECK(p.body_bytes() == 2);
+}
+
+TEST_CASE("Content-Length with Transfer-Encoding fails even where no body is read") {
+  response_parser p;
+  p.reset(true);  // HEAD
+  feed_in_steps(p, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n", 4);
+  CHECK(p.failed());
+}
+
+TEST_CASE("Content-Length may list one length repeated") {
+  for (const char* value : {"2, 2", "002,2", "2 ,\t02"}) {
+    response_parser p;
+    p.reset();
+    feed_in_steps(p, std::string("HTTP/1.1 200 OK\r\nContent-Length: ") + value + "\r\n\r\nok", 4);
+    CHECK(p.done());
+    CHECK(p.body_bytes() == 2);
+  }
+  for (const char* value : {"2, 3", "2,", ",2", "2,,2"}) {
+    response_parser p;
+    p.reset();
+    feed_in_steps(p, std::string("HTTP/1.1 200 OK\r\nContent-Length: ") + value + "\r\n\r\nok", 4);
+    CHECK(p.failed());
+  }
+}

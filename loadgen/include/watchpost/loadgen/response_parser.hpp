@@ -84,11 +84,14 @@ class response_parser {
   std::size_t header_bytes_ = 0;  // status line, headers and trailers
   std::size_t chunk_line_bytes_ = 0;  // the current chunk-size line, extensions included
   std::size_t interim_responses_ = 0;
-  // An unfinished line split across reads. Lines longer than this are only relevant if they
-  // are headers we read (short); longer ones are skipped, flagged as truncated.
+  // An unfinished line split across reads. Of a longer line only this prefix is kept (flagged
+  // as truncated); the dropped bytes are still checked as they pass, so the verdict on a long
+  // line does not depend on how it was split.
   std::array<char, max_chunk_line_bytes> carry_{};
   std::size_t carry_size_ = 0;
   bool carry_truncated_ = false;
+  bool dropped_invalid_ = false;   // a dropped byte was no field text, or a CR not at the end
+  bool dropped_ends_in_cr_ = false;
   response_capture* capture_ = nullptr;
 };
 
