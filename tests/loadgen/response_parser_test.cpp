@@ -232,8 +232,9 @@ TEST_CASE("chunk extensions follow the chunk-ext grammar") {
     p.feed(wire.data(), wire.size());
     return p.done();
   };
-  for (auto good : {"5", "5;a", "5 ; a=b", "5;a=\"q \\\" d\";b", "5\t;a=1 "}) CHECK(parse(good));
-  for (auto bad : {"5;", "5;ext=1\xff", "5;a=\"open", "5;a=", "5 x", "5;a=b c"}) CHECK_FALSE(parse(bad));
+  for (auto good : {"5", "5;a", "5 ; a=b", "5;a=\"q \\\" d\";b", "5\t;a=1"}) CHECK(parse(good));
+  // Beast takes no blank at the end of the line (corpus chunk_ext_trailing_blank).
+  for (auto bad : {"5;", "5;ext=1\xff", "5;a=\"open", "5;a=", "5 x", "5;a=b c", "5\t;a=1 "}) CHECK_FALSE(parse(bad));
 }
 
 // Seen while triaging fuzz_response_parser_differential: "chunked, gzip" was read as chunked;
@@ -249,7 +250,7 @@ TEST_CASE("the last Transfer-Encoding coding decides chunked framing") {
   CHECK(std::string(framing_of("chunked")) == "chunked");
   CHECK(std::string(framing_of("gzip ,  Chunked")) == "chunked");
   CHECK(std::string(framing_of("chunked, gzip")) == "other");
-  CHECK(std::string(framing_of("chu\xff\xff")) == "other");
+  CHECK(std::string(framing_of("chu\xff\xff")) == "error");  // no token list (corpus te_not_a_list)
 }
 
 TEST_CASE("Content-Length together with Transfer-Encoding is a protocol error") {
