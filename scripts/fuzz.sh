@@ -2,7 +2,8 @@
 # Builds the libFuzzer targets (clang, ASan+UBSan) and runs each for SECONDS on a temporary copy
 # of its seed corpus (the repository's corpus never grows). Exits non-zero if any target crashed,
 # leaked, timed out or ran out of memory, naming the input that did it.
-# Usage: scripts/fuzz.sh SECONDS [TARGET...]    (FUZZ_JOBS targets at a time, default 2)
+# Usage: scripts/fuzz.sh SECONDS [TARGET...]    (FUZZ_JOBS targets at a time, default 2;
+#        FUZZ_SEED=N makes the run repeatable: a shorter run explores a prefix of a longer one)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:?usage: scripts/fuzz.sh SECONDS [TARGET...]}
@@ -42,6 +43,7 @@ run_target() {
   [[ ! -d tests/fuzz/corpus/$name ]] || cp -r "tests/fuzz/corpus/$name/." "$corpus/"
   local args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
               -artifact_prefix="$crashes/$name-")
+  [[ -n ${FUZZ_SEED:-} ]] && args+=(-seed="$FUZZ_SEED")
   dictionary=$(dictionary_for "$name")
   [[ -n $dictionary ]] && args+=(-dict="$dictionary")
   local rc=0

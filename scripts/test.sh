@@ -18,7 +18,9 @@ echo "build + tests: $(( $(date +%s) - start )) s"
 # libFuzzer targets under ASan+UBSan (clang), a short fixed budget each; README "Fuzzing" runs longer.
 if [[ ${WATCHPOST_CI_FUZZ:-1} == 1 ]]; then
   rm -rf "$build-fuzz"
-  FUZZ_BUILD_DIR="$build-fuzz" bash scripts/fuzz.sh "${WATCHPOST_CI_FUZZ_SECONDS:-20}"
+  # A fixed seed: CI repeats the exploration verified before landing (scripts/fuzz.sh 60 with
+  # FUZZ_SEED=1 covers it); longer, unseeded runs hunt for new inputs (README "Fuzzing").
+  FUZZ_SEED=1 FUZZ_BUILD_DIR="$build-fuzz" bash scripts/fuzz.sh "${WATCHPOST_CI_FUZZ_SECONDS:-20}"
   echo "fuzz build + runs: $(( $(date +%s) - start )) s"
 fi
 

@@ -1,8 +1,12 @@
 #include "watchpost/exporters/load_report.hpp"
 
 #include <boost/json.hpp>
+#include <charconv>
 #include <fstream>
 #include <stdexcept>
+#include <string_view>
+#include <tuple>
+#include <utility>
 
 #include "watchpost/common/text_file.hpp"
 
@@ -12,6 +16,23 @@ namespace json = boost::json;
 using loadgen::counters;
 
 namespace {
+
+// "i/N" with 1 <= i <= N, as written by load_report_json; a merge indexes shards by it
+// (found by fuzz_load_report_read: "0/2" wrapped to shard 4294967295).
+std::pair<unsigned, unsigned> parse_shard(std::string_view text) {
+  const auto number = [&](std::string_view digits) {
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size()) value = 0;
+    return value;
+  };
+  const auto slash = text.find('/');
+  const unsigned index = slash == std::string_view::npos ? 0 : number(text.substr(0, slash));
+  const unsigned count = slash == std::string_view::npos ? 0 : number(text.substr(slash + 1));
+  if (index == 0 || count == 0 || index > count)
+    throw std::runtime_error("load report: malformed shard '" + std::string(text) + "' (expected i/N, 1 <= i <= N)");
+  return {index - 1, count};
+}
 
 json::object counters_json(const counters& c) {
   json::object o;
@@ -153,11 +174,7 @@ loadgen::load_result parse_load_report(const std::string& text) {
     p.rate = json::value_to<double>(field(params, "rate"));
     p.duration_seconds = json::value_to<double>(field(params, "duration_s"));
     p.max_requests = unsigned_field(params, "max_requests");
-    const auto shard = json::value_to<std::string>(field(params, "shard"));
-    const auto slash = shard.find('/');
-    if (slash == std::string::npos) throw std::runtime_error("load report: malformed shard");
-    p.shard_index = static_cast<unsigned>(std::stoul(shard.substr(0, slash)) - 1);
-    p.shard_count = static_cast<unsigned>(std::stoul(shard.substr(slash + 1)));
+    std::tie(p.shard_index, p.shard_count) = parse_shard(json::value_to<std::string>(field(params, "shard")));
     for (const auto& t : field(params, "thresholds").as_array()) p.thresholds.push_back(json::value_to<std::string>(t));
     r.elapsed_seconds = json::value_to<double>(field(root, "elapsed_s"));
     r.interrupted = field(root, "interrupted").as_bool();

@@ -52,6 +52,9 @@ outcome run(response_parser& p, const std::string& wire, Split&& next_split) {
   }
   require(p.body_bytes() <= wire.size(), "more body bytes than input bytes");
   out.done = p.done();
+  // How far a rejected response was read depends on where the split fell (a line past its bound
+  // fails when the bound is crossed, inside whichever piece that is); only the verdict counts.
+  if (!out.done) out.used = 0;
   if (out.done) {
     require(p.status() >= 100 && p.status() <= 599, "status out of range");
     out.status = p.status();

@@ -19,6 +19,8 @@
 //   the list up to the first bad byte (so "chunked" followed by garbage is chunked).
 // - Transfer-Encoding with Content-Length is a protocol error for ours (RFC 9112 6.3: "ought
 //   to be handled as an error"); Beast rejects it only when the coding is chunked.
+// - chunked before the last coding of a Transfer-Encoding list (applied twice, or not last) is a
+//   protocol error for ours; Beast reads such a response until close.
 // - obs-fold (a field line starting with SP or HTAB, obsolete per RFC 9112 5.2) is a protocol
 //   error for ours, which reads each field from its own line; Beast joins it to the field above.
 // - Inputs are at most 64 KiB (max_len below that), so both header limits are never reached.
@@ -159,6 +161,23 @@ bool is_malformed_coding_list(std::string_view value) {
   return false;
 }
 
+// A coding list with chunked before its end (RFC 9112 6.1: chunked is applied once, last).
+bool has_chunked_before_last(std::string_view value) {
+  bool chunked_seen = false;
+  for (std::size_t start = 0; start <= value.size();) {
+    const std::size_t end = std::min(value.find(',', start), value.size());
+    std::string_view item = value.substr(start, end - start);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t' || item.back() == '\r')) item.remove_suffix(1);
+    if (!item.empty()) {
+      if (chunked_seen) return true;
+      chunked_seen = boost::beast::iequals(item, "chunked");
+    }
+    start = end + 1;
+  }
+  return false;
+}
+
 bool has_folded_line(std::string_view wire) {
   return wire.find("\n ") != std::string_view::npos || wire.find("\n\t") != std::string_view::npos;
 }
@@ -201,6 +220,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool by_design = (b.accepted && !a.accepted &&
                           (b.status == 101 || b.status < 100 || b.status > 599 || has_line_over_carry(wire) ||
                            any_field(wire, "transfer-encoding:", is_malformed_coding_list) ||
+                           any_field(wire, "transfer-encoding:", has_chunked_before_last) ||
                            (any_field(wire, "transfer-encoding:", present) && any_field(wire, "content-length:", present)) || has_folded_line(wire) ||
                            b.interim > watchpost::loadgen::max_interim_responses)) ||
                          (a.accepted && b.error == http::error::bad_value);

@@ -67,7 +67,7 @@ std::uint64_t series_errors(const loadgen::load_result& r, probes::failure_kind 
 
 }  // namespace
 
-TEST_CASE("-n sends exactly N requests, across threads and connections") {
+TEST_CASE("load -n sends exactly N requests, across threads and connections") {
   const auto json = temp_path("n.json");
   auto r = run_watchpost({"load", target().http_url("/health"), "-n", "1237", "-c", "7", "-t", "2", "--json", json});
   REQUIRE(r.exit_code == 0);

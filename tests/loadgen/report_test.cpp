@@ -117,6 +117,20 @@ TEST_CASE("malformed reports are rejected with a reason") {
   CHECK_THROWS(exporters::parse_load_report(json));
 }
 
+// Found by fuzz_load_report_read (corpus/load_report_read/shard_zero): "0/2" wrapped the index.
+TEST_CASE("a shard outside 1..N is a malformed report") {
+  const std::string json = exporters::load_report_json(make_run(2, 1, false), {});
+  const auto shard = json.find("\"shard\":\"");
+  REQUIRE(shard != std::string::npos);
+  const auto value = shard + 9;
+  const auto end = json.find('"', value);
+  for (const std::string bad : {"0/2", "3/2", "1/0", "-1/2", "1/2x", "12", " 1/2"}) {
+    std::string edited = json;
+    edited.replace(value, end - value, bad);
+    CHECK_THROWS_WITH(exporters::parse_load_report(edited), Catch::Contains("malformed shard"));
+  }
+}
+
 TEST_CASE("summary and HTML name what a reader needs") {
   const load_result run = make_run(3, 1, true);
   const auto outcomes = evaluate_thresholds({std::get<threshold>(parse_threshold("p99<250ms"))}, run);
