@@ -199,16 +199,20 @@ void response_parser::on_header(std::string_view name, std::string_view value) n
     // it ends when the server closes), as RFC 9112 6.3 and Beast have it.
     // A value that is no such list (RFC 9112 6.1) leaves the framing unknowable: an error.
     std::string_view last;
+    bool chunked_seen = false;
     for (std::string_view rest = value; !rest.empty();) {
       const auto comma = rest.find(',');
       auto item = rest.substr(0, comma);
       while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
       item = skip_blanks(item);
-      if (!item.empty() && !is_token(item)) {
+      // Not a token, or chunked a second time (a sender applies it once: RFC 9112 6.1).
+      const bool chunked_again = chunked_seen && iequals(item, "chunked");
+      if (!item.empty() && (!is_token(item) || chunked_again)) {
         state_ = state::error;
         return;
       }
       if (!item.empty()) last = item;
+      chunked_seen = chunked_seen || iequals(item, "chunked");
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     }
     chunked_ = iequals(last, "chunked");

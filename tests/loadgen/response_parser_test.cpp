@@ -417,3 +417,15 @@ TEST_CASE("Content-Length may list one length repeated") {
     CHECK(p.failed());
   }
 }
+
+// Found by fuzz_response_parser_differential (corpus/response_parser_differential/chunked_mid_list):
+// "gzip, chunked, x, chunked" was read as chunked; Beast reads it until close.
+TEST_CASE("chunked twice in one Transfer-Encoding list is a protocol error") {
+  for (const char* codings : {"gzip, chunked, br, chunked", "chunked, chunked", "chunked,,Chunked"}) {
+    const std::string wire = std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: ") + codings + "\r\n\r\n0\r\n\r\n";
+    response_parser p;
+    p.reset();
+    p.feed(wire.data(), wire.size());
+    CHECK(p.failed());
+  }
+}
