@@ -935,13 +935,6 @@ void add_expectation(shared_plan& plan, const request_template& r) {
     if (probes::is_credential_header(h.name)) plan.secrets.add_credential_header(h.value);
 }
 
-// RFC 9110 9.2.2: a request that may be repeated without changing the outcome.
-bool is_idempotent(const std::string& method) {
-  for (const char* m : {"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
-    if (method == m) return true;
-  return false;
-}
-
 void raise_open_file_limit() {
   // 10,000 connections need 10,000 descriptors; the soft limit is often 1,024.
   rlimit lim{};
@@ -985,7 +978,7 @@ load_result run_load(const load_options& options, const interval_observer& obser
     plan.wire.push_back(serialize_request(r, options.url));
     plan.head.push_back(r.method == "HEAD");
     add_expectation(plan, r);
-    plan.idempotent.push_back(is_idempotent(r.method));
+    plan.idempotent.push_back(probes::is_idempotent(r.method));
     plan.idle_close_message.push_back(plan.names.back() + ": reset: the server closed the idle keep-alive connection "
                                       "before answering; not resent (" + r.method + " is not idempotent)");
     plan.total_weight += r.weight;

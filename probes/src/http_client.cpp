@@ -111,13 +111,6 @@ bool is_redirect(int status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
-// Methods a client may resend when the first attempt provably never reached the application
-// (RFC 9110 9.2.2); browsers, Go and k6 resend these, and only these, after an idle close.
-bool is_idempotent(std::string_view method) {
-  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE" || method == "PUT" ||
-         method == "DELETE";
-}
-
 // curl's rule: credentials travel only to the origin they were given for.
 void drop_credentials(header_list& headers) {
   std::erase_if(headers, [](const header_field& h) {

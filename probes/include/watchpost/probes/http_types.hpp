@@ -29,6 +29,9 @@ using header_list = std::vector<header_field>;
 // Case-insensitive lookup of the first header with this name.
 const std::string* find_header(const header_list& headers, std::string_view name);
 bool iequals(std::string_view a, std::string_view b);
+// RFC 9110 9.2.2: methods a client may resend when the first attempt provably never reached the
+// application (after an idle keep-alive close), as browsers, Go and k6 do.
+bool is_idempotent(std::string_view method);
 
 struct request {
   std::string method = "GET";
