@@ -164,6 +164,7 @@ webhook_config parse_webhook(const config_file& file, const YAML::Node& node) {
   if (auto n = m.optional("secret")) out.secret = resolve_env(file, *n, file.string(*n, "secret"));
   if (auto n = m.optional("cooldown")) out.cooldown = file.duration(*n, "cooldown");
   if (auto n = m.optional("timeout")) out.timeout = positive_duration(file, *n, "timeout");
+  if (auto n = m.optional("collapse_resolved_pairs")) out.collapse_resolved_pairs = file.boolean(*n, "collapse_resolved_pairs");
   m.finish();
   return out;
 }
@@ -233,7 +234,13 @@ target_config parse_target(const config_file& file, const YAML::Node& node) {
   }
   if (auto n = m.optional("slo")) out.slo = parse_slo(file, *n);
   if (auto n = m.optional("on_breach")) {
-    for (const auto& item : file.sequence(*n, "on_breach")) out.on_breach.push_back(parse_webhook(file, item));
+    for (const auto& item : file.sequence(*n, "on_breach")) {
+      out.on_breach.push_back(parse_webhook(file, item));
+      // The URL is the hook's identity in the outbox and the SLO state (stable across reloads).
+      for (std::size_t i = 0; i + 1 < out.on_breach.size(); ++i)
+        if (out.on_breach[i].url.to_string() == out.on_breach.back().url.to_string())
+          file.fail(item, "duplicate on_breach webhook URL");
+    }
     if (out.slo.empty() && !out.on_breach.empty()) file.fail(*n, "on_breach needs an slo: on the same target");
   }
   m.finish();
@@ -312,6 +319,12 @@ agent_config build(const config_file& file) {
       file.fail(*n, "batch_window must be 0..1s");
   }
   if (auto n = m.optional("dns")) out.dns = parse_dns(file, *n);
+  if (auto n = m.optional("max_event_age")) out.max_event_age = positive_duration(file, *n, "max_event_age");
+  if (auto n = m.optional("max_outbox_events")) {
+    const auto v = file.integer(*n, "max_outbox_events");
+    if (v < 1 || v > 10'000'000) file.fail(*n, "max_outbox_events must be 1..10000000");
+    out.max_outbox_events = static_cast<std::size_t>(v);
+  }
   if (auto n = m.optional("labels")) {
     if (!n->IsMap()) file.fail(*n, "labels must be a mapping of name: value");
     for (const auto& l : *n) out.labels[file.string(l.first, "label name")] = file.string(l.second, "label value");

@@ -1,9 +1,27 @@
+// Why a kill -9 at any instruction loses no raised event and never re-fires one under a new id.
+// S = the SLO snapshot file, O = the outbox files (each written to a temp file, fsynced, renamed,
+// directory fsynced: a record is either absent or whole).
+//  I1. S never holds a breach state whose events are not in O. evaluate() changes the state in
+//      memory with t.mutex held; raise() stores every event of the decision before that lock is
+//      released; the snapshot writer copies each target under its lock. So an S holding the new
+//      state was built after the records were durable.
+//  I2. A record leaves O only after an S holding its decision is durable: finish() queues it,
+//      flush_removals() writes S, then unlinks. The decision was committed before post(), hence
+//      before accept() and delivery, hence before that S was built.
+// Crash points: before the records are durable, neither S nor O knows the decision and no
+// "slo breached|resolved" line was logged yet (raise() logs after storing): the evaluator decides
+// afresh. Records durable, S older: reconcile() makes the restored state say what the records say
+// (the breach is open under its id, its resolved is owed). S newer: reconcile() changes nothing.
+// Delivered, file not yet removed: sent again after the restart under the same id (at least once).
+// Removed: by I2, S knows the decision. Order survives too: files carry a seq, load() sorts.
 #include "event_pipeline.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <set>
 
 #include "watchpost/agent/log.hpp"
 #include "watchpost/agent/webhook.hpp"
@@ -18,8 +36,21 @@ namespace {
 constexpr auto dispatch_tick = std::chrono::milliseconds(100);
 constexpr int max_concurrent_deliveries = 16;
 // Per-event retry schedule of the outbox: one attempt per round, rounds spaced by
-// exponential backoff with full jitter, forever (the event stays on disk until a 2xx).
+// exponential backoff with full jitter, until a 2xx, a dead letter or max_event_age.
 constexpr retry_policy outbox_rounds{1, std::chrono::milliseconds(500), std::chrono::seconds(10)};
+
+// The hook as logs show it: scheme and authority only (a path or query may carry a token).
+std::string hook_label(const std::string& url) {
+  auto parsed = probes::parse_url(url);
+  if (auto* u = std::get_if<probes::url>(&parsed)) return u->scheme() + "://" + u->authority();
+  return "?";
+}
+
+std::string order_key(const outbox_event& e) { return e.target + '\n' + e.hook; }
+
+bool same_breach(const outbox_event& a, const outbox_event& b) {
+  return a.target == b.target && a.hook == b.hook && a.slo == b.slo && a.breach_ms == b.breach_ms;
+}
 
 }  // namespace
 
@@ -27,7 +58,12 @@ event_pipeline::event_pipeline(asio::io_context& control, const std::string& sta
                                agent_metrics& metrics, state_store& state, tls_contexts& tls)
     : control_(control), targets_(targets), metrics_(metrics), state_(state), tls_(tls), outbox_(state_dir + "/outbox") {}
 
-void event_pipeline::publish_depth() { metrics_.outbox_depth().Set(static_cast<double>(pending_.size())); }
+void event_pipeline::configure(const agent_config& config) {
+  max_age_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(config.max_event_age).count();
+  outbox_.set_limit(config.max_outbox_events);
+}
+
+void event_pipeline::publish_depth() { metrics_.outbox_depth().Set(static_cast<double>(outbox_.size())); }
 
 void event_pipeline::restore() {
   std::vector<std::string> errors;
@@ -37,16 +73,69 @@ void event_pipeline::restore() {
   publish_depth();
 }
 
+void event_pipeline::reconcile_states(const target_list& targets) const {
+  for (const auto& p : pending_)
+    for (const auto& t : targets)
+      if (t->config.name == p.event.target) reconcile(t->window, t->objectives, p.event);
+}
+
 void event_pipeline::start() {
   asio::co_spawn(control_, dispatch_loop(), [](std::exception_ptr e) { log_exception(e, "webhook dispatcher failed"); });
 }
 
-// The breach state is made durable before its events, so a crash cannot re-fire it under a new id.
+std::vector<outbox_event> event_pipeline::raise(const agent_config& config, target_runtime& t, const evaluation& eval,
+                                                wall_time now) {
+  std::vector<outbox_event> raised;
+  for (const auto& d : eval.decisions) {
+    const bool resolved = d.kind == slo_event_kind::resolved;
+    slo_status& st = t.window.slos[d.slo_index];
+    const std::string body = render_event(config, t, d, now);
+    for (std::size_t h : d.hooks) {
+      outbox_event e{0, d.event_id, t.config.name, t.config.on_breach[h].url.to_string(), t.objectives[d.slo_index].name,
+                     resolved, d.breach_ms, unix_millis(now), body};
+      std::string error;
+      const put_result stored = outbox_.put(e, error);
+      if (stored == put_result::full) {
+        metrics_.events_dropped(drop_reason::outbox_full).Increment();
+        log_event(log_level::error, "outbox full: webhook event dropped",
+                  {{"target", e.target}, {"event_id", e.event_id}, {"hook", hook_label(e.hook)}});
+        // Its resolved must not follow alone (evaluate() synced st.hooks to on_breach).
+        if (!resolved && h < st.hooks.size()) st.hooks[h].open = false;
+        continue;
+      }
+      if (stored == put_result::failed) state_.report_error("cannot persist webhook event; delivering from memory", error);
+      raised.push_back(std::move(e));
+    }
+    // After the store: a line here means the event survives a kill -9 (the chaos test counts them).
+    log_event(resolved ? log_level::info : log_level::warn, resolved ? "slo resolved" : "slo breached",
+              {{"target", t.config.name}, {"slo", t.objectives[d.slo_index].name}, {"event_id", d.event_id},
+               {"window", d.window}, {"hooks", std::to_string(d.hooks.size())}});
+  }
+  return raised;
+}
+
+void event_pipeline::post(std::vector<outbox_event> events) {
+  if (events.empty()) return;
+  asio::post(control_, [this, events = std::move(events)]() mutable { accept(std::move(events)); });
+}
+
 void event_pipeline::accept(std::vector<outbox_event> events) {
-  state_.write(targets_);
   for (auto& e : events) {
-    if (auto error = outbox_.put(e)) state_.report_error("cannot persist webhook event; delivering from memory", *error);
-    pending_.push_back({std::move(e)});
+    // Workers post concurrently: keep the list in seq order (one worker's events come in order).
+    auto pos = pending_.end();
+    while (pos != pending_.begin() && std::prev(pos)->event.seq > e.seq) --pos;
+    auto it = pending_.insert(pos, {std::move(e)});
+    const webhook_config* hook = find_hook(it->event);
+    if (!it->event.resolved || !hook || !hook->collapse_resolved_pairs) continue;
+    for (auto b = pending_.begin(); b != it; ++b) {
+      if (b->event.resolved || b->in_flight || !same_breach(b->event, it->event)) continue;
+      log_event(log_level::info, "undelivered breached/resolved pair collapsed",
+                {{"target", it->event.target}, {"event_id", b->event.event_id}, {"hook", hook_label(it->event.hook)}});
+      metrics_.events_dropped(drop_reason::collapsed).Increment(2);
+      finish(b);
+      finish(it);
+      break;
+    }
   }
   publish_depth();
 }
@@ -57,59 +146,147 @@ target_runtime* event_pipeline::find_target(const std::string& name) const {
   return nullptr;
 }
 
+const webhook_config* event_pipeline::find_hook(const outbox_event& e) const {
+  if (const target_runtime* t = find_target(e.target))
+    for (const auto& h : t->config.on_breach)
+      if (h.url.to_string() == e.hook) return &h;
+  return nullptr;
+}
+
+void event_pipeline::reloaded() {
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    auto next = std::next(it);
+    if (!it->in_flight && !find_hook(it->event))
+      drop(it, drop_reason::hook_removed, "webhook event dropped: its target or hook was removed");
+    it = next;
+  }
+}
+
+void event_pipeline::close_hook(const outbox_event& breached) const {
+  target_runtime* t = find_target(breached.target);
+  if (!t) return;
+  std::lock_guard lock(t->mutex);
+  for (std::size_t i = 0; i < t->objectives.size() && i < t->window.slos.size(); ++i) {
+    slo_status& st = t->window.slos[i];
+    if (t->objectives[i].name != breached.slo || st.breach_started_ms != breached.breach_ms) continue;
+    for (auto& h : st.hooks)
+      if (h.hook == breached.hook) h.open = false;
+  }
+}
+
+void event_pipeline::drop(pending_list::iterator it, drop_reason reason, const char* why) {
+  const outbox_event e = it->event;
+  log_event(log_level::warn, why, {{"target", e.target}, {"event_id", e.event_id}, {"hook", hook_label(e.hook)}});
+  metrics_.events_dropped(reason).Increment();
+  finish(it);
+  if (e.resolved) return;
+  close_hook(e);
+  // Later events of this key are never in flight while an earlier one is pending.
+  for (auto r = pending_.begin(); r != pending_.end();) {
+    auto next = std::next(r);
+    if (r->event.resolved && !r->in_flight && same_breach(r->event, e)) {
+      log_event(log_level::warn, "webhook event dropped with its breached",
+                {{"target", e.target}, {"event_id", r->event.event_id}, {"hook", hook_label(e.hook)}});
+      metrics_.events_dropped(reason).Increment();
+      finish(r);
+    }
+    r = next;
+  }
+}
+
+void event_pipeline::finish(pending_list::iterator it) {
+  removals_.push_back(std::move(it->event));
+  pending_.erase(it);
+}
+
+void event_pipeline::flush_removals() {
+  if (removals_.empty()) return;
+  state_.write(targets_);  // I2: the state of every decision finished so far is durable first
+  for (const auto& e : removals_)
+    if (auto error = outbox_.remove(e)) state_.report_error("cannot remove delivered event", *error);
+  removals_.clear();
+  publish_depth();
+}
+
 asio::awaitable<void> event_pipeline::dispatch_loop() {
   asio::steady_timer timer(control_);
   while (true) {
-    int running = 0;
-    for (auto& p : pending_) running += p.in_flight;
-    const auto now = steady::now();
-    for (auto it = pending_.begin(); it != pending_.end() && running < max_concurrent_deliveries; ++it) {
-      if (it->in_flight || it->next_attempt > now) continue;
-      it->in_flight = true;
-      ++running;
-      asio::co_spawn(control_, deliver(it), [](std::exception_ptr e) { log_exception(e, "webhook delivery failed"); });
-    }
+    flush_removals();
+    start_due();
     timer.expires_after(dispatch_tick);
     auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;
   }
 }
 
-asio::awaitable<void> event_pipeline::deliver(pending_list::iterator it) {
-  const outbox_event& e = it->event;
-  target_runtime* target = find_target(e.target);
-  if (!target || e.webhook_index >= target->config.on_breach.size()) {
-    log_event(log_level::warn, "webhook event dropped: its target or webhook is no longer configured",
-              {{"target", e.target}, {"event_id", e.event_id}});
-    finish(it);
-    co_return;
+// Starts the first pending event of each (target, hook) when its time has come: a later event
+// of the same key waits until the earlier one is delivered or dropped.
+void event_pipeline::start_due() {
+  int running = 0;
+  for (auto& p : pending_) running += p.in_flight;
+  const auto now = steady::now();
+  const std::int64_t now_ms = unix_millis(wall_clock::now());
+  std::set<std::string> blocked;
+  for (auto it = pending_.begin(); it != pending_.end() && running < max_concurrent_deliveries;) {
+    auto next = std::next(it);
+    const std::string key = order_key(it->event);
+    if (blocked.contains(key)) {
+      it = next;
+      continue;
+    }
+    if (it->in_flight || it->next_attempt > now) {
+      blocked.insert(key);
+    } else if (now_ms - it->event.raised_ms > max_age_ms_) {
+      if (target_runtime* t = find_target(it->event.target))
+        t->metrics->webhook[static_cast<std::size_t>(delivery_result::expired)]->Increment();
+      drop(it, drop_reason::expired, "webhook event expired (older than max_event_age): not delivered");
+      next = pending_.begin();  // drop() may have removed `next`; the blocked keys stay skipped
+    } else if (!find_hook(it->event)) {
+      drop(it, drop_reason::hook_removed, "webhook event dropped: its target or hook was removed");
+      next = pending_.begin();
+    } else {
+      blocked.insert(key);
+      it->in_flight = true;
+      ++running;
+      asio::co_spawn(control_, deliver(it), [](std::exception_ptr e) { log_exception(e, "webhook delivery failed"); });
+    }
+    it = next;
   }
-  const webhook_config& hook = target->config.on_breach[e.webhook_index];
-  const webhook_endpoint endpoint{hook.url, hook.secret, hook.timeout};
-  // Copies: a reload may replace `target` while the request is in flight.
-  const std::string event_id = e.event_id, body = e.body, target_name = e.target;
+}
+
+asio::awaitable<void> event_pipeline::deliver(pending_list::iterator it) {
+  const webhook_config* hook = find_hook(it->event);
+  // Copies: a reload may replace the target and its hooks while the request is in flight.
+  const webhook_endpoint endpoint{hook->url, hook->secret, hook->timeout};
+  const std::string event_id = it->event.event_id, body = it->event.body, target_name = it->event.target;
   const delivery_outcome outcome = co_await deliver_webhook(endpoint, event_id, body, outbox_rounds, tls_.get(false));
-  target = find_target(target_name);
+  it->in_flight = false;
+  target_runtime* target = find_target(target_name);
+  auto count = [&](delivery_result r) {
+    if (target) target->metrics->webhook[static_cast<std::size_t>(r)]->Increment();
+  };
   if (outcome.delivered) {
-    if (target) target->metrics->webhook_delivered->Increment();
+    count(delivery_result::delivered);
     log_event(log_level::info, "webhook delivered",
               {{"target", target_name}, {"event_id", event_id}, {"status", std::to_string(outcome.last_status)}});
     finish(it);
+    publish_depth();
     co_return;
   }
-  if (target) target->metrics->webhook_failed->Increment();
+  if (outcome.permanent) {
+    count(delivery_result::dead_letter);
+    log_event(log_level::error, "webhook refused permanently: dead letter, no more retries",
+              {{"target", target_name}, {"event_id", event_id}, {"status", std::to_string(outcome.last_status)}});
+    drop(it, drop_reason::dead_letter, "webhook event dead-lettered");
+    co_return;
+  }
+  count(delivery_result::failed);
   it->failures++;
-  it->in_flight = false;
-  it->next_attempt = steady::now() + random_between(nanoseconds{0}, backoff_bound(outbox_rounds, it->failures));
+  it->next_attempt =
+      steady::now() + next_wait(random_between(nanoseconds{0}, backoff_bound(outbox_rounds, it->failures)), outcome.retry_after);
   log_event(log_level::warn, "webhook delivery failed; will retry",
             {{"target", target_name}, {"event_id", event_id}, {"attempt", std::to_string(it->failures)},
              {"error", outcome.last_error}});
-}
-
-void event_pipeline::finish(pending_list::iterator it) {
-  if (auto error = outbox_.remove(it->event)) state_.report_error("cannot remove delivered event", *error);
-  pending_.erase(it);
-  publish_depth();
 }
 
 }  // namespace watchpost::agent::detail

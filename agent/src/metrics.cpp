@@ -24,7 +24,7 @@ agent_metrics::agent_metrics()
       burn_(pm::BuildGauge().Name("watchpost_slo_burn_rate").Help("Error budget burn rate over the window").Register(*registry_)),
       breached_(pm::BuildGauge().Name("watchpost_slo_breached").Help("1 while a burn-rate alert of the SLO holds").Register(*registry_)),
       cert_(pm::BuildGauge().Name("watchpost_tls_cert_expiry_timestamp_seconds").Help("notAfter of the peer certificate (Unix time)").Register(*registry_)),
-      webhook_(pm::BuildCounter().Name("watchpost_webhook_deliveries_total").Help("Webhook delivery attempts by result").Register(*registry_)),
+      webhook_(pm::BuildCounter().Name("watchpost_webhook_deliveries_total").Help("Webhook deliveries by result: delivered, failed (attempt, retried), dead_letter, expired").Register(*registry_)),
       skipped_(pm::BuildCounter().Name("watchpost_agent_probes_skipped_total").Help("Ticks skipped because the previous probe was still running").Register(*registry_)) {
   in_flight_ = &pm::BuildGauge().Name("watchpost_agent_probes_in_flight").Help("Probes currently running").Register(*registry_).Add({});
   lag_ = &pm::BuildGauge().Name("watchpost_agent_scheduler_lag_seconds").Help("Largest lateness of a probe start over the last few seconds").Register(*registry_).Add({});
@@ -33,6 +33,8 @@ agent_metrics::agent_metrics()
   auto& reloads = pm::BuildCounter().Name("watchpost_agent_config_reloads_total").Help("SIGHUP reloads by result").Register(*registry_);
   reload_ok_ = &reloads.Add({{"result", "ok"}});
   reload_failed_ = &reloads.Add({{"result", "rejected"}});
+  auto& dropped = pm::BuildCounter().Name("watchpost_webhook_events_dropped_total").Help("Webhook events removed from the outbox unsent, by reason").Register(*registry_);
+  for (std::size_t i = 0; i < drop_reasons.size(); ++i) dropped_[i] = &dropped.Add({{"reason", std::string(drop_reasons[i])}});
 }
 
 std::unique_ptr<target_metrics> agent_metrics::add_target(const target_config& target) {
@@ -54,8 +56,8 @@ std::unique_ptr<target_metrics> agent_metrics::add_target(const target_config& t
   m->uptime_24h = &uptime_.Add({{"target", t}, {"window", "24h"}});
   m->uptime_1h->Set(1);
   m->uptime_24h->Set(1);
-  m->webhook_delivered = &webhook_.Add({{"target", t}, {"result", "delivered"}});
-  m->webhook_failed = &webhook_.Add({{"target", t}, {"result", "failed"}});
+  for (std::size_t i = 0; i < delivery_results.size(); ++i)
+    m->webhook[i] = &webhook_.Add({{"target", t}, {"result", std::string(delivery_results[i])}});
   m->skipped = &skipped_.Add({{"target", t}});
   for (const auto& obj : objectives_of(target.slo)) {
     slo_metrics s;
@@ -78,8 +80,7 @@ void agent_metrics::remove_target(const target_metrics& m) {
   uptime_.Remove(m.uptime_1h);
   uptime_.Remove(m.uptime_24h);
   if (m.cert_expiry) cert_.Remove(m.cert_expiry);
-  webhook_.Remove(m.webhook_delivered);
-  webhook_.Remove(m.webhook_failed);
+  for (auto* c : m.webhook) webhook_.Remove(c);
   skipped_.Remove(m.skipped);
   for (const auto& s : m.slos) {
     breached_.Remove(s.breached);

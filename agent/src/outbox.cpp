@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cerrno>
 #include <cstring>
@@ -68,33 +69,42 @@ std::optional<std::string> write_file_durably(const std::string& path, const std
 }
 
 std::string outbox_event::file_name() const {
-  // FNV-1a keeps names short and free of the target's characters; the id is inside the file.
-  std::uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : event_id + "#" + std::to_string(webhook_index)) h = (h ^ c) * 1099511628211ull;
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%016llx.json", static_cast<unsigned long long>(h));
+  std::snprintf(buf, sizeof buf, "%020llu.json", static_cast<unsigned long long>(seq));
   return buf;
 }
 
-outbox::outbox(std::string directory) : directory_(std::move(directory)) {}
+outbox::outbox(std::string directory, std::size_t max_events) : directory_(std::move(directory)), limit_(max_events) {}
 
-std::optional<std::string> outbox::put(const outbox_event& event) {
-  if (auto error = ensure_directory(directory_)) return error;
-  json::object o;
-  o["event_id"] = event.event_id;
-  o["target"] = event.target;
-  o["webhook"] = event.webhook_index;
-  o["body"] = event.body;
-  return write_file_durably(directory_ + "/" + event.file_name(), json::serialize(o));
+put_result outbox::put(outbox_event& event, std::string& error) {
+  // Reserve a place first: concurrent workers never overshoot the limit.
+  if (held_.fetch_add(1) >= limit_.load()) {
+    held_.fetch_sub(1);
+    return put_result::full;
+  }
+  event.seq = next_seq_.fetch_add(1);
+  if (auto e = ensure_directory(directory_)) {
+    error = *e;
+    return put_result::failed;
+  }
+  json::object o{{"seq", event.seq},           {"event_id", event.event_id}, {"target", event.target},
+                 {"hook", event.hook},         {"slo", event.slo},           {"resolved", event.resolved},
+                 {"breach_ms", event.breach_ms}, {"raised_ms", event.raised_ms}, {"body", event.body}};
+  if (auto e = write_file_durably(directory_ + "/" + event.file_name(), json::serialize(o))) {
+    error = *e;
+    return put_result::failed;
+  }
+  return put_result::stored;
 }
 
 std::optional<std::string> outbox::remove(const outbox_event& event) {
+  held_.fetch_sub(1);
   const std::string path = directory_ + "/" + event.file_name();
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return errno_text("cannot remove", path);
   return std::nullopt;
 }
 
-std::vector<outbox_event> outbox::load(std::vector<std::string>& errors) const {
+std::vector<outbox_event> outbox::load(std::vector<std::string>& errors) {
   std::vector<outbox_event> out;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(directory_, ec)) {
@@ -105,16 +115,51 @@ std::vector<outbox_event> outbox::load(std::vector<std::string>& errors) const {
       if (!text) throw std::runtime_error("unreadable");
       const json::object o = json::parse(*text).as_object();
       outbox_event e;
+      e.seq = json::value_to<std::uint64_t>(o.at("seq"));
       e.event_id = json::value_to<std::string>(o.at("event_id"));
       e.target = json::value_to<std::string>(o.at("target"));
-      e.webhook_index = json::value_to<std::size_t>(o.at("webhook"));
+      e.hook = json::value_to<std::string>(o.at("hook"));
+      e.slo = json::value_to<std::string>(o.at("slo"));
+      e.resolved = o.at("resolved").as_bool();
+      e.breach_ms = o.at("breach_ms").to_number<std::int64_t>();
+      e.raised_ms = o.at("raised_ms").to_number<std::int64_t>();
       e.body = json::value_to<std::string>(o.at("body"));
+      if (e.file_name() != path.filename().string()) throw std::runtime_error("renamed");
       out.push_back(std::move(e));
     } catch (const std::exception&) {
-      errors.push_back("outbox file " + path.string() + " is corrupt; skipped");
+      errors.push_back("outbox file " + path.string() + " is corrupt or from an older version; skipped");
     }
   }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.seq < b.seq; });
+  held_ = out.size();
+  if (!out.empty()) next_seq_ = out.back().seq + 1;
   return out;
+}
+
+void reconcile(target_window_state& state, const std::vector<slo_objective>& objectives, const outbox_event& e) {
+  for (std::size_t i = 0; i < objectives.size() && i < state.slos.size(); ++i) {
+    if (objectives[i].name != e.slo) continue;
+    slo_status& st = state.slos[i];
+    auto hook = std::find_if(st.hooks.begin(), st.hooks.end(), [&](const hook_status& h) { return h.hook == e.hook; });
+    if (hook == st.hooks.end()) hook = st.hooks.insert(st.hooks.end(), hook_status{e.hook});
+    if (!e.resolved && e.breach_ms > st.breach_started_ms) {
+      // A breach the snapshot never saw: it is open, and owes its resolved.
+      st.breached = true;
+      st.event_open = true;
+      st.breach_started_ms = st.last_breach_event_ms = e.breach_ms;
+      st.clear_since_ms = -1;
+      for (auto& h : st.hooks) h.open = false;
+    }
+    if (!e.resolved && st.breached && e.breach_ms == st.breach_started_ms) {
+      hook->open = true;
+      hook->last_breach_event_ms = std::max(hook->last_breach_event_ms, e.breach_ms);
+    }
+    if (e.resolved && st.breached && e.breach_ms == st.breach_started_ms) {
+      st.breached = st.event_open = false;
+      st.clear_since_ms = -1;
+      for (auto& h : st.hooks) h.open = false;
+    }
+  }
 }
 
 void state_snapshot::add(const std::string& name, const target_window_state& st) {
@@ -123,7 +168,11 @@ void state_snapshot::add(const std::string& name, const target_window_state& st)
   t["window"] = st.window_ring.serialize();
   json::array slos;
   for (const auto& s : st.slos) {
-    slos.push_back(json::object{{"breached", s.breached},
+    json::array hooks;
+    for (const auto& h : s.hooks)
+      hooks.push_back(json::object{{"hook", h.hook}, {"last_breach_event_ms", h.last_breach_event_ms}, {"open", h.open}});
+    slos.push_back(json::object{{"hooks", std::move(hooks)},
+                                {"breached", s.breached},
                                 {"event_open", s.event_open},
                                 {"breach_started_ms", s.breach_started_ms},
                                 {"last_breach_event_ms", s.last_breach_event_ms},
@@ -163,6 +212,11 @@ void restore_states(const std::string& text, std::map<std::string, target_window
           st.clear_since_ms = s.at("clear_since_ms").to_number<std::int64_t>();
           st.observed = s.at("observed").to_number<double>();
           st.alert_window = json::value_to<std::string>(s.at("alert_window"));
+          st.hooks.clear();
+          if (const auto* hooks = s.if_contains("hooks"))
+            for (const auto& h : hooks->as_array())
+              st.hooks.push_back({json::value_to<std::string>(h.at("hook")),
+                                  h.at("last_breach_event_ms").to_number<std::int64_t>(), h.at("open").as_bool()});
         }
       }
       *it->second = std::move(restored);

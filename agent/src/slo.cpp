@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <sstream>
+#include <utility>
 
 namespace watchpost::agent {
 
@@ -111,7 +112,22 @@ double target_window_state::uptime_ratio(wall_time now, nanoseconds window) cons
   return c.total ? 1.0 - ratio(c.failed, c.total) : 1.0;
 }
 
-evaluation evaluate(const target_config& target, target_window_state& state, wall_time now, nanoseconds cooldown) {
+void sync_hooks(const target_config& target, slo_status& status) {
+  const auto& hooks = target.on_breach;
+  bool same = status.hooks.size() == hooks.size();
+  for (std::size_t i = 0; same && i < hooks.size(); ++i) same = status.hooks[i].hook == hooks[i].url.to_string();
+  if (same) return;
+  std::vector<hook_status> next;
+  for (const auto& h : hooks) {
+    hook_status hs{h.url.to_string()};
+    for (const auto& old : status.hooks)
+      if (old.hook == hs.hook) hs = old;
+    next.push_back(std::move(hs));
+  }
+  status.hooks = std::move(next);
+}
+
+evaluation evaluate(const target_config& target, target_window_state& state, wall_time now) {
   evaluation out;
   const auto objectives = objectives_of(target.slo);
   if (objectives.empty() || state.slos.size() != objectives.size()) return out;
@@ -119,7 +135,6 @@ evaluation evaluate(const target_config& target, target_window_state& state, wal
   for (const auto& a : target.slo.burn_alerts) hold = std::max(hold, a.short_window);
   const std::int64_t now_ms = millis(now);
   const auto hold_ms = std::chrono::duration_cast<std::chrono::milliseconds>(hold).count();
-  const auto cooldown_ms = std::chrono::duration_cast<std::chrono::milliseconds>(cooldown).count();
 
   out.burn.resize(objectives.size());
   for (std::size_t i = 0; i < objectives.size(); ++i) {
@@ -150,11 +165,21 @@ evaluation evaluate(const target_config& target, target_window_state& state, wal
         st.breach_started_ms = now_ms;
         st.observed = observed;
         st.alert_window = fired_window;
-        const bool notify = st.last_breach_event_ms < 0 || now_ms - st.last_breach_event_ms >= cooldown_ms;
-        if (notify) {
+        sync_hooks(target, st);
+        std::vector<std::size_t> send;
+        for (std::size_t h = 0; h < st.hooks.size(); ++h) {
+          hook_status& hs = st.hooks[h];
+          const auto cooldown_ms =
+              std::chrono::duration_cast<std::chrono::milliseconds>(target.on_breach[h].cooldown).count();
+          if (hs.last_breach_event_ms >= 0 && now_ms - hs.last_breach_event_ms < cooldown_ms) continue;
+          hs.open = true;
+          hs.last_breach_event_ms = now_ms;
+          send.push_back(h);
+        }
+        if (!send.empty() || st.hooks.empty()) {
           st.event_open = true;
           st.last_breach_event_ms = now_ms;
-          out.decisions.push_back({i, slo_event_kind::breached, true,
+          out.decisions.push_back({i, slo_event_kind::breached, std::move(send), now_ms,
                                    id_prefix + std::to_string(now_ms) + ":breached", observed,
                                    obj.threshold_display, fired_window});
         }
@@ -166,9 +191,13 @@ evaluation evaluate(const target_config& target, target_window_state& state, wal
         st.clear_since_ms = -1;
         if (st.event_open) {
           st.event_open = false;
+          sync_hooks(target, st);
+          std::vector<std::size_t> send;  // the hooks that were sent the breach
+          for (std::size_t h = 0; h < st.hooks.size(); ++h)
+            if (std::exchange(st.hooks[h].open, false)) send.push_back(h);
           const auto& first = target.slo.burn_alerts.front();
           const slice_counts lw = state.burn_ring.sum(now, first.long_window);
-          out.decisions.push_back({i, slo_event_kind::resolved, true,
+          out.decisions.push_back({i, slo_event_kind::resolved, std::move(send), st.breach_started_ms,
                                    id_prefix + std::to_string(st.breach_started_ms) + ":resolved",
                                    ratio(bad_of(obj, lw), lw.total), obj.threshold_display, st.alert_window});
         }

@@ -43,6 +43,9 @@ struct webhook_config {
   std::string secret;  // resolved value; never logged
   nanoseconds cooldown = std::chrono::minutes(15);
   nanoseconds timeout = std::chrono::seconds(10);
+  // A breached and its resolved both still undelivered (the receiver was down throughout) are
+  // dropped together instead of sent in order: for receivers that only act on the current state.
+  bool collapse_resolved_pairs = false;
 };
 
 struct target_config {
@@ -92,6 +95,12 @@ struct agent_config {
   // 1,000 probes/s. 0 starts every probe at its own jittered time.
   nanoseconds batch_window = std::chrono::milliseconds(50);
   dns_config dns;
+  // Webhook events older than this are recorded as expired instead of delivered: a rollback
+  // decided an hour ago is no longer the receiver's to act on.
+  nanoseconds max_event_age = std::chrono::hours(1);
+  // Outbox depth limit: events raised beyond it are dropped and counted (a receiver down for
+  // days must not fill state_dir).
+  std::size_t max_outbox_events = 10000;
   std::vector<target_config> targets;
 };
 

@@ -24,6 +24,14 @@ inline constexpr std::array<std::string_view, 8> probe_results = {"ok",      "dn
 inline constexpr std::array<std::string_view, 6> probe_phases = {"resolve", "connect", "tls",
                                                                  "ttfb",    "transfer", "total"};
 std::size_t result_index(probes::failure_kind kind);
+// watchpost_webhook_deliveries_total{result}: a 2xx, a failed attempt (retried), a permanent
+// refusal (4xx but 408/429: retries stop), an event older than max_event_age (not sent).
+enum class delivery_result { delivered, failed, dead_letter, expired };
+inline constexpr std::array<std::string_view, 4> delivery_results = {"delivered", "failed", "dead_letter", "expired"};
+// watchpost_webhook_events_dropped_total{reason}: events removed from the outbox unsent.
+enum class drop_reason { hook_removed, expired, outbox_full, dead_letter, collapsed };
+inline constexpr std::array<std::string_view, 5> drop_reasons = {"hook_removed", "expired", "outbox_full",
+                                                                 "dead_letter", "collapsed"};
 
 struct slo_metrics {
   prometheus::Gauge* breached = nullptr;
@@ -46,8 +54,7 @@ struct target_metrics {
   prometheus::Gauge* uptime_1h = nullptr;
   prometheus::Gauge* uptime_24h = nullptr;
   prometheus::Gauge* cert_expiry = nullptr;  // added on the first TLS probe
-  prometheus::Counter* webhook_delivered = nullptr;
-  prometheus::Counter* webhook_failed = nullptr;
+  std::array<prometheus::Counter*, delivery_results.size()> webhook{};  // by delivery_result
   prometheus::Counter* skipped = nullptr;
   std::vector<slo_metrics> slos;  // parallel to objectives_of(target.slo)
 };
@@ -69,6 +76,7 @@ class agent_metrics {
   prometheus::Gauge& outbox_depth() { return *outbox_depth_; }
   prometheus::Counter& state_write_errors() { return *state_errors_; }
   prometheus::Counter& reloads(bool ok) { return ok ? *reload_ok_ : *reload_failed_; }
+  prometheus::Counter& events_dropped(drop_reason r) { return *dropped_[static_cast<std::size_t>(r)]; }
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -87,6 +95,7 @@ class agent_metrics {
   prometheus::Counter* state_errors_;
   prometheus::Counter* reload_ok_;
   prometheus::Counter* reload_failed_;
+  std::array<prometheus::Counter*, drop_reasons.size()> dropped_{};
 };
 
 }  // namespace watchpost::agent

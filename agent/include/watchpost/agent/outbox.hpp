@@ -3,7 +3,9 @@
 // delivery, written durably before the first attempt, removed after a 2xx) and the SLO
 // window snapshot. Plain file I/O; failures come back as messages, never exceptions, so a
 // full disk degrades delivery guarantees without stopping the probes.
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -20,27 +22,51 @@ std::optional<std::string> write_file_durably(const std::string& path, const std
 std::optional<std::string> ensure_directory(const std::string& path);
 
 struct outbox_event {
-  std::string event_id;  // the receiver's idempotency key
+  std::uint64_t seq = 0;  // assigned by outbox::put: the delivery order, also after a restart
+  std::string event_id;   // the receiver's idempotency key (one per decision, shared by its hooks)
   std::string target;
-  std::size_t webhook_index = 0;  // into the target's on_breach list
+  std::string hook;  // the on_breach entry's URL: its identity across reloads, not a list index
+  std::string slo;   // objective name
+  bool resolved = false;
+  std::int64_t breach_ms = 0;  // start of the breach the event belongs to (pairs breached/resolved)
+  std::int64_t raised_ms = 0;  // wall clock, for max_event_age
   std::string body;  // the JSON payload, exactly as signed and sent
-  std::string file_name() const;  // stable per (event_id, webhook_index)
+  std::string file_name() const;  // the zero-padded seq: directory order is delivery order
 };
 
+enum class put_result { stored, full, failed };
+
+// One file per event. put() may be called from any thread (the workers raise events);
+// remove() and load() from the control thread.
 class outbox {
  public:
-  explicit outbox(std::string directory);
+  explicit outbox(std::string directory, std::size_t max_events = 10000);
   const std::string& directory() const { return directory_; }
-  // Durably stores the event; an error message when that failed (the event is then kept
-  // in memory only and delivered while this process lives).
-  std::optional<std::string> put(const outbox_event& event);
+  void set_limit(std::size_t max_events) { limit_ = max_events; }
+  // Assigns event.seq and durably stores the event (fsync of file and directory) unless the
+  // outbox holds `max_events` already (full: nothing stored). On failed, `error` says why and
+  // the event counts as held (it is delivered from memory while this process lives).
+  put_result put(outbox_event& event, std::string& error);
   std::optional<std::string> remove(const outbox_event& event);
-  // Every readable pending event; unreadable files are reported in `errors`.
-  std::vector<outbox_event> load(std::vector<std::string>& errors) const;
+  // Every readable pending event in seq order (unreadable files are reported in `errors`);
+  // later puts continue after the highest seq found.
+  std::vector<outbox_event> load(std::vector<std::string>& errors);
+  std::size_t size() const { return held_.load(); }
 
  private:
   std::string directory_;
+  std::atomic<std::size_t> limit_;
+  std::atomic<std::uint64_t> next_seq_{1};
+  std::atomic<std::size_t> held_{0};
 };
+
+// Start-up reconciliation of a pending event with the restored state of its target (whose
+// objectives are `objectives`): the event's outbox record was fsynced before the state that
+// says it was raised, so a crash in between leaves a snapshot that does not know the event.
+// Applying it makes the state say what the event says, so the evaluator neither re-fires the
+// breach under a new id nor forgets the resolved it owes. Events the state already knows of
+// (an older breach, a resolved already applied) change nothing.
+void reconcile(target_window_state& state, const std::vector<slo_objective>& objectives, const outbox_event& event);
 
 // The window snapshot: target name -> state, built one target at a time so a caller can
 // hold each target's lock just for its own entry (thousands of targets take a while).

@@ -62,11 +62,19 @@ struct burn_reading {
   double burn = 0.0;
 };
 
+// One on_breach entry's view of an SLO: each hook keeps its own cooldown.
+struct hook_status {
+  std::string hook;  // the webhook URL: its identity across reloads (list order may change)
+  std::int64_t last_breach_event_ms = -1;  // for this hook's cooldown
+  bool open = false;  // this hook was sent the current breach: its resolved is owed
+};
+
 struct slo_status {
   bool breached = false;
   bool event_open = false;  // a breached event was emitted and its resolved is owed
   std::int64_t breach_started_ms = 0;
-  std::int64_t last_breach_event_ms = -1;  // for the cooldown
+  std::int64_t last_breach_event_ms = -1;  // the last breached event emitted
+  std::vector<hook_status> hooks;  // matched to target.on_breach by URL (sync_hooks)
   std::int64_t clear_since_ms = -1;  // hysteresis: condition false since
   double observed = 0.0;  // bad fraction over the long window of the alert that fired
   std::string alert_window;  // "1h/5m"
@@ -88,7 +96,8 @@ enum class slo_event_kind { breached, resolved };
 struct slo_decision {
   std::size_t slo_index = 0;
   slo_event_kind kind = slo_event_kind::breached;
-  bool notify = true;  // false when the cooldown suppresses the webhook
+  std::vector<std::size_t> hooks;  // indices into target.on_breach to send the event to
+  std::int64_t breach_ms = 0;  // start of the breach the event belongs to
   std::string event_id;
   double observed = 0.0;
   double threshold = 0.0;
@@ -103,9 +112,14 @@ struct evaluation {
 
 // The pure evaluator. A breach starts when any burn alert has burn >= factor over both its
 // long and short windows (with at least min_requests probes in the long window); it
-// resolves once no alert has held for `hold` (the longest short window: hysteresis). A
-// breach inside `cooldown` of the previous notified one is tracked but not notified.
-evaluation evaluate(const target_config& target, target_window_state& state, wall_time now,
-                    nanoseconds cooldown);
+// resolves once no alert has held for `hold` (the longest short window: hysteresis). Each
+// on_breach entry has its own cooldown: a breach inside a hook's cooldown of the last breach
+// sent to it is not sent to it (nor its resolved). A breach no hook is sent (all in cooldown)
+// is tracked but emits no decision; a target without hooks emits every transition.
+evaluation evaluate(const target_config& target, target_window_state& state, wall_time now);
+
+// Aligns status.hooks with target.on_breach by URL: a reordered list keeps each hook's
+// cooldown and open breach, a new hook starts fresh, a removed one is forgotten.
+void sync_hooks(const target_config& target, slo_status& status);
 
 }  // namespace watchpost::agent
