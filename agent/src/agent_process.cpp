@@ -38,10 +38,7 @@ class agent_process {
         config_(std::make_shared<const agent_config>(std::move(config))),
         state_(config_->state_dir, metrics_),
         events_(control_, config_->state_dir, targets_, metrics_, state_, tls_),
-        scheduler_(metrics_, tls_,
-                   [this](std::vector<outbox_event> raised) {
-                     asio::post(control_, [this, raised = std::move(raised)]() mutable { events_.accept(std::move(raised)); });
-                   }),
+        scheduler_(metrics_, tls_, events_),
         routes_(config_, targets_, metrics_, scheduler_) {}
 
   int run() {
@@ -52,8 +49,9 @@ class agent_process {
                          [this](std::string_view path) { return routes_(path); });
     std::printf("READY listen=%s:%u\n", config_->listen_host.c_str(), server.port());
     std::fflush(stdout);
+    events_.configure(*config_);
     events_.restore();
-    start_targets(state_.read());
+    start_targets(state_.read(), true);
     log_event(log_level::info, "agent started",
               {{"targets", std::to_string(config_->targets.size())}, {"threads", std::to_string(config_->threads)},
                {"listen", config_->listen_host + ":" + std::to_string(server.port())}});
@@ -67,19 +65,20 @@ class agent_process {
  private:
   // Builds the targets' runtime state from the config, restores their windows from the
   // snapshot texts and starts probing them.
-  void start_targets(const std::vector<std::string>& snapshots) {
+  // At start, the pending outbox is reconciled into the restored state first.
+  void start_targets(const std::vector<std::string>& snapshots, bool reconcile = false) {
     std::map<std::string, target_window_state*> states;
     for (const auto& tc : config_->targets) {
       auto t = std::make_unique<target_runtime>();
       t->config = tc;
       t->objectives = objectives_of(tc.slo);
-      for (const auto& w : tc.on_breach) t->cooldown = std::max(t->cooldown, w.cooldown);
       t->metrics = metrics_.add_target(tc);
       t->window = target_window_state::make(tc);
       states[tc.name] = &t->window;
       targets_.push_back(std::move(t));
     }
     for (const auto& text : snapshots) restore_states(text, states);
+    if (reconcile) events_.reconcile_states(targets_);
     scheduler_.start(config_, targets_);
   }
 
@@ -141,6 +140,8 @@ class agent_process {
     merged->state_dir = config_->state_dir;
     config_ = std::move(merged);
     start_targets({carried.text()});
+    events_.configure(*config_);
+    events_.reloaded();
     metrics_.reloads(true).Increment();
     log_event(log_level::info, "config reloaded", {{"targets", std::to_string(config_->targets.size())}});
   }

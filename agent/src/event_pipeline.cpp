@@ -22,6 +22,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <set>
+#include <variant>
 
 #include "watchpost/agent/log.hpp"
 #include "watchpost/agent/webhook.hpp"
@@ -256,6 +257,10 @@ void event_pipeline::start_due() {
 
 asio::awaitable<void> event_pipeline::deliver(pending_list::iterator it) {
   const webhook_config* hook = find_hook(it->event);
+  if (!hook) {  // removed by a reload since start_due(): the next round drops it
+    it->in_flight = false;
+    co_return;
+  }
   // Copies: a reload may replace the target and its hooks while the request is in flight.
   const webhook_endpoint endpoint{hook->url, hook->secret, hook->timeout};
   const std::string event_id = it->event.event_id, body = it->event.body, target_name = it->event.target;

@@ -35,7 +35,6 @@ struct target_view {
 struct target_runtime {
   target_config config;
   std::vector<slo_objective> objectives;
-  nanoseconds cooldown{0};
   std::unique_ptr<target_metrics> metrics;
   // Touched only by the owning worker thread.
   std::unique_ptr<probes::http_client> client;

@@ -12,6 +12,7 @@
 #include <queue>
 #include <thread>
 
+#include "event_pipeline.hpp"
 #include "watchpost/agent/log.hpp"
 #include "watchpost/probes/dns_resolver.hpp"
 #include "watchpost/probes/http_client.hpp"
@@ -51,7 +52,7 @@ struct worker {
 // What a probe needs besides its target: shared by every worker, outlives them.
 struct probe_context {
   agent_metrics& metrics;
-  scheduler::event_sink sink;
+  event_pipeline& events;
 };
 
 namespace {
@@ -147,12 +148,16 @@ asio::awaitable<void> probe_once(probe_context& ctx, target_runtime& t, std::sha
 
   const auto now = wall_clock::now();
   evaluation eval;
+  std::vector<outbox_event> raised;
   {
     std::lock_guard lock(t.mutex);
     t.window.record(now, ok, slow);
     if (!t.objectives.empty()) {
-      eval = evaluate(t.config, t.window, now, t.cooldown);
+      eval = evaluate(t.config, t.window, now);
       t.burn = eval.burn;
+      // Still under the lock: the snapshot writer cannot save the breach state evaluate() just
+      // set before its events are in the outbox (see event_pipeline.cpp).
+      if (!eval.decisions.empty()) raised = ctx.events.raise(*cfg, t, eval, now);
     }
     auto& v = t.view;
     v.probed = true;
@@ -168,19 +173,7 @@ asio::awaitable<void> probe_once(probe_context& ctx, target_runtime& t, std::sha
   for (std::size_t i = 0; i < eval.burn.size(); ++i)
     for (std::size_t j = 0; j < eval.burn[i].size() && j < m.slos[i].burn.size(); ++j)
       m.slos[i].burn[j]->Set(eval.burn[i][j].burn);
-  if (!eval.decisions.empty()) {
-    std::vector<outbox_event> events;
-    for (const auto& d : eval.decisions) {
-      log_event(d.kind == slo_event_kind::breached ? log_level::warn : log_level::info,
-                d.kind == slo_event_kind::breached ? "slo breached" : "slo resolved",
-                {{"target", t.config.name}, {"slo", t.objectives[d.slo_index].name}, {"event_id", d.event_id},
-                 {"window", d.window}, {"notify", d.notify ? "true" : "false (cooldown)"}});
-      if (!d.notify) continue;
-      const std::string body = render_event(*cfg, t, d, now);
-      for (std::size_t i = 0; i < t.config.on_breach.size(); ++i) events.push_back({d.event_id, t.config.name, i, body});
-    }
-    if (!events.empty()) ctx.sink(std::move(events));
-  }
+  ctx.events.post(std::move(raised));
   t.in_flight = false;
 }
 
@@ -225,8 +218,8 @@ asio::awaitable<void> schedule_loop(probe_context& ctx, worker& w, std::shared_p
 
 }  // namespace
 
-scheduler::scheduler(agent_metrics& metrics, tls_contexts& tls, event_sink sink)
-    : tls_(tls), context_(std::make_unique<probe_context>(probe_context{metrics, std::move(sink)})) {}
+scheduler::scheduler(agent_metrics& metrics, tls_contexts& tls, event_pipeline& events)
+    : tls_(tls), context_(std::make_unique<probe_context>(probe_context{metrics, events})) {}
 
 scheduler::~scheduler() = default;
 

@@ -10,19 +10,18 @@
 #include <vector>
 
 #include "runtime.hpp"
-#include "watchpost/agent/outbox.hpp"
 
 namespace watchpost::agent::detail {
 
 struct worker;
 struct probe_context;
 
+class event_pipeline;
+
 class scheduler {
  public:
-  // Receives, on a worker thread, the events one probe's SLO evaluation raised, in order.
-  using event_sink = std::function<void(std::vector<outbox_event>)>;
-
-  scheduler(agent_metrics& metrics, tls_contexts& tls, event_sink sink);
+  // `events` raises the events of each probe's SLO decisions (on the worker, target locked).
+  scheduler(agent_metrics& metrics, tls_contexts& tls, event_pipeline& events);
   ~scheduler();
   // Builds the clients and starts probing `targets` (already restored) under `config`.
   void start(const std::shared_ptr<const agent_config>& config, const target_list& targets);

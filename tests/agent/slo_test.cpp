@@ -26,12 +26,12 @@ targets:
 
 // Records one probe every 100 ms from `from` for `span`, evaluating after each.
 std::vector<slo_decision> run(const target_config& t, target_window_state& st, wall_time& now, nanoseconds span,
-                              bool ok, nanoseconds cooldown = 0s) {
+                              bool ok) {
   std::vector<slo_decision> out;
   for (nanoseconds e{0}; e < span; e += 100ms) {
     now += 100ms;
     st.record(now, ok, false);
-    for (auto& d : evaluate(t, st, now, cooldown).decisions) out.push_back(d);
+    for (auto& d : evaluate(t, st, now).decisions) out.push_back(d);
   }
   return out;
 }
@@ -72,18 +72,21 @@ TEST_CASE("min_requests guards a breach on too few probes") {
   wall_time now = wall_time{} + std::chrono::hours(24 * 365 * 50);
   now += 100ms;
   st.record(now, false, false);
-  CHECK(evaluate(t, st, now, 0s).decisions.empty());
+  CHECK(evaluate(t, st, now).decisions.empty());
 }
 
-TEST_CASE("a second breach inside the cooldown is not notified") {
-  const auto t = test_target();
+TEST_CASE("a second breach inside a hook's cooldown is not notified") {
+  auto t = test_target();
+  t.on_breach.resize(1);
+  t.on_breach[0].url = std::get<probes::url>(probes::parse_url("http://127.0.0.1:1/hook"));
+  t.on_breach[0].cooldown = 1h;
   auto st = target_window_state::make(t);
   wall_time now = wall_time{} + std::chrono::hours(24 * 365 * 50);
-  run(t, st, now, 3s, true, 1h);
-  CHECK(run(t, st, now, 2s, false, 1h).size() == 1);
-  CHECK(run(t, st, now, 5s, true, 1h).size() == 1);  // resolved
-  CHECK(run(t, st, now, 2s, false, 1h).empty());     // flapping: suppressed
-  CHECK(run(t, st, now, 5s, true, 1h).empty());      // and no resolved for it
+  run(t, st, now, 3s, true);
+  CHECK(run(t, st, now, 2s, false).size() == 1);
+  CHECK(run(t, st, now, 5s, true).size() == 1);  // resolved
+  CHECK(run(t, st, now, 2s, false).empty());     // flapping: suppressed
+  CHECK(run(t, st, now, 5s, true).empty());      // and no resolved for it
 }
 
 TEST_CASE("window state survives a snapshot round trip") {

@@ -1,0 +1,209 @@
+// The event pipeline's durable parts without a process: the outbox's order and limit across a
+// restart, start-up reconciliation of pending events with a stale snapshot, per-hook cooldowns.
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "agent_fixture.hpp"
+#include "watchpost/agent/config.hpp"
+#include "watchpost/agent/outbox.hpp"
+#include "watchpost/agent/slo.hpp"
+
+using namespace watchpost;
+using namespace watchpost::agent;
+using namespace std::chrono_literals;
+
+namespace {
+
+target_config two_hook_target() {
+  return parse_config(R"(
+targets:
+  - name: api
+    url: http://127.0.0.1:1/
+    slo:
+      availability: 90%
+      window: 20s
+      burn_alerts: [ { long: 4s, short: 1s, factor: 2 } ]
+      min_requests: 5
+    on_breach:
+      - webhook: http://127.0.0.1:1/fast
+        cooldown: 0s
+      - webhook: http://127.0.0.1:1/slow
+        cooldown: 1h
+)", "test.yaml").targets.at(0);
+}
+
+// One probe every 100 ms for `span`, evaluating after each.
+std::vector<slo_decision> run(const target_config& t, target_window_state& st, wall_time& now, nanoseconds span, bool ok) {
+  std::vector<slo_decision> out;
+  for (nanoseconds e{0}; e < span; e += 100ms) {
+    now += 100ms;
+    st.record(now, ok, false);
+    for (auto& d : evaluate(t, st, now).decisions) out.push_back(d);
+  }
+  return out;
+}
+
+outbox_event event_of(const target_config& t, const slo_decision& d, std::size_t hook) {
+  return {0, d.event_id, t.name, t.on_breach[hook].url.to_string(), "availability",
+          d.kind == slo_event_kind::resolved, d.breach_ms, d.breach_ms, "{}"};
+}
+
+outbox_event named(const std::string& id) {
+  outbox_event e;
+  e.event_id = id;
+  return e;
+}
+
+const wall_time epoch = wall_time{} + std::chrono::hours(24 * 365 * 50);
+
+}  // namespace
+
+TEST_CASE("outbox keeps raise order across a restart and continues the sequence") {
+  const std::string dir = agent_test::temp_dir("outbox-order");
+  std::vector<std::uint64_t> seqs;
+  {
+    outbox box(dir);
+    for (int i = 0; i < 12; ++i) {
+      outbox_event e{0, "id" + std::to_string(i), "api", "http://h/", "availability", i % 2 == 1, i, i, "{}"};
+      std::string error;
+      REQUIRE(box.put(e, error) == put_result::stored);
+      seqs.push_back(e.seq);
+    }
+    outbox_event gone = named("id3");
+    gone.seq = seqs[3];
+    CHECK_FALSE(box.remove(gone));
+  }
+  agent_test::write_text(dir + "/garbage.json", "{not json");
+  outbox again(dir);
+  std::vector<std::string> errors;
+  const auto loaded = again.load(errors);
+  CHECK(errors.size() == 1);
+  REQUIRE(loaded.size() == 11);
+  for (std::size_t i = 1; i < loaded.size(); ++i) CHECK(loaded[i - 1].seq < loaded[i].seq);
+  CHECK(loaded[0].event_id == "id0");
+  CHECK(loaded[3].event_id == "id4");  // id3 was removed
+  CHECK(loaded[4].resolved);
+  outbox_event next = named("id12");
+  std::string error;
+  REQUIRE(again.put(next, error) == put_result::stored);
+  CHECK(next.seq > seqs.back());
+}
+
+TEST_CASE("outbox refuses events beyond its limit") {
+  outbox box(agent_test::temp_dir("outbox-limit"), 2);
+  std::string error;
+  outbox_event a = named("a"), b = named("b"), c = named("c");
+  CHECK(box.put(a, error) == put_result::stored);
+  CHECK(box.put(b, error) == put_result::stored);
+  CHECK(box.put(c, error) == put_result::full);
+  CHECK(box.size() == 2);
+  CHECK_FALSE(box.remove(a));
+  CHECK(box.put(c, error) == put_result::stored);
+}
+
+TEST_CASE("each on_breach entry keeps its own cooldown") {
+  const auto t = two_hook_target();
+  auto st = target_window_state::make(t);
+  wall_time now = epoch;
+  run(t, st, now, 3s, true);
+  auto first = run(t, st, now, 2s, false);
+  REQUIRE(first.size() == 1);
+  CHECK(first[0].hooks == std::vector<std::size_t>{0, 1});
+  auto resolved = run(t, st, now, 5s, true);
+  REQUIRE(resolved.size() == 1);
+  CHECK(resolved[0].hooks == std::vector<std::size_t>{0, 1});
+  auto second = run(t, st, now, 2s, false);  // inside /slow's hour, outside /fast's 0s
+  REQUIRE(second.size() == 1);
+  CHECK(second[0].hooks == std::vector<std::size_t>{0});
+  auto resolved2 = run(t, st, now, 5s, true);
+  REQUIRE(resolved2.size() == 1);
+  CHECK(resolved2[0].hooks == std::vector<std::size_t>{0});  // /slow never got its breached
+}
+
+TEST_CASE("a reordered on_breach keeps each hook's cooldown (identity is the URL)") {
+  auto t = two_hook_target();
+  auto st = target_window_state::make(t);
+  wall_time now = epoch;
+  run(t, st, now, 3s, true);
+  REQUIRE(run(t, st, now, 2s, false).size() == 1);
+  REQUIRE(run(t, st, now, 5s, true).size() == 1);
+  std::swap(t.on_breach[0], t.on_breach[1]);  // a reload put /slow first
+  auto second = run(t, st, now, 2s, false);
+  REQUIRE(second.size() == 1);
+  CHECK(second[0].hooks == std::vector<std::size_t>{1});  // still /fast only
+}
+
+TEST_CASE("a breach whose outbox record outlived a stale snapshot is not raised again") {
+  const auto t = two_hook_target();
+  const auto objectives = objectives_of(t.slo);
+  auto st = target_window_state::make(t);
+  wall_time now = epoch;
+  run(t, st, now, 3s, true);
+  state_snapshot before;  // the snapshot on disk when the agent died
+  before.add("api", st);
+  auto breach = run(t, st, now, 2s, false);
+  REQUIRE(breach.size() == 1);
+
+  auto restored = target_window_state::make(t);
+  std::map<std::string, target_window_state*> into{{"api", &restored}};
+  restore_states(before.text(), into);
+  REQUIRE_FALSE(restored.slos[0].breached);
+  for (std::size_t h : breach[0].hooks) reconcile(restored, objectives, event_of(t, breach[0], h));
+  CHECK(restored.slos[0].breached);
+  restored.burn_ring = st.burn_ring;  // the same probe history as before the crash
+  wall_time later = now;
+  CHECK(run(t, restored, later, 1s, false).empty());  // no new id for the same breach
+  auto resolved = run(t, restored, later, 5s, true);
+  REQUIRE(resolved.size() == 1);
+  CHECK(resolved[0].kind == slo_event_kind::resolved);
+  CHECK(resolved[0].breach_ms == breach[0].breach_ms);
+  CHECK(resolved[0].hooks == std::vector<std::size_t>{0, 1});
+}
+
+TEST_CASE("reconcile ignores events the snapshot already knows and applies a pending resolved") {
+  const auto t = two_hook_target();
+  const auto objectives = objectives_of(t.slo);
+  auto st = target_window_state::make(t);
+  wall_time now = epoch;
+  run(t, st, now, 3s, true);
+  auto breach = run(t, st, now, 2s, false);
+  REQUIRE(breach.size() == 1);
+  state_snapshot breached;
+  breached.add("api", st);
+  auto resolved = run(t, st, now, 5s, true);
+  REQUIRE(resolved.size() == 1);
+  auto second = run(t, st, now, 2s, false);
+  REQUIRE(second.size() == 1);
+
+  // The snapshot knows the second breach: the first pair, still pending for /slow, changes nothing.
+  auto newer = st;
+  for (const auto& d : {breach[0], resolved[0]}) reconcile(newer, objectives, event_of(t, d, 1));
+  CHECK(newer.slos[0].breached);
+  CHECK(newer.slos[0].breach_started_ms == second[0].breach_ms);
+
+  // The snapshot says breached; the resolved record is pending: the breach is over.
+  auto older = target_window_state::make(t);
+  std::map<std::string, target_window_state*> into{{"api", &older}};
+  restore_states(breached.text(), into);
+  REQUIRE(older.slos[0].breached);
+  reconcile(older, objectives, event_of(t, resolved[0], 0));
+  CHECK_FALSE(older.slos[0].breached);
+  CHECK_FALSE(older.slos[0].event_open);
+}
+
+TEST_CASE("per-hook state survives a snapshot round trip") {
+  const auto t = two_hook_target();
+  auto st = target_window_state::make(t);
+  wall_time now = epoch;
+  run(t, st, now, 3s, true);
+  REQUIRE(run(t, st, now, 2s, false).size() == 1);
+  state_snapshot snapshot;
+  snapshot.add("api", st);
+  auto restored = target_window_state::make(t);
+  std::map<std::string, target_window_state*> into{{"api", &restored}};
+  restore_states(snapshot.text(), into);
+  REQUIRE(restored.slos[0].hooks.size() == 2);
+  CHECK(restored.slos[0].hooks[1].hook == "http://127.0.0.1:1/slow");
+  CHECK(restored.slos[0].hooks[1].open);
+  CHECK(restored.slos[0].hooks[1].last_breach_event_ms == st.slos[0].hooks[1].last_breach_event_ms);
+}
