@@ -201,8 +201,14 @@ void event_pipeline::finish(pending_list::iterator it) {
 }
 
 void event_pipeline::flush_removals() {
-  if (removals_.empty()) return;
-  state_.write(targets_);  // I2: the state of every decision finished so far is durable first
+  if (removals_.empty() || steady::now() < next_flush_) return;
+  // I2: the state of every decision finished so far is durable first. When it cannot be written
+  // the files stay (an event may then be sent again after a restart, under its id); retried
+  // once a second, not every tick, while the disk is full.
+  if (!state_.write(targets_)) {
+    next_flush_ = steady::now() + std::chrono::seconds(1);
+    return;
+  }
   for (const auto& e : removals_)
     if (auto error = outbox_.remove(e)) state_.report_error("cannot remove delivered event", *error);
   removals_.clear();

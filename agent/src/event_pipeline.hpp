@@ -72,6 +72,7 @@ class event_pipeline {
   std::atomic<std::int64_t> max_age_ms_{3'600'000};
   pending_list pending_;  // in seq order
   std::vector<outbox_event> removals_;
+  std::chrono::steady_clock::time_point next_flush_{};
 };
 
 }  // namespace watchpost::agent::detail

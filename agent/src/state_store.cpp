@@ -24,16 +24,19 @@ std::vector<std::string> state_store::read() const {
   return texts;
 }
 
-void state_store::write(const target_list& targets, bool slo_targets) {
+bool state_store::write(const target_list& targets, bool slo_targets) {
   state_snapshot snapshot;
   for (const auto& t : targets) {
     if (t->objectives.empty() == slo_targets) continue;
     std::lock_guard lock(t->mutex);
     snapshot.add(t->config.name, t->window);
   }
-  if (snapshot.empty()) return;
-  if (auto error = write_file_durably(path(slo_targets), snapshot.text()))
+  if (snapshot.empty()) return true;
+  if (auto error = write_file_durably(path(slo_targets), snapshot.text())) {
     report_error(slo_targets ? "cannot write SLO snapshot" : "cannot write uptime snapshot", *error);
+    return false;
+  }
+  return true;
 }
 
 void state_store::report_error(const char* what, const std::string& error) {

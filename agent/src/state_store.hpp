@@ -18,7 +18,8 @@ class state_store {
   std::vector<std::string> read() const;
   // The window state of the targets with an SLO (or of those without one) to its file. Each
   // target is locked only while its own entry is copied, so probes never wait for the file.
-  void write(const target_list& targets, bool slo_targets = true);
+  // False when the file could not be written (reported).
+  bool write(const target_list& targets, bool slo_targets = true);
   // Counts a state write failure and logs it.
   void report_error(const char* what, const std::string& error);
 
