@@ -108,6 +108,7 @@ class agent_process {
       }
       log_event(log_level::info, "shutting down: draining in-flight probes");
       scheduler_.stop(targets_);
+      events_.stop();
       state_.write(targets_);
       state_.write(targets_, false);
       server.stop();

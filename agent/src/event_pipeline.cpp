@@ -125,20 +125,25 @@ void event_pipeline::accept(std::vector<outbox_event> events) {
     // Workers post concurrently: keep the list in seq order (one worker's events come in order).
     auto pos = pending_.end();
     while (pos != pending_.begin() && std::prev(pos)->event.seq > e.seq) --pos;
-    auto it = pending_.insert(pos, {std::move(e)});
-    const webhook_config* hook = find_hook(it->event);
-    if (!it->event.resolved || !hook || !hook->collapse_resolved_pairs) continue;
-    for (auto b = pending_.begin(); b != it; ++b) {
-      if (b->event.resolved || b->in_flight || !same_breach(b->event, it->event)) continue;
-      log_event(log_level::info, "undelivered breached/resolved pair collapsed",
-                {{"target", it->event.target}, {"event_id", b->event.event_id}, {"hook", hook_label(it->event.hook)}});
-      metrics_.events_dropped(drop_reason::collapsed).Increment(2);
-      finish(b);
-      finish(it);
-      break;
-    }
+    pending_.insert(pos, {std::move(e)});
   }
   publish_depth();
+}
+
+// For a hook with collapse_resolved_pairs, a breached about to be sent whose resolved is pending
+// too goes nowhere, with its resolved. Checked before an attempt, so the breached is never in flight.
+bool event_pipeline::collapse(pending_list::iterator breached, const webhook_config& hook) {
+  if (breached->event.resolved || !hook.collapse_resolved_pairs) return false;
+  for (auto r = std::next(breached); r != pending_.end(); ++r) {
+    if (!r->event.resolved || !same_breach(r->event, breached->event)) continue;
+    log_event(log_level::info, "undelivered breached/resolved pair collapsed (collapse_resolved_pairs)",
+              {{"target", r->event.target}, {"event_id", r->event.event_id}, {"hook", hook_label(r->event.hook)}});
+    metrics_.events_dropped(drop_reason::collapsed).Increment(2);
+    finish(r);
+    finish(breached);
+    return true;
+  }
+  return false;
 }
 
 target_runtime* event_pipeline::find_target(const std::string& name) const {
@@ -195,20 +200,20 @@ void event_pipeline::drop(pending_list::iterator it, drop_reason reason, const c
   }
 }
 
+void event_pipeline::stop() { flush_removals(); }
+
 void event_pipeline::finish(pending_list::iterator it) {
   removals_.push_back(std::move(it->event));
   pending_.erase(it);
 }
 
 void event_pipeline::flush_removals() {
-  if (removals_.empty() || steady::now() < next_flush_) return;
+  if (removals_.empty()) return;
   // I2: the state of every decision finished so far is durable first. When it cannot be written
-  // the files stay (an event may then be sent again after a restart, under its id); retried
-  // once a second, not every tick, while the disk is full.
-  if (!state_.write(targets_)) {
-    next_flush_ = steady::now() + std::chrono::seconds(1);
-    return;
-  }
+  // the files stay (an event may then be sent again after a restart, under its id). At most
+  // once a second: at 10,000 targets the snapshot is megabytes.
+  next_flush_ = steady::now() + std::chrono::seconds(1);
+  if (!state_.write(targets_)) return;
   for (const auto& e : removals_)
     if (auto error = outbox_.remove(e)) state_.report_error("cannot remove delivered event", *error);
   removals_.clear();
@@ -218,7 +223,7 @@ void event_pipeline::flush_removals() {
 asio::awaitable<void> event_pipeline::dispatch_loop() {
   asio::steady_timer timer(control_);
   while (true) {
-    flush_removals();
+    if (steady::now() >= next_flush_) flush_removals();
     start_due();
     timer.expires_after(dispatch_tick);
     auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -248,8 +253,10 @@ void event_pipeline::start_due() {
         t->metrics->webhook[static_cast<std::size_t>(delivery_result::expired)]->Increment();
       drop(it, drop_reason::expired, "webhook event expired (older than max_event_age): not delivered");
       next = pending_.begin();  // drop() may have removed `next`; the blocked keys stay skipped
-    } else if (!find_hook(it->event)) {
+    } else if (const webhook_config* hook = find_hook(it->event); !hook) {
       drop(it, drop_reason::hook_removed, "webhook event dropped: its target or hook was removed");
+      next = pending_.begin();
+    } else if (collapse(it, *hook)) {
       next = pending_.begin();
     } else {
       blocked.insert(key);

@@ -38,6 +38,8 @@ class event_pipeline {
   void post(std::vector<outbox_event> events);
   // Control thread, after a reload: drops the pending events whose target or hook is gone.
   void reloaded();
+  // At shutdown, with the workers stopped: saves the state and removes finished events.
+  void stop();
 
  private:
   struct pending_event {
@@ -59,6 +61,7 @@ class event_pipeline {
   // open flag so none is raised later: a receiver never gets a resolved without its breached).
   void drop(pending_list::iterator it, drop_reason reason, const char* why);
   void close_hook(const outbox_event& breached) const;
+  bool collapse(pending_list::iterator breached, const webhook_config& hook);
   target_runtime* find_target(const std::string& name) const;
   const webhook_config* find_hook(const outbox_event& e) const;
   void publish_depth();

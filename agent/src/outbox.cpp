@@ -78,7 +78,7 @@ outbox::outbox(std::string directory, std::size_t max_events) : directory_(std::
 
 put_result outbox::put(outbox_event& event, std::string& error) {
   // Reserve a place first: concurrent workers never overshoot the limit.
-  if (held_.fetch_add(1) >= limit_.load()) {
+  if (held_.fetch_add(1) >= limit_.load() && !event.resolved) {
     held_.fetch_sub(1);
     return put_result::full;
   }

@@ -89,15 +89,19 @@ TEST_CASE("outbox keeps raise order across a restart and continues the sequence"
   CHECK(next.seq > seqs.back());
 }
 
-TEST_CASE("outbox refuses events beyond its limit") {
+TEST_CASE("outbox refuses breached events beyond its limit but admits the resolved it owes") {
   outbox box(agent_test::temp_dir("outbox-limit"), 2);
   std::string error;
-  outbox_event a = named("a"), b = named("b"), c = named("c");
+  outbox_event a = named("a"), b = named("b"), c = named("c"), r = named("r");
+  r.resolved = true;
   CHECK(box.put(a, error) == put_result::stored);
   CHECK(box.put(b, error) == put_result::stored);
   CHECK(box.put(c, error) == put_result::full);
   CHECK(box.size() == 2);
+  CHECK(box.put(r, error) == put_result::stored);
+  CHECK(box.size() == 3);
   CHECK_FALSE(box.remove(a));
+  CHECK_FALSE(box.remove(r));
   CHECK(box.put(c, error) == put_result::stored);
 }
 

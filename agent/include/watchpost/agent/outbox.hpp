@@ -44,8 +44,10 @@ class outbox {
   const std::string& directory() const { return directory_; }
   void set_limit(std::size_t max_events) { limit_ = max_events; }
   // Assigns event.seq and durably stores the event (fsync of file and directory) unless the
-  // outbox holds `max_events` already (full: nothing stored). On failed, `error` says why and
-  // the event counts as held (it is delivered from memory while this process lives).
+  // outbox holds `max_events` already (full: nothing stored). A resolved is admitted beyond
+  // the limit: it is owed to a receiver that was sent its breached (at most one per open
+  // breach and hook). On failed, `error` says why and the event counts as held (it is
+  // delivered from memory while this process lives).
   put_result put(outbox_event& event, std::string& error);
   std::optional<std::string> remove(const outbox_event& event);
   // Every readable pending event in seq order (unreadable files are reported in `errors`);
