@@ -82,7 +82,7 @@ TEST_CASE("agent expect: errors name file, line and column") {
   CHECK_THAT(error_of("    url: http://x/\n    expect: { status: 700 }\n"), Catch::Contains("100..599"));
 }
 
-TEST_CASE("the agent's judge masks secret header values and ${env:...} expectations") {
+TEST_CASE("the agent's judge masks secret header values and expectations from the environment") {
   ::setenv("WATCHPOST_TEST_AGENT_TOKEN", "tok-5f3a9c", 1);
   ::setenv("WATCHPOST_TEST_AGENT_CANARY", "canary-77e1", 1);
   testing::test_target target({"--no-tls"});
