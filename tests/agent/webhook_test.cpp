@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <future>
+#include <string>
 #include <thread>
 #include <variant>
 
@@ -36,6 +37,12 @@ agent::retry_policy quick(int attempts) {
 agent::delivery_outcome deliver(const webhook_receiver& receiver, const agent::retry_policy& policy,
                                 nanoseconds timeout = 2s) {
   return agent::deliver_webhook_now(endpoint_of(receiver, timeout), "ev-1", body, policy);
+}
+
+// The verdict of an outcome in one line: a failed CHECK shows all of it at once.
+std::string verdict(const agent::delivery_outcome& o) {
+  const char* how = o.delivered ? "delivered" : o.permanent ? "permanent failure" : "retryable failure";
+  return std::string(how) + " after " + std::to_string(o.attempts) + ", last status " + std::to_string(o.last_status);
 }
 
 std::int64_t unix_now() {
@@ -83,8 +90,7 @@ TEST_CASE("every attempt carries its own timestamp and a signature over it; Retr
   const std::int64_t before = unix_now();
   const auto outcome = deliver(receiver, quick(3));
   const std::int64_t after = unix_now();
-  CHECK(outcome.delivered);
-  CHECK(outcome.attempts == 2);
+  CHECK(verdict(outcome) == "delivered after 2, last status 200");
   const auto got = receiver.received();
   REQUIRE(got.size() == 2);
   CHECK(got[0].answered == 503);
@@ -108,10 +114,7 @@ TEST_CASE("503 twice then 200: delivered on the third attempt", "[webhook]") {
   webhook_receiver receiver;
   receiver.fail_next(2, 503);
   const auto outcome = deliver(receiver, quick(5));
-  CHECK(outcome.delivered);
-  CHECK_FALSE(outcome.permanent);
-  CHECK(outcome.attempts == 3);
-  CHECK(outcome.last_status == 200);
+  CHECK(verdict(outcome) == "delivered after 3, last status 200");
   CHECK(outcome.last_error.empty());
   const auto got = receiver.received();
   REQUIRE(got.size() == 3);
@@ -125,10 +128,7 @@ TEST_CASE("401 is permanent: one attempt, no retry", "[webhook]") {
   webhook_receiver receiver;
   receiver.answer_always(401);
   const auto outcome = deliver(receiver, quick(5));
-  CHECK_FALSE(outcome.delivered);
-  CHECK(outcome.permanent);
-  CHECK(outcome.attempts == 1);
-  CHECK(outcome.last_status == 401);
+  CHECK(verdict(outcome) == "permanent failure after 1, last status 401");
   CHECK_THAT(outcome.last_error, Catch::Contains("401"));
   CHECK(outcome.last_error.find(secret) == std::string::npos);
   CHECK(receiver.count() == 1);
@@ -140,8 +140,7 @@ TEST_CASE("408, 429 and 5xx are retried", "[webhook]") {
     webhook_receiver receiver;
     receiver.fail_next(1, status);
     const auto outcome = deliver(receiver, quick(3));
-    CHECK(outcome.delivered);
-    CHECK(outcome.attempts == 2);
+    CHECK(verdict(outcome) == "delivered after 2, last status 200");
     CHECK(receiver.count() == 2);
   }
 }
@@ -150,10 +149,7 @@ TEST_CASE("retries end after max_attempts; the last Retry-After of a 503 is in t
   webhook_receiver receiver;
   receiver.fail_for(30s, 503, "7");
   const auto outcome = deliver(receiver, quick(1));
-  CHECK_FALSE(outcome.delivered);
-  CHECK_FALSE(outcome.permanent);
-  CHECK(outcome.attempts == 1);
-  CHECK(outcome.last_status == 503);
+  CHECK(verdict(outcome) == "retryable failure after 1, last status 503");
   REQUIRE(outcome.retry_after.has_value());
   CHECK(*outcome.retry_after == nanoseconds(7s));
   CHECK(receiver.count() == 1);
@@ -206,9 +202,7 @@ TEST_CASE("a slow receiver: an answer past the attempt timeout is a retryable ti
   SECTION("past the timeout") {
     receiver.delay_answers(1500ms);
     const auto outcome = deliver(receiver, quick(2), 300ms);
-    CHECK_FALSE(outcome.delivered);
-    CHECK_FALSE(outcome.permanent);
-    CHECK(outcome.attempts == 2);
+    CHECK(verdict(outcome) == "retryable failure after 2, last status 0");
     CHECK_THAT(outcome.last_error, Catch::StartsWith("timeout"));
     CHECK(receiver.count() == 2);  // both arrived; neither answer was waited for
   }
