@@ -85,7 +85,7 @@ TEST_CASE("webhook_signature is HMAC-SHA256 over timestamp.body", "[webhook]") {
   CHECK(sig.find(secret) == std::string::npos);
 }
 
-TEST_CASE("every attempt carries its own timestamp and a signature over it; Retry-After is honoured",
+TEST_CASE("every attempt carries its own timestamp and a signature over it, and Retry-After is honoured",
           "[webhook]") {
   webhook_receiver receiver;
   receiver.fail_next(1, 503, "1");
@@ -147,7 +147,7 @@ TEST_CASE("408, 429 and 5xx are retried", "[webhook]") {
   }
 }
 
-TEST_CASE("retries end after max_attempts; the last Retry-After of a 503 is in the outcome", "[webhook]") {
+TEST_CASE("retries end after max_attempts and the last Retry-After of a 503 is in the outcome", "[webhook]") {
   webhook_receiver receiver;
   receiver.fail_for(30s, 503, "7");
   const auto outcome = deliver(receiver, quick(1));
