@@ -186,7 +186,7 @@ TEST_CASE("a receiver that is down and comes back on the same port gets the even
   webhook_receiver receiver;
   receiver.go_down();
   CHECK_FALSE(receiver.is_up());
-  auto policy = quick(40);
+  auto policy = quick(200);  // about 10 s of retries: a stalled test machine must not run out of them
   policy.max_backoff = 100ms;
   auto delivery = std::async(std::launch::async, [&] { return deliver(receiver, policy); });
   std::this_thread::sleep_for(600ms);
