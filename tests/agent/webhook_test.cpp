@@ -5,9 +5,12 @@
 
 #include <catch2/catch.hpp>
 #include <future>
+#include <string>
 #include <thread>
 #include <variant>
 
+#include "agent_fixture.hpp"
+#include "process.hpp"
 #include "watchpost/probes/url.hpp"
 #include "webhook_receiver.hpp"
 
@@ -36,6 +39,12 @@ agent::retry_policy quick(int attempts) {
 agent::delivery_outcome deliver(const webhook_receiver& receiver, const agent::retry_policy& policy,
                                 nanoseconds timeout = 2s) {
   return agent::deliver_webhook_now(endpoint_of(receiver, timeout), "ev-1", body, policy);
+}
+
+// The verdict of an outcome in one line: a failed CHECK shows all of it at once.
+std::string verdict(const agent::delivery_outcome& o) {
+  const char* how = o.delivered ? "delivered" : o.permanent ? "permanent failure" : "retryable failure";
+  return std::string(how) + " after " + std::to_string(o.attempts) + ", last status " + std::to_string(o.last_status);
 }
 
 std::int64_t unix_now() {
@@ -76,15 +85,14 @@ TEST_CASE("webhook_signature is HMAC-SHA256 over timestamp.body", "[webhook]") {
   CHECK(sig.find(secret) == std::string::npos);
 }
 
-TEST_CASE("every attempt carries its own timestamp and a signature over it; Retry-After is honoured",
+TEST_CASE("every attempt carries its own timestamp and a signature over it, and Retry-After is honoured",
           "[webhook]") {
   webhook_receiver receiver;
   receiver.fail_next(1, 503, "1");
   const std::int64_t before = unix_now();
   const auto outcome = deliver(receiver, quick(3));
   const std::int64_t after = unix_now();
-  CHECK(outcome.delivered);
-  CHECK(outcome.attempts == 2);
+  CHECK(verdict(outcome) == "delivered after 2, last status 200");
   const auto got = receiver.received();
   REQUIRE(got.size() == 2);
   CHECK(got[0].answered == 503);
@@ -108,10 +116,7 @@ TEST_CASE("503 twice then 200: delivered on the third attempt", "[webhook]") {
   webhook_receiver receiver;
   receiver.fail_next(2, 503);
   const auto outcome = deliver(receiver, quick(5));
-  CHECK(outcome.delivered);
-  CHECK_FALSE(outcome.permanent);
-  CHECK(outcome.attempts == 3);
-  CHECK(outcome.last_status == 200);
+  CHECK(verdict(outcome) == "delivered after 3, last status 200");
   CHECK(outcome.last_error.empty());
   const auto got = receiver.received();
   REQUIRE(got.size() == 3);
@@ -125,10 +130,7 @@ TEST_CASE("401 is permanent: one attempt, no retry", "[webhook]") {
   webhook_receiver receiver;
   receiver.answer_always(401);
   const auto outcome = deliver(receiver, quick(5));
-  CHECK_FALSE(outcome.delivered);
-  CHECK(outcome.permanent);
-  CHECK(outcome.attempts == 1);
-  CHECK(outcome.last_status == 401);
+  CHECK(verdict(outcome) == "permanent failure after 1, last status 401");
   CHECK_THAT(outcome.last_error, Catch::Contains("401"));
   CHECK(outcome.last_error.find(secret) == std::string::npos);
   CHECK(receiver.count() == 1);
@@ -140,20 +142,16 @@ TEST_CASE("408, 429 and 5xx are retried", "[webhook]") {
     webhook_receiver receiver;
     receiver.fail_next(1, status);
     const auto outcome = deliver(receiver, quick(3));
-    CHECK(outcome.delivered);
-    CHECK(outcome.attempts == 2);
+    CHECK(verdict(outcome) == "delivered after 2, last status 200");
     CHECK(receiver.count() == 2);
   }
 }
 
-TEST_CASE("retries end after max_attempts; the last Retry-After of a 503 is in the outcome", "[webhook]") {
+TEST_CASE("retries end after max_attempts and the last Retry-After of a 503 is in the outcome", "[webhook]") {
   webhook_receiver receiver;
   receiver.fail_for(30s, 503, "7");
   const auto outcome = deliver(receiver, quick(1));
-  CHECK_FALSE(outcome.delivered);
-  CHECK_FALSE(outcome.permanent);
-  CHECK(outcome.attempts == 1);
-  CHECK(outcome.last_status == 503);
+  CHECK(verdict(outcome) == "retryable failure after 1, last status 503");
   REQUIRE(outcome.retry_after.has_value());
   CHECK(*outcome.retry_after == nanoseconds(7s));
   CHECK(receiver.count() == 1);
@@ -188,7 +186,7 @@ TEST_CASE("a receiver that is down and comes back on the same port gets the even
   webhook_receiver receiver;
   receiver.go_down();
   CHECK_FALSE(receiver.is_up());
-  auto policy = quick(40);
+  auto policy = quick(200);  // about 10 s of retries: a stalled test machine must not run out of them
   policy.max_backoff = 100ms;
   auto delivery = std::async(std::launch::async, [&] { return deliver(receiver, policy); });
   std::this_thread::sleep_for(600ms);
@@ -206,9 +204,7 @@ TEST_CASE("a slow receiver: an answer past the attempt timeout is a retryable ti
   SECTION("past the timeout") {
     receiver.delay_answers(1500ms);
     const auto outcome = deliver(receiver, quick(2), 300ms);
-    CHECK_FALSE(outcome.delivered);
-    CHECK_FALSE(outcome.permanent);
-    CHECK(outcome.attempts == 2);
+    CHECK(verdict(outcome) == "retryable failure after 2, last status 0");
     CHECK_THAT(outcome.last_error, Catch::StartsWith("timeout"));
     CHECK(receiver.count() == 2);  // both arrived; neither answer was waited for
   }
@@ -228,4 +224,21 @@ TEST_CASE("the receiver's timed fault mode ends by itself", "[webhook]") {
   CHECK_FALSE(deliver(receiver, quick(1)).delivered);
   std::this_thread::sleep_for(400ms);
   CHECK(deliver(receiver, quick(1)).delivered);
+}
+
+TEST_CASE("smoke --on-fail-webhook signs per attempt and stops at a 401", "[webhook]") {
+  const auto dir = agent_test::temp_dir("smoke-hook");
+  agent_test::write_text(dir + "/suite.yaml", "name: hook\nchecks:\n  - { name: health, request: GET /health }\n");
+  webhook_receiver receiver;
+  receiver.answer_always(401);
+  const auto r = testing::run_watchpost({"smoke", dir + "/suite.yaml", "--base-url", "http://127.0.0.1:1",
+                                         "--on-fail-webhook", receiver.url(), "--webhook-secret-env", "HOOK"},
+                                        {{"HOOK", secret}});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);  // the suite's failure, whatever became of the webhook
+  CHECK_THAT(r.err, Catch::Contains("not delivered after 1 attempt(s)") && Catch::Contains("401"));
+  const auto got = receiver.received();
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].signature == testing::expected_signature(secret, got[0].timestamp, got[0].body));
+  CHECK(r.err.find(secret) == std::string::npos);
 }
