@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "agent_fixture.hpp"
+#include "slo_fixture.hpp"
 #include "watchpost/agent/config.hpp"
 #include "watchpost/agent/outbox.hpp"
 #include "watchpost/agent/slo.hpp"
@@ -11,36 +12,29 @@
 using namespace watchpost;
 using namespace watchpost::agent;
 using namespace std::chrono_literals;
+using agent_test::run;
 
 namespace {
 
 target_config two_hook_target() {
-  return parse_config(R"(
-targets:
-  - name: api
-    url: http://127.0.0.1:1/
-    slo:
-      availability: 90%
-      window: 20s
-      burn_alerts: [ { long: 4s, short: 1s, factor: 2 } ]
-      min_requests: 5
-    on_breach:
-      - webhook: http://127.0.0.1:1/fast
-        cooldown: 0s
-      - webhook: http://127.0.0.1:1/slow
-        cooldown: 1h
-)", "test.yaml").targets.at(0);
+  return agent_test::fast_slo_target("      - { webhook: 'http://127.0.0.1:1/fast', cooldown: 0s }\n"
+                                     "      - { webhook: 'http://127.0.0.1:1/slow', cooldown: 1h }\n");
 }
 
-// One probe every 100 ms for `span`, evaluating after each.
-std::vector<slo_decision> run(const target_config& t, target_window_state& st, wall_time& now, nanoseconds span, bool ok) {
-  std::vector<slo_decision> out;
-  for (nanoseconds e{0}; e < span; e += 100ms) {
-    now += 100ms;
-    st.record(now, ok, false);
-    for (auto& d : evaluate(t, st, now).decisions) out.push_back(d);
-  }
-  return out;
+// A fresh state after 3 s of healthy probes.
+target_window_state healthy(const target_config& t, wall_time& now) {
+  auto st = target_window_state::make(t);
+  now = agent_test::test_epoch;
+  run(t, st, now, 3s, true);
+  return st;
+}
+
+// What a restart restores from `snapshot`.
+target_window_state restored_from(const state_snapshot& snapshot, const target_config& t) {
+  auto st = target_window_state::make(t);
+  std::map<std::string, target_window_state*> into{{t.name, &st}};
+  restore_states(snapshot.text(), into);
+  return st;
 }
 
 outbox_event event_of(const target_config& t, const slo_decision& d, std::size_t hook) {
@@ -53,8 +47,6 @@ outbox_event named(const std::string& id) {
   e.event_id = id;
   return e;
 }
-
-const wall_time epoch = wall_time{} + std::chrono::hours(24 * 365 * 50);
 
 }  // namespace
 
@@ -107,9 +99,8 @@ TEST_CASE("outbox refuses breached events beyond its limit but admits the resolv
 
 TEST_CASE("each on_breach entry keeps its own cooldown") {
   const auto t = two_hook_target();
-  auto st = target_window_state::make(t);
-  wall_time now = epoch;
-  run(t, st, now, 3s, true);
+  wall_time now;
+  auto st = healthy(t, now);
   auto first = run(t, st, now, 2s, false);
   REQUIRE(first.size() == 1);
   CHECK(first[0].hooks == std::vector<std::size_t>{0, 1});
@@ -126,9 +117,8 @@ TEST_CASE("each on_breach entry keeps its own cooldown") {
 
 TEST_CASE("a reordered on_breach keeps each hook's cooldown (identity is the URL)") {
   auto t = two_hook_target();
-  auto st = target_window_state::make(t);
-  wall_time now = epoch;
-  run(t, st, now, 3s, true);
+  wall_time now;
+  auto st = healthy(t, now);
   REQUIRE(run(t, st, now, 2s, false).size() == 1);
   REQUIRE(run(t, st, now, 5s, true).size() == 1);
   std::swap(t.on_breach[0], t.on_breach[1]);  // a reload put /slow first
@@ -140,17 +130,14 @@ TEST_CASE("a reordered on_breach keeps each hook's cooldown (identity is the URL
 TEST_CASE("a breach whose outbox record outlived a stale snapshot is not raised again") {
   const auto t = two_hook_target();
   const auto objectives = objectives_of(t.slo);
-  auto st = target_window_state::make(t);
-  wall_time now = epoch;
-  run(t, st, now, 3s, true);
+  wall_time now;
+  auto st = healthy(t, now);
   state_snapshot before;  // the snapshot on disk when the agent died
   before.add("api", st);
   auto breach = run(t, st, now, 2s, false);
   REQUIRE(breach.size() == 1);
 
-  auto restored = target_window_state::make(t);
-  std::map<std::string, target_window_state*> into{{"api", &restored}};
-  restore_states(before.text(), into);
+  auto restored = restored_from(before, t);
   REQUIRE_FALSE(restored.slos[0].breached);
   for (std::size_t h : breach[0].hooks) reconcile(restored, objectives, event_of(t, breach[0], h));
   CHECK(restored.slos[0].breached);
@@ -167,9 +154,8 @@ TEST_CASE("a breach whose outbox record outlived a stale snapshot is not raised 
 TEST_CASE("reconcile ignores events the snapshot already knows and applies a pending resolved") {
   const auto t = two_hook_target();
   const auto objectives = objectives_of(t.slo);
-  auto st = target_window_state::make(t);
-  wall_time now = epoch;
-  run(t, st, now, 3s, true);
+  wall_time now;
+  auto st = healthy(t, now);
   auto breach = run(t, st, now, 2s, false);
   REQUIRE(breach.size() == 1);
   state_snapshot breached;
@@ -186,9 +172,7 @@ TEST_CASE("reconcile ignores events the snapshot already knows and applies a pen
   CHECK(newer.slos[0].breach_started_ms == second[0].breach_ms);
 
   // The snapshot says breached; the resolved record is pending: the breach is over.
-  auto older = target_window_state::make(t);
-  std::map<std::string, target_window_state*> into{{"api", &older}};
-  restore_states(breached.text(), into);
+  auto older = restored_from(breached, t);
   REQUIRE(older.slos[0].breached);
   reconcile(older, objectives, event_of(t, resolved[0], 0));
   CHECK_FALSE(older.slos[0].breached);
@@ -197,15 +181,12 @@ TEST_CASE("reconcile ignores events the snapshot already knows and applies a pen
 
 TEST_CASE("per-hook state survives a snapshot round trip") {
   const auto t = two_hook_target();
-  auto st = target_window_state::make(t);
-  wall_time now = epoch;
-  run(t, st, now, 3s, true);
+  wall_time now;
+  auto st = healthy(t, now);
   REQUIRE(run(t, st, now, 2s, false).size() == 1);
   state_snapshot snapshot;
   snapshot.add("api", st);
-  auto restored = target_window_state::make(t);
-  std::map<std::string, target_window_state*> into{{"api", &restored}};
-  restore_states(snapshot.text(), into);
+  auto restored = restored_from(snapshot, t);
   REQUIRE(restored.slos[0].hooks.size() == 2);
   CHECK(restored.slos[0].hooks[1].hook == "http://127.0.0.1:1/slow");
   CHECK(restored.slos[0].hooks[1].open);

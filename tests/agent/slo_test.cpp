@@ -5,36 +5,16 @@
 #include "watchpost/agent/config.hpp"
 #include "watchpost/agent/outbox.hpp"
 #include "watchpost/agent/webhook.hpp"
+#include "slo_fixture.hpp"
 
 using namespace watchpost;
 using namespace watchpost::agent;
 using namespace std::chrono_literals;
 
-namespace {
-target_config test_target() {
-  return parse_config(R"(
-targets:
-  - name: api
-    url: http://127.0.0.1:1/
-    slo:
-      availability: 90%
-      window: 20s
-      burn_alerts: [ { long: 4s, short: 1s, factor: 2 } ]
-      min_requests: 5
-)", "test.yaml").targets.at(0);
-}
+using agent_test::run;
 
-// Records one probe every 100 ms from `from` for `span`, evaluating after each.
-std::vector<slo_decision> run(const target_config& t, target_window_state& st, wall_time& now, nanoseconds span,
-                              bool ok) {
-  std::vector<slo_decision> out;
-  for (nanoseconds e{0}; e < span; e += 100ms) {
-    now += 100ms;
-    st.record(now, ok, false);
-    for (auto& d : evaluate(t, st, now).decisions) out.push_back(d);
-  }
-  return out;
-}
+namespace {
+target_config test_target() { return agent_test::fast_slo_target(); }
 }  // namespace
 
 TEST_CASE("hmac_sha256_hex matches RFC 4231 test case 2") {
@@ -53,7 +33,7 @@ TEST_CASE("backoff bound doubles up to the cap") {
 TEST_CASE("a failing target breaches once and resolves once after recovery") {
   const auto t = test_target();
   auto st = target_window_state::make(t);
-  wall_time now = wall_time{} + std::chrono::hours(24 * 365 * 50);
+  wall_time now = agent_test::test_epoch;
   CHECK(run(t, st, now, 3s, true).empty());
   auto bad = run(t, st, now, 3s, false);
   REQUIRE(bad.size() == 1);
@@ -69,19 +49,16 @@ TEST_CASE("a failing target breaches once and resolves once after recovery") {
 TEST_CASE("min_requests guards a breach on too few probes") {
   const auto t = test_target();
   auto st = target_window_state::make(t);
-  wall_time now = wall_time{} + std::chrono::hours(24 * 365 * 50);
+  wall_time now = agent_test::test_epoch;
   now += 100ms;
   st.record(now, false, false);
   CHECK(evaluate(t, st, now).decisions.empty());
 }
 
 TEST_CASE("a second breach inside a hook's cooldown is not notified") {
-  auto t = test_target();
-  t.on_breach.resize(1);
-  t.on_breach[0].url = std::get<probes::url>(probes::parse_url("http://127.0.0.1:1/hook"));
-  t.on_breach[0].cooldown = 1h;
+  const auto t = agent_test::fast_slo_target("      - { webhook: 'http://127.0.0.1:1/hook', cooldown: 1h }\n");
   auto st = target_window_state::make(t);
-  wall_time now = wall_time{} + std::chrono::hours(24 * 365 * 50);
+  wall_time now = agent_test::test_epoch;
   run(t, st, now, 3s, true);
   CHECK(run(t, st, now, 2s, false).size() == 1);
   CHECK(run(t, st, now, 5s, true).size() == 1);  // resolved
@@ -92,7 +69,7 @@ TEST_CASE("a second breach inside a hook's cooldown is not notified") {
 TEST_CASE("window state survives a snapshot round trip") {
   const auto t = test_target();
   auto st = target_window_state::make(t);
-  wall_time now = wall_time{} + std::chrono::hours(24 * 365 * 50);
+  wall_time now = agent_test::test_epoch;
   run(t, st, now, 3s, false);
   auto restored = target_window_state::make(t);
   std::map<std::string, target_window_state*> into{{"api", &restored}};
