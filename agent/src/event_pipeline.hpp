@@ -3,7 +3,7 @@
 // outbox (one fsynced file each, before the state that says they were raised can be saved), and
 // a dispatcher on the control thread delivers them per (target, hook) in the order raised,
 // retried with backoff until a 2xx, a permanent refusal (dead letter) or max_event_age.
-// The durability argument is at the top of event_pipeline.cpp.
+// The durability argument is at the top of event_pipeline.cpp; the dispatcher is event_dispatch.cpp.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
@@ -15,6 +15,11 @@
 #include "watchpost/agent/outbox.hpp"
 
 namespace watchpost::agent::detail {
+
+// The hook as logs show it: scheme and authority only (a path or query may carry a token).
+std::string hook_label(const std::string& url);
+// Same target, hook, SLO and breach: a breached and its resolved.
+bool same_breach(const outbox_event& a, const outbox_event& b);
 
 class event_pipeline {
  public:
