@@ -192,3 +192,22 @@ TEST_CASE("per-hook state survives a snapshot round trip") {
   CHECK(restored.slos[0].hooks[1].open);
   CHECK(restored.slos[0].hooks[1].last_breach_event_ms == st.slos[0].hooks[1].last_breach_event_ms);
 }
+
+TEST_CASE("pipeline settings parse with their defaults; a hook URL repeated in on_breach is refused") {
+  const auto defaults = parse_config("targets: [ { name: a, url: 'http://127.0.0.1:1/' } ]\n", "d.yaml");
+  CHECK(defaults.max_event_age == 1h);
+  CHECK(defaults.max_outbox_events == 10000);
+  const auto set = parse_config("max_event_age: 10m\nmax_outbox_events: 5\ntargets:\n"
+                                "  - { name: a, url: 'http://127.0.0.1:1/', slo: { availability: 99% },\n"
+                                "      on_breach: [ { webhook: 'http://h/x', collapse_resolved_pairs: true } ] }\n",
+                                "s.yaml");
+  CHECK(set.max_event_age == 10min);
+  CHECK(set.max_outbox_events == 5);
+  CHECK(set.targets.at(0).on_breach.at(0).collapse_resolved_pairs);
+  CHECK_THROWS_WITH(parse_config("targets:\n  - { name: a, url: 'http://127.0.0.1:1/', slo: { availability: 99% },\n"
+                                 "      on_breach: [ { webhook: 'http://h/x' }, { webhook: 'http://h/x' } ] }\n",
+                                 "dup.yaml"),
+                    Catch::Contains("dup.yaml:3:") && Catch::Contains("duplicate on_breach webhook URL"));
+  CHECK_THROWS_WITH(parse_config("max_outbox_events: 0\ntargets: [ { name: a, url: 'http://127.0.0.1:1/' } ]\n", "z.yaml"),
+                    Catch::Contains("z.yaml:1:") && Catch::Contains("max_outbox_events must be"));
+}
