@@ -2,6 +2,7 @@
 // Internals shared by the scheduler, the status pages and the HTTP server.
 #include <array>
 #include <atomic>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -13,6 +14,7 @@
 #include "watchpost/agent/metrics.hpp"
 #include "watchpost/agent/slo.hpp"
 
+namespace boost::asio::ssl { class context; }
 namespace watchpost::probes { class http_client; }
 
 namespace watchpost::agent::detail {
@@ -51,6 +53,24 @@ std::string render_status_html(const agent_config& config, const std::vector<std
 // The webhook payload of one SLO decision.
 std::string render_event(const agent_config& config, const target_runtime& target, const slo_decision& decision,
                          wall_time now);
+
+// A uniformly random duration in [low, high] (jitter of probe starts and retry backoff).
+nanoseconds random_between(nanoseconds low, nanoseconds high);
+std::int64_t unix_millis(wall_time t);
+// Logs the exception a detached coroutine ended with, if any.
+void log_exception(std::exception_ptr e, const char* what);
+
+// The client TLS contexts every https target and webhook shares (loading the system trust store
+// costs ~1 MB and milliseconds of CPU: once per agent, not per target). Control thread only.
+class tls_contexts {
+ public:
+  std::shared_ptr<boost::asio::ssl::context> get(bool insecure);
+
+ private:
+  std::shared_ptr<boost::asio::ssl::context> verify_, insecure_;
+};
+
+using target_list = std::vector<std::unique_ptr<target_runtime>>;
 
 struct http_reply {
   unsigned status = 200;

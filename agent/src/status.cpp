@@ -32,10 +32,6 @@ std::string rfc3339(std::int64_t ms) {
   return buf;
 }
 
-std::int64_t millis(wall_time t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
 json::object target_json(const target_runtime& t, wall_time now) {
   std::lock_guard lock(t.mutex);
   json::object o;
@@ -80,7 +76,7 @@ std::string render_status_json(const agent_config& config, const std::vector<std
   for (const auto& [k, v] : config.labels) labels[k] = v;
   return json::serialize(json::object{{"agent_id", config.agent_id},
                                       {"labels", std::move(labels)},
-                                      {"time", rfc3339(millis(now))},
+                                      {"time", rfc3339(unix_millis(now))},
                                       {"targets", std::move(list)}});
 }
 
@@ -120,7 +116,7 @@ std::string render_event(const agent_config& config, const target_runtime& targe
                  {"threshold", decision.threshold},
                  {"window", decision.window},
                  {"slo_window", window_label(target.config.slo.window)},
-                 {"timestamp", rfc3339(millis(now))},
+                 {"timestamp", rfc3339(unix_millis(now))},
                  {"agent_id", config.agent_id},
                  {"labels", std::move(labels)}};
   return json::serialize(o);

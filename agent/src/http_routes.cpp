@@ -1,0 +1,35 @@
+#include "http_routes.hpp"
+
+namespace watchpost::agent::detail {
+
+http_routes::http_routes(const std::shared_ptr<const agent_config>& config, const target_list& targets,
+                         agent_metrics& metrics, scheduler& probes)
+    : config_(config), targets_(targets), metrics_(metrics), scheduler_(probes) {}
+
+http_reply http_routes::operator()(std::string_view path) {
+  if (path == "/metrics") {
+    metrics_.scheduler_lag_seconds().Set(static_cast<double>(scheduler_.take_max_lag_ns()) / 1e9);
+    refresh_uptime_gauges();
+    return {200, "text/plain; version=0.0.4; charset=utf-8", metrics_.serialize()};
+  }
+  if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
+  if (path == "/api/status") return {200, "application/json", render_status_json(*config_, targets_)};
+  if (path == "/status" || path == "/") return {200, "text/html; charset=utf-8", render_status_html(*config_, targets_)};
+  return {404, "text/plain; charset=utf-8", "not found (try /metrics, /status, /api/status, /healthz)\n"};
+}
+
+void http_routes::refresh_uptime_gauges() {
+  const auto now = wall_clock::now();
+  for (const auto& t : targets_) {
+    double uptime_1h = 1, uptime_24h = 1;
+    {
+      std::lock_guard lock(t->mutex);
+      uptime_1h = t->window.uptime_ratio(now, std::chrono::hours(1));
+      uptime_24h = t->window.uptime_ratio(now, std::chrono::hours(24));
+    }
+    t->metrics->uptime_1h->Set(uptime_1h);
+    t->metrics->uptime_24h->Set(uptime_24h);
+  }
+}
+
+}  // namespace watchpost::agent::detail

@@ -1,0 +1,40 @@
+#pragma once
+// The probing half of the agent: `threads` workers, each with its own io_context and a fixed
+// partition of the targets. A worker wakes once per batch window and spawns a probe for each due
+// target unless that target's previous probe is still running (then the tick is skipped and
+// counted), so a slow target never delays another.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime.hpp"
+#include "watchpost/agent/outbox.hpp"
+
+namespace watchpost::agent::detail {
+
+struct worker;
+struct probe_context;
+
+class scheduler {
+ public:
+  // Receives, on a worker thread, the events one probe's SLO evaluation raised, in order.
+  using event_sink = std::function<void(std::vector<outbox_event>)>;
+
+  scheduler(agent_metrics& metrics, tls_contexts& tls, event_sink sink);
+  ~scheduler();
+  // Builds the clients and starts probing `targets` (already restored) under `config`.
+  void start(const std::shared_ptr<const agent_config>& config, const target_list& targets);
+  // Lets in-flight probes finish (each is bounded by its timeout), then joins the workers.
+  void stop(const target_list& targets);
+  // The largest lateness of a worker wake-up since the last call.
+  std::int64_t take_max_lag_ns();
+
+ private:
+  tls_contexts& tls_;
+  std::unique_ptr<probe_context> context_;
+  std::vector<std::unique_ptr<worker>> workers_;
+};
+
+}  // namespace watchpost::agent::detail
