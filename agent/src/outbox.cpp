@@ -121,6 +121,8 @@ void state_snapshot::add(const std::string& name, const target_window_state& st)
   json::object t;
   t["burn"] = st.burn_ring.serialize();
   t["window"] = st.window_ring.serialize();
+  t["uptime_1h"] = st.hour_ring.serialize();
+  t["uptime_24h"] = st.day_ring.serialize();
   json::array slos;
   for (const auto& s : st.slos) {
     slos.push_back(json::object{{"breached", s.breached},
@@ -149,7 +151,9 @@ void restore_states(const std::string& text, std::map<std::string, target_window
       target_window_state restored = *it->second;
       const auto& t = value.as_object();
       if (!restored.burn_ring.parse(json::value_to<std::string>(t.at("burn"))) ||
-          !restored.window_ring.parse(json::value_to<std::string>(t.at("window"))))
+          !restored.window_ring.parse(json::value_to<std::string>(t.at("window"))) ||
+          !restored.hour_ring.parse(json::value_to<std::string>(t.at("uptime_1h"))) ||
+          !restored.day_ring.parse(json::value_to<std::string>(t.at("uptime_24h"))))
         continue;
       const auto& slos = t.at("slos").as_array();
       if (slos.size() == restored.slos.size()) {
