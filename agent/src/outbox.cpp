@@ -148,12 +148,13 @@ void restore_states(const std::string& text, std::map<std::string, target_window
     auto it = states.find(std::string(key));
     if (it == states.end() || !value.is_object()) continue;
     try {
-      target_window_state restored = *it->second;
       const auto& t = value.as_object();
+      // The uptime rings have one geometry for every target: they outlive a changed SLO.
+      it->second->hour_ring.parse(json::value_to<std::string>(t.at("uptime_1h")));
+      it->second->day_ring.parse(json::value_to<std::string>(t.at("uptime_24h")));
+      target_window_state restored = *it->second;
       if (!restored.burn_ring.parse(json::value_to<std::string>(t.at("burn"))) ||
-          !restored.window_ring.parse(json::value_to<std::string>(t.at("window"))) ||
-          !restored.hour_ring.parse(json::value_to<std::string>(t.at("uptime_1h"))) ||
-          !restored.day_ring.parse(json::value_to<std::string>(t.at("uptime_24h"))))
+          !restored.window_ring.parse(json::value_to<std::string>(t.at("window"))))
         continue;
       const auto& slos = t.at("slos").as_array();
       if (slos.size() == restored.slos.size()) {

@@ -189,3 +189,20 @@ TEST_CASE("latency and error_rate objectives have their own error budgets") {
   CHECK(*budget[0] == Approx(1.0 - 15.0 / 10));
   CHECK(*budget[1] == Approx(1.0 - 5.0 / 20));
 }
+
+// A reload that changes the SLO geometry starts the SLO windows afresh, but not the uptime.
+TEST_CASE("uptime survives a snapshot into a target whose SLO changed") {
+  const auto before = test_target();
+  auto st = target_window_state::make(before);
+  wall_time now = epoch_2070;
+  record_span(st, now, 10min, 10s, false);
+  record_span(st, now, 10min, 10s, true);
+  state_snapshot snapshot;
+  snapshot.add("api", st);
+  auto after = target_window_state::make(target_with_slo("{ availability: 99.9%, window: 30d }"));
+  std::map<std::string, target_window_state*> into{{"api", &after}};
+  restore_states(snapshot.text(), into);
+  CHECK(after.uptime_ratio(now, 1h) == Approx(0.5).margin(1e-9));
+  CHECK(after.uptime_ratio(now, 24h) == Approx(0.5).margin(1e-9));
+  CHECK(after.burn_ring.sum(now, 1h).total == 0);
+}
