@@ -84,7 +84,7 @@ int run_load_command(const args& argv) {
   opt.secrets = plan.secrets;
   if (vm.count("method") || vm.count("header") || vm.count("body")) {
     if (opt.requests.size() > 1) throw usage_error("-X/-H/--body apply to single-request runs, not to a plan's mix");
-    loadgen::request_template r = opt.requests.empty() ? loadgen::request_template{} : opt.requests.front();
+    loadgen::planned_request r = opt.requests.empty() ? loadgen::planned_request{} : opt.requests.front();
     if (r.target.empty() || opt.requests.empty()) r.target = opt.url.target;
     if (vm.count("method")) r.method = vm["method"].as<std::string>();
     if (r.method.empty() || r.method.find_first_of(" \t\r\n") != std::string::npos)

@@ -46,10 +46,10 @@ double read_sample(const config_file& file, const YAML::Node& node) {
   return percent / 100;
 }
 
-request_template read_request(const config_file& file, const YAML::Node& node, const probes::header_list& common,
+planned_request read_request(const config_file& file, const YAML::Node& node, const probes::header_list& common,
                               const probes::variable_scope& scope) {
   auto m = file.mapping(node, "request");
-  request_template r;
+  planned_request r;
   if (auto n = m.optional("name")) r.name = file.string(*n, "name");
   if (auto n = m.optional("method")) {
     r.method = file.string(*n, "method");
@@ -152,7 +152,7 @@ load_plan parse_load_plan(const config_file& file) {
     for (const auto& r : file.sequence(*n, "requests")) plan.requests.push_back(read_request(file, r, common, scope));
     if (plan.requests.empty()) file.fail(*n, "requests must list at least one request");
   } else if (!common.empty()) {
-    request_template r;
+    planned_request r;
     r.target = "";  // filled from the url by the command
     r.headers = common;
     plan.requests.push_back(r);

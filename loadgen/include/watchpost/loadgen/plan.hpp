@@ -58,7 +58,7 @@ struct load_plan {
   std::optional<bool> insecure;
   std::optional<std::string> ca_file;  // resolved against the plan file's folder
   std::vector<std::string> thresholds;
-  std::vector<request_template> requests;
+  std::vector<planned_request> requests;
   probes::redactor secrets;  // every ${env:...} value the plan used (headers, expect:)
 };
 
