@@ -95,6 +95,11 @@ std::optional<stage> parse_stage(const std::string& text) {
 load_plan parse_load_plan(const config_file& file) {
   load_plan plan;
   auto m = file.mapping(file.root(), "load plan");
+  for (const auto& kv : file.root()) {
+    const auto mark = kv.second.Mark();  // the value, as the parser's own errors
+    plan.where[kv.first.Scalar()] =
+        file.path() + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+  }
   if (auto n = m.optional("url")) plan.url = file.string(*n, "url");
   if (auto n = m.optional("connections")) {
     const auto v = file.integer(*n, "connections");
