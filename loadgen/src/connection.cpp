@@ -31,8 +31,10 @@ void connection::stop() {
 void connection::resume() {
   if (!parked_) return;
   parked_ = false;
-  if (connected_) next_request();
-  else connect();
+  if (connected_)
+    next_request();
+  else
+    connect();
 }
 
 void connection::connect() {
@@ -111,8 +113,10 @@ void connection::connect_failed(failure_kind kind) {
 void connection::ready() {
   connected_ = true;
   backoff_ = nanoseconds{0};
-  if (resend_) resend();
-  else next_request();
+  if (resend_)
+    resend();
+  else
+    next_request();
 }
 
 void connection::reconnect_after(nanoseconds delay) {
@@ -289,8 +293,10 @@ void connection::read_response() {
 void connection::yield_read() {
   asio::post(w_.context(), [this] {
     if (w_.stopping()) return;
-    if (timed_out_) fail(failure_kind::timeout);
-    else read_response();
+    if (timed_out_)
+      fail(failure_kind::timeout);
+    else
+      read_response();
   });
 }
 
@@ -301,8 +307,10 @@ void connection::complete() {
   release_capture();
   reused_ = true;
   if (w_.stopping()) return;
-  if (parser_.keep_alive() && connected_) next_request();
-  else connect();
+  if (parser_.keep_alive() && connected_)
+    next_request();
+  else
+    connect();
 }
 
 void connection::release_capture() {
@@ -325,7 +333,8 @@ void connection::end_of_run(time_point now) {
 }
 
 void connection::check_deadline(time_point now) {
-  if ((phase_ == phase::connecting || phase_ == phase::handshaking || phase_ == phase::in_flight) && now >= deadline_) {
+  if ((phase_ == phase::connecting || phase_ == phase::handshaking || phase_ == phase::in_flight) &&
+      now >= deadline_) {
     timed_out_ = true;
     boost::system::error_code ignored;
     transport_.socket().close(ignored);  // the pending operation completes with operation_aborted

@@ -47,7 +47,7 @@ double read_sample(const config_file& file, const YAML::Node& node) {
 }
 
 planned_request read_request(const config_file& file, const YAML::Node& node, const probes::header_list& common,
-                              const probes::variable_scope& scope) {
+                             const probes::variable_scope& scope) {
   auto m = file.mapping(node, "request");
   planned_request r;
   if (auto n = m.optional("name")) r.name = file.string(*n, "name");

@@ -50,7 +50,8 @@ class resolver {
     const std::string text = flags_.url.value_or(plan_.url.value_or(""));
     if (text.empty()) return error("missing URL (usage: watchpost load URL [options])");
     auto parsed = probes::parse_url(text);
-    if (auto* e = std::get_if<probes::url_error>(&parsed)) return error((flags_.url ? "" : at("url")) + e->message);
+    if (auto* e = std::get_if<probes::url_error>(&parsed))
+      return error((flags_.url ? "" : at("url")) + e->message);
     opt().url = std::get<probes::url>(std::move(parsed));
     opt().tls.insecure = flags_.insecure || plan_.insecure.value_or(false);
     opt().tls.ca_file = flags_.ca_file.value_or(plan_.ca_file.value_or(""));
@@ -60,7 +61,8 @@ class resolver {
     opt().requests = plan_.requests;
     opt().secrets = plan_.secrets;
     if (!flags_.method && flags_.headers.empty() && !flags_.body) return;
-    if (opt().requests.size() > 1) return error("-X/-H/--body apply to single-request runs, not to a plan's mix");
+    if (opt().requests.size() > 1)
+      return error("-X/-H/--body apply to single-request runs, not to a plan's mix");
     planned_request r = opt().requests.empty() ? planned_request{} : opt().requests.front();
     if (r.target.empty() || opt().requests.empty()) r.target = opt().url.target;
     if (flags_.method) r.method = *flags_.method;
@@ -81,8 +83,10 @@ class resolver {
     opt().max_requests = flags_.count.value_or(plan_.count.value_or(0));
     if (flags_.count && opt().max_requests == 0) error("-n must be >= 1");
     if (flags_.shard) {
-      if (auto shard = parse_shard(*flags_.shard)) std::tie(opt().shard_index, opt().shard_count) = *shard;
-      else error("--shard '" + *flags_.shard + "' must be i/N with 1 <= i <= N (e.g. 2/4)");
+      if (auto shard = parse_shard(*flags_.shard))
+        std::tie(opt().shard_index, opt().shard_count) = *shard;
+      else
+        error("--shard '" + *flags_.shard + "' must be i/N with 1 <= i <= N (e.g. 2/4)");
     }
   }
 
@@ -94,23 +98,30 @@ class resolver {
       if (*plan_.duration <= nanoseconds{0}) error(at("duration") + "duration must be > 0");
       duration_ = plan_.duration;
     }
-    if (auto t = flag_duration("--timeout", flags_.timeout)) opt().timeout = *t;
-    else if (!flags_.timeout && plan_.timeout) opt().timeout = *plan_.timeout;
+    if (auto t = flag_duration("--timeout", flags_.timeout))
+      opt().timeout = *t;
+    else if (!flags_.timeout && plan_.timeout)
+      opt().timeout = *plan_.timeout;
     if (auto t = flag_duration("--connect-timeout", flags_.connect_timeout)) opt().connect_timeout = *t;
     stages_ = plan_.stages;
     if (!flags_.stages.empty()) {
       stages_.clear();
       for (const auto& s : flags_.stages) {
-        if (auto st = parse_stage(s)) stages_.push_back(*st);
-        else error("--stage '" + s + "' must be DURATION:TARGET, e.g. 30s:1000");
+        if (auto st = parse_stage(s))
+          stages_.push_back(*st);
+        else
+          error("--stage '" + s + "' must be DURATION:TARGET, e.g. 30s:1000");
       }
     }
     const bool duration_given = flags_.duration || plan_.duration;
     if (!duration_given || stages_.empty()) return;
     // The stages are the run's length; a duration beside them would say something else.
     const std::string stages = flags_.stages.empty() ? "stages:" : "--stage";
-    if (flags_.duration) error("--duration cannot be combined with " + stages + " (the stages set the run length)");
-    else error(at("duration") + "duration: cannot be combined with " + stages + " (the stages set the run length)");
+    if (flags_.duration)
+      error("--duration cannot be combined with " + stages + " (the stages set the run length)");
+    else
+      error(at("duration") + "duration: cannot be combined with " + stages +
+            " (the stages set the run length)");
   }
 
   void read_model() {
@@ -122,16 +133,20 @@ class resolver {
     texts_ = flags_.thresholds.empty() ? plan_.thresholds : flags_.thresholds;
     for (const auto& text : texts_) {
       auto parsed = parse_threshold(text);
-      if (auto* e = std::get_if<threshold_error>(&parsed)) error(e->message);
-      else out_.thresholds.push_back(std::get<threshold>(std::move(parsed)));
+      if (auto* e = std::get_if<threshold_error>(&parsed))
+        error(e->message);
+      else
+        out_.thresholds.push_back(std::get<threshold>(std::move(parsed)));
     }
   }
 
   // The schedules and this shard's shares, from settings known to be valid one by one.
   void apply_model() {
     load_options& o = opt();
-    if (duration_) o.duration = *duration_;
-    else if (o.max_requests == 0) o.duration = std::chrono::seconds(10);
+    if (duration_)
+      o.duration = *duration_;
+    else if (o.max_requests == 0)
+      o.duration = std::chrono::seconds(10);
     nanoseconds staged_length{0};
     for (const auto& s : stages_) {
       staged_length += s.duration;
@@ -196,7 +211,8 @@ class resolver {
 std::optional<std::pair<unsigned, unsigned>> parse_shard(const std::string& text) {
   unsigned i = 0, n = 0;
   char extra = 0;
-  if (std::sscanf(text.c_str(), "%u/%u%c", &i, &n, &extra) != 2 || n == 0 || i == 0 || i > n) return std::nullopt;
+  if (std::sscanf(text.c_str(), "%u/%u%c", &i, &n, &extra) != 2 || n == 0 || i == 0 || i > n)
+    return std::nullopt;
   return std::pair{i - 1, n};
 }
 

@@ -18,7 +18,7 @@ namespace watchpost::loadgen {
 // Where every connection goes, resolved once before the run; read-only while it runs.
 struct network_target {
   std::vector<boost::asio::ip::tcp::endpoint> endpoints;
-  SSL_CTX* tls = nullptr;               // https: verification, CA store (null for http)
+  SSL_CTX* tls = nullptr;                // https: verification, CA store (null for http)
   std::optional<probes::tls_peer> peer;  // https: SNI and the name (or IP) to verify
 };
 

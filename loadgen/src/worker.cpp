@@ -12,13 +12,18 @@ using probes::failure_kind;
 using clock_type = worker::clock_type;
 using time_point = worker::time_point;
 
-worker::worker(run_state& run, const load_options& options, const compiled_plan& plan, const network_target& target,
-               unsigned index)
-    : run_(run), options_(options), plan_(plan), target_(target),
-      picker_(0x9E3779B97F4A7C15ull * (index + 1) ^ 0x2545F4914F6CDD1Dull), sampler_(plan) {
+worker::worker(run_state& run, const load_options& options, const compiled_plan& plan,
+               const network_target& target, unsigned index)
+    : run_(run),
+      options_(options),
+      plan_(plan),
+      target_(target),
+      picker_(0x9E3779B97F4A7C15ull * (index + 1) ^ 0x2545F4914F6CDD1Dull),
+      sampler_(plan) {
   const unsigned n = options.threads;
   const std::uint64_t conns = share_of(options.connections, index, n);
-  if (options.max_requests != 0) quota_ = std::max<std::uint64_t>(share_of(options.max_requests, index, n), 0);
+  if (options.max_requests != 0)
+    quota_ = std::max<std::uint64_t>(share_of(options.max_requests, index, n), 0);
   if (options.rate) rate_ = options.rate->scaled(1.0 / n);
   std::uint64_t most = conns;
   if (options.connection_ramp) {
@@ -47,13 +52,16 @@ std::unique_ptr<response_capture> worker::sample(std::size_t request) {
   return c;
 }
 
-void worker::record_response(int status, std::size_t request, time_point intended, time_point sent, time_point done,
-                             response_capture* sampled) {
+void worker::record_response(int status, std::size_t request, time_point intended, time_point sent,
+                             time_point done, response_capture* sampled) {
   auto& iv = interval_;
   failure_kind kind = failure_kind::none;
-  if (sampled) kind = judge_sample(request, *sampled, done - sent);
-  else if (!plan_.requests[request].status.matches(status)) kind = failure_kind::status;
-  if (status >= 0 && status < static_cast<int>(iv.status.size())) ++iv.status[static_cast<std::size_t>(status)];
+  if (sampled)
+    kind = judge_sample(request, *sampled, done - sent);
+  else if (!plan_.requests[request].status.matches(status))
+    kind = failure_kind::status;
+  if (status >= 0 && status < static_cast<int>(iv.status.size()))
+    ++iv.status[static_cast<std::size_t>(status)];
   if (kind == failure_kind::none) {
     ++iv.totals.requests;
   } else {
@@ -74,7 +82,8 @@ failure_kind worker::judge_sample(std::size_t request, response_capture& sampled
   auto outcome = probes::judge(r.name, *r.sampled, std::move(sampled.response), {}, plan_.secrets);
   sampled.response = std::move(outcome.response);  // back to the pool with its capacity
   if (!outcome.failures.empty())
-    add_failure_message(interval_.assertion_failures, plan_.secrets(r.name + ": " + outcome.failures.front()));
+    add_failure_message(interval_.assertion_failures,
+                        plan_.secrets(r.name + ": " + outcome.failures.front()));
   return outcome.kind;
 }
 
@@ -84,8 +93,10 @@ void worker::update_active(time_point now) {
   active_ = std::min<std::size_t>(connections_.size(), static_cast<std::size_t>(std::llround(target)));
   for (std::size_t i = 0; i < active_; ++i) {
     auto& c = *connections_[i];
-    if (!c.started()) c.start();
-    else if (c.parked()) c.resume();
+    if (!c.started())
+      c.start();
+    else if (c.parked())
+      c.resume();
   }
 }
 
@@ -131,7 +142,8 @@ void worker::flush_interval(bool final) {
   interval_data out;
   out.totals = interval_.totals;
   for (std::size_t code = 0; code < interval_.status.size(); ++code)
-    if (interval_.status[code] != 0) out.totals.status_counts[static_cast<int>(code)] = interval_.status[code];
+    if (interval_.status[code] != 0)
+      out.totals.status_counts[static_cast<int>(code)] = interval_.status[code];
   out.corrected = std::move(interval_.corrected);
   out.uncorrected = std::move(interval_.uncorrected);
   out.assertion_failures.swap(interval_.assertion_failures);

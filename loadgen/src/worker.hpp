@@ -84,8 +84,10 @@ class worker {
   void record_reconnect() { ++interval_.totals.reconnects; }
   // At the end of the run (the run's counters are final, so no quota bookkeeping).
   void record_unanswered(bool past_deadline) {
-    if (past_deadline) interval_.totals.add_error(probes::failure_kind::timeout);
-    else ++interval_.totals.in_flight_at_end;
+    if (past_deadline)
+      interval_.totals.add_error(probes::failure_kind::timeout);
+    else
+      ++interval_.totals.in_flight_at_end;
   }
   void add_bytes(std::size_t n) { interval_.totals.bytes_read += n; }
   char* read_buffer() { return read_buffer_.data(); }

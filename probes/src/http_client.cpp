@@ -362,7 +362,8 @@ struct http_client::impl {
                                   time_point deadline) {
     if (!serialized_for || !same_request(*serialized_for, req, target)) {
       const wire_options how{options.keep_alive, "watchpost/0.1"};
-      if (!serialize_request(req.method, target.target, req.headers, req.body, target.authority(), how, wire)) {
+      if (!serialize_request(req.method, target.target, req.headers, req.body, target.authority(), how,
+                             wire)) {
         serialized_for.reset();
         fail(r, failure_kind::protocol, "request method, target or a header contains a line break or space");
         co_return;

@@ -8,7 +8,9 @@ namespace watchpost::probes {
 namespace {
 
 bool breaks_line(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
-bool breaks_token(std::string_view s) { return s.empty() || s.find_first_of(" \r\n") != std::string_view::npos; }
+bool breaks_token(std::string_view s) {
+  return s.empty() || s.find_first_of(" \r\n") != std::string_view::npos;
+}
 
 }  // namespace
 

@@ -47,7 +47,8 @@ requests:
   CHECK_FALSE(home.status.matches(201));
   const auto& upload = plan.requests[1];
   CHECK_FALSE(upload.idempotent);
-  CHECK_THAT(upload.idle_close_message, Catch::Contains("upload: reset") && Catch::Contains("POST is not idempotent"));
+  CHECK_THAT(upload.idle_close_message,
+             Catch::Contains("upload: reset") && Catch::Contains("POST is not idempotent"));
   CHECK(upload.sampled);
   CHECK(upload.keep_body);  // json: reads the body
   CHECK(upload.sample == Approx(0.1));
@@ -63,7 +64,8 @@ TEST_CASE("compile_plan refuses a request the wire cannot frame: CR/LF reaches n
   options.requests = {r};
   auto compiled = compile_plan(options);
   REQUIRE(std::holds_alternative<plan_compile_error>(compiled));
-  CHECK_THAT(std::get<plan_compile_error>(compiled).message, Catch::StartsWith("injected: ") && Catch::Contains("line break"));
+  CHECK_THAT(std::get<plan_compile_error>(compiled).message,
+             Catch::StartsWith("injected: ") && Catch::Contains("line break"));
 }
 
 TEST_CASE("request_picker follows the weights and is reproducible from its seed") {

@@ -1,7 +1,6 @@
 #pragma once
 // Plans from YAML text, resolved and compiled without I/O, for the resolve and compiled_plan tests.
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "watchpost/common/config_file.hpp"
@@ -14,13 +13,15 @@ inline loadgen::load_plan plan_of(const std::string& yaml) {
   return loadgen::parse_load_plan(config_file::parse(yaml, "plan.yaml"));
 }
 
-inline loadgen::resolve_errors resolve_errors_of(const std::string& yaml, const loadgen::load_overrides& flags = {}) {
+inline loadgen::resolve_errors resolve_errors_of(const std::string& yaml,
+                                                 const loadgen::load_overrides& flags = {}) {
   auto r = loadgen::resolve(plan_of(yaml), flags);
   REQUIRE(std::holds_alternative<loadgen::resolve_errors>(r));
   return std::get<loadgen::resolve_errors>(r);
 }
 
-inline loadgen::resolved_load resolved_of(const std::string& yaml, const loadgen::load_overrides& flags = {}) {
+inline loadgen::resolved_load resolved_of(const std::string& yaml,
+                                          const loadgen::load_overrides& flags = {}) {
   auto r = loadgen::resolve(plan_of(yaml), flags);
   if (auto* errors = std::get_if<loadgen::resolve_errors>(&r)) FAIL(errors->front());
   return std::get<loadgen::resolved_load>(std::move(r));

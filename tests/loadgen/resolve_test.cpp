@@ -13,7 +13,8 @@ using watchpost::testing::resolve_errors_of;
 using watchpost::testing::resolved_of;
 
 TEST_CASE("resolve rejects what cannot run, at the file's line for settings from the file") {
-  auto errors = resolve_errors_of("url: http://127.0.0.1:8080\nduration: 10s\nstages: [ { duration: 5s, target: 10 } ]\n");
+  auto errors = resolve_errors_of(
+      "url: http://127.0.0.1:8080\nduration: 10s\nstages: [ { duration: 5s, target: 10 } ]\n");
   REQUIRE(errors.size() == 1);
   CHECK_THAT(errors[0], Catch::StartsWith("plan.yaml:2:11: duration: cannot be combined with stages:"));
 
@@ -64,8 +65,9 @@ TEST_CASE("resolve reports every error at once") {
   flags.thresholds = {"p99 about 3"};
   flags.method = "POST";
   const auto errors = resolve_errors_of("requests: [ { path: / }, { path: /b } ]\n", flags);
-  const std::vector<std::string> starts = {"missing URL", "-X/-H/--body", "-t must", "-c must", "--shard '3/2'",
-                                           "--timeout 'later'", "--stage 'soon'", "--rate must", ""};
+  const std::vector<std::string> starts = {"missing URL",    "-X/-H/--body",  "-t must",
+                                           "-c must",        "--shard '3/2'", "--timeout 'later'",
+                                           "--stage 'soon'", "--rate must",   ""};
   REQUIRE(errors.size() == starts.size());
   for (std::size_t i = 0; i < starts.size(); ++i) CHECK_THAT(errors[i], Catch::StartsWith(starts[i]));
   for (const auto& e : errors) CHECK_THAT(e, !Catch::Contains("plan.yaml"));
@@ -113,7 +115,8 @@ thresholds: [ "p99<1s" ]
 }
 
 TEST_CASE("resolve turns closed-model stages into a connection ramp sized for its peak") {
-  const auto r = resolved_of("url: http://127.0.0.1:8080\nstages: [ { duration: 1s, target: 4 }, { duration: 2s, target: 2 } ]\n");
+  const auto r = resolved_of(
+      "url: http://127.0.0.1:8080\nstages: [ { duration: 1s, target: 4 }, { duration: 2s, target: 2 } ]\n");
   CHECK(r.options.duration == 3s);
   CHECK(r.options.connection_ramp);
   CHECK_FALSE(r.options.rate);

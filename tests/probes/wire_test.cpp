@@ -30,11 +30,13 @@ TEST_CASE("serialize_request writes the request line, Host, the headers, Content
   CHECK(serialized("POST", "/echo", {}, "{}") ==
         "POST /echo HTTP/1.1\r\nHost: example.test:8080\r\nContent-Length: 2\r\n\r\n{}");
   // A method that carries a body says so even when it is empty (some servers answer 411).
-  CHECK(serialized("PUT", "/", {}, "") == "PUT / HTTP/1.1\r\nHost: example.test:8080\r\nContent-Length: 0\r\n\r\n");
+  CHECK(serialized("PUT", "/", {}, "") ==
+        "PUT / HTTP/1.1\r\nHost: example.test:8080\r\nContent-Length: 0\r\n\r\n");
   // The request's own Host, User-Agent, Content-Length and Connection win.
-  CHECK(serialized("POST", "/", {{"host", "other"}, {"Content-Length", "1"}, {"Connection", "keep-alive"}}, "x",
-                   {false, "watchpost/0.1"}) ==
-        "POST / HTTP/1.1\r\nUser-Agent: watchpost/0.1\r\nhost: other\r\nContent-Length: 1\r\nConnection: keep-alive\r\n\r\nx");
+  CHECK(serialized("POST", "/", {{"host", "other"}, {"Content-Length", "1"}, {"Connection", "keep-alive"}},
+                   "x", {false, "watchpost/0.1"}) ==
+        "POST / HTTP/1.1\r\nUser-Agent: watchpost/0.1\r\nhost: other\r\nContent-Length: 1\r\nConnection: "
+        "keep-alive\r\n\r\nx");
   CHECK(serialized("GET", "/", {}, "", {false, "ua"}) ==
         "GET / HTTP/1.1\r\nHost: example.test:8080\r\nUser-Agent: ua\r\nConnection: close\r\n\r\n");
 }

@@ -17,16 +17,16 @@
 namespace watchpost::loadgen {
 
 struct compiled_request {
-  std::string name;          // the plan's name, else "METHOD /path"
-  std::string wire;          // the exact bytes sent
-  bool head = false;         // HEAD: no body in the answer
-  bool idempotent = true;    // resent once after an idle keep-alive close
+  std::string name;                // the plan's name, else "METHOD /path"
+  std::string wire;                // the exact bytes sent
+  bool head = false;               // HEAD: no body in the answer
+  bool idempotent = true;          // resent once after an idle keep-alive close
   std::string idle_close_message;  // why a non-idempotent one was not resent
   probes::status_rule status;      // checked on every response
   // Only when expect: has rules beyond the status: the whole expectation, checked on a sample.
   std::optional<probes::expectation> sampled;
-  double sample = 1;         // share of responses judged by `sampled`
-  bool keep_body = false;    // a sampled rule reads the body (body:, json:)
+  double sample = 1;       // share of responses judged by `sampled`
+  bool keep_body = false;  // a sampled rule reads the body (body:, json:)
 };
 
 struct compiled_plan {

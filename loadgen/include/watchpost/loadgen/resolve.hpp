@@ -29,10 +29,10 @@ struct load_overrides {
   std::optional<std::string> body;           // --body
   std::optional<std::string> timeout;        // --timeout
   std::optional<std::string> connect_timeout;
-  bool insecure = false;                     // -k
+  bool insecure = false;  // -k
   std::optional<std::string> ca_file;
-  std::vector<std::string> thresholds;       // --threshold, repeatable (empty: not given)
-  std::optional<std::string> shard;          // --shard i/N
+  std::vector<std::string> thresholds;  // --threshold, repeatable (empty: not given)
+  std::optional<std::string> shard;     // --shard i/N
 };
 
 struct resolved_load {
