@@ -408,3 +408,37 @@ checks:
     CHECK(r.err.find(secret) == std::string::npos);
   }
 }
+
+TEST_CASE("smoke: a report that cannot be written exits 3 after the push and the webhook") {
+  using namespace watchpost::agent_test;
+  const std::uint16_t gateway_port = reserve_port();
+  const std::string gateway = "http://127.0.0.1:" + std::to_string(gateway_port);
+  watchpost::testing::child_process pushgateway(
+      require_installed("/usr/bin/prometheus-pushgateway", "prometheus-pushgateway"),
+      {"--web.listen-address=127.0.0.1:" + std::to_string(gateway_port), "--log.level=error"});
+  REQUIRE(wait_until([&] { return !http_get(gateway + "/-/ready").empty(); }, 10s));
+  webhook_receiver receiver;
+  const auto failing = write_file("unwritable.yaml", "name: unwritable\nchecks:\n  - { request: GET /status/500 }\n");
+  const auto json = (scratch_dir() / "unwritable.json").string();
+  const auto junit = (scratch_dir() / "no-such-dir" / "report.xml").string();
+  auto r = run_watchpost({"smoke", failing, "--base-url", target().http_url(""), "--json", json, "--junit", junit,
+                          "--push-gateway", gateway, "--on-fail-webhook",
+                          "http://127.0.0.1:" + std::to_string(receiver.port()) + "/rollback"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 3);
+  CHECK(count(r.err, "cannot write") == 1);
+  CHECK_THAT(r.err, Catch::Contains("watchpost smoke: --junit: cannot write '" + junit + "': No such file or directory\n"));
+  CHECK(json_at(read_file(json), "$.suite").string_value == "unwritable");  // the other report is written
+  REQUIRE(receiver.received().size() == 1);
+  CHECK(json_at(receiver.received()[0].body, "$.suite").string_value == "unwritable");
+  CHECK_THAT(http_get(gateway + "/metrics"), Catch::Contains("job=\"watchpost_smoke\""));
+  CHECK(r.err.find("metrics not pushed") == std::string::npos);
+
+  // A passing suite with an unwritable report exits 3 too, and sends no webhook.
+  const auto passing = write_file("pass-unwritable.yaml", "checks:\n  - { request: GET /health }\n");
+  r = run_watchpost({"smoke", passing, "--base-url", target().http_url(""), "--junit", junit, "--on-fail-webhook",
+                     "http://127.0.0.1:" + std::to_string(receiver.port()) + "/rollback"});
+  CHECK(r.exit_code == 3);
+  CHECK(count(r.err, "\n") == 1);
+  CHECK(receiver.received().size() == 1);
+}
