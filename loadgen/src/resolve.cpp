@@ -38,6 +38,7 @@ class resolver {
     return it == plan_.where.end() ? "" : it->second + ": ";
   }
   void error(std::string message) { errors_.push_back(std::move(message)); }
+  std::string stages_source() const { return flags_.stages.empty() ? at("stages") + "stages:" : "--stage"; }
 
   std::optional<nanoseconds> flag_duration(const std::string& flag, const std::optional<std::string>& text) {
     if (!text) return std::nullopt;
@@ -113,6 +114,9 @@ class resolver {
           error("--stage '" + s + "' must be DURATION:TARGET, e.g. 30s:1000");
       }
     }
+    double staged_ns = 0;  // in double: a sum of nanoseconds past 292 years would overflow
+    for (const auto& s : stages_) staged_ns += static_cast<double>(s.duration.count());
+    if (staged_ns > 9.0e18) error(stages_source() + " add up to more than 285 years");
     const bool duration_given = flags_.duration || plan_.duration;
     if (!duration_given || stages_.empty()) return;
     // The stages are the run's length; a duration beside them would say something else.
@@ -164,6 +168,8 @@ class resolver {
       o.rate = stages_.empty() ? schedule::constant(*rate_, o.duration) : schedule::ramp(*rate_, stages_);
       o.rate = o.rate->scaled(shard_factor);
     } else if (!stages_.empty()) {
+      // Closed model: the targets are connections, bounded as -c is.
+      if (peak_ > 1'000'000) return error(stages_source() + " targets are connections here: 0..1000000");
       o.connection_ramp = schedule::ramp(0, stages_).scaled(shard_factor);
       o.connections = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(peak_)));
     }

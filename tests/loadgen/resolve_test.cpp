@@ -134,3 +134,18 @@ TEST_CASE("resolve turns closed-model stages into a connection ramp sized for it
   CHECK(single.options.duration == 0s);  // -n alone bounds a closed run
   CHECK(single.options.max_requests == 3);
 }
+
+TEST_CASE("resolve bounds what the stages add up to: no overflowed run length, no million-plus connections") {
+  auto errors = resolve_errors_of(
+      "url: http://127.0.0.1:8080\nstages: [ { duration: 1752000h, target: 1 }, { duration: 1752000h, "
+      "target: 1 } ]\n");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0] == "plan.yaml:2:9: stages: add up to more than 285 years");
+
+  errors = resolve_errors_of("url: http://127.0.0.1:8080\nstages: [ { duration: 1s, target: 2000000 } ]\n");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0] == "plan.yaml:2:9: stages: targets are connections here: 0..1000000");
+  // With a rate, the targets are requests per second.
+  CHECK(resolved_of("url: http://127.0.0.1:8080\nrate: 1\nstages: [ { duration: 1s, target: 2000000 } ]\n")
+            .options.rate);
+}
