@@ -1,9 +1,9 @@
 // watchpost load URL: closed (-c) or open (--rate) model load, thresholds, JSON/HTML reports.
 #include <unistd.h>
 
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <utility>
 
 #include "cli_support.hpp"
 #include "load_outputs.hpp"
