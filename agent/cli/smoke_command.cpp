@@ -75,6 +75,7 @@ void notify(const agent::webhook_endpoint& endpoint, const exporters::suite_run&
   policy.max_attempts = 4;
   policy.initial_backoff = std::chrono::milliseconds(250);
   policy.max_backoff = std::chrono::seconds(2);
+  policy.max_retry_after = std::chrono::seconds(10);  // a CI job must not sit out a receiver's long Retry-After
   const auto tls = endpoint.url.tls ? probes::make_tls_context(client.tls) : nullptr;
   const auto outcome = agent::deliver_webhook_now(endpoint, run.run_id,
                                                   exporters::suite_failure_summary_json(run, redact), policy, tls);
