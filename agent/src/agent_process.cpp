@@ -50,7 +50,7 @@ class agent_process {
     std::printf("READY listen=%s:%u\n", config_->listen_host.c_str(), server.port());
     std::fflush(stdout);
     events_.configure(*config_);
-    events_.restore();
+    events_.restore(*config_);
     start_targets(state_.read(), true);
     log_event(log_level::info, "agent started",
               {{"targets", std::to_string(config_->targets.size())}, {"threads", std::to_string(config_->threads)},

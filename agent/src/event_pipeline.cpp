@@ -47,9 +47,15 @@ void event_pipeline::configure(const agent_config& config) {
 
 void event_pipeline::publish_depth() { metrics_.outbox_depth().Set(static_cast<double>(outbox_.size())); }
 
-void event_pipeline::restore() {
+void event_pipeline::restore(const agent_config& config) {
   std::vector<std::string> errors;
-  for (auto& e : outbox_.load(errors)) pending_.push_back({std::move(e)});
+  // Records of the previous format name their hook by position: in the config they were raised under.
+  auto legacy_hook = [&config](const std::string& target, std::size_t index) {
+    for (const auto& t : config.targets)
+      if (t.name == target && index < t.on_breach.size()) return t.on_breach[index].url.to_string();
+    return std::string();
+  };
+  for (auto& e : outbox_.load(errors, legacy_hook)) pending_.push_back({std::move(e)});
   for (const auto& error : errors) log_event(log_level::warn, "outbox", {{"error", error}});
   if (!pending_.empty()) log_event(log_level::info, "pending webhook events restored", {{"count", std::to_string(pending_.size())}});
   publish_depth();

@@ -28,8 +28,8 @@ class event_pipeline {
                  agent_metrics& metrics, state_store& state, tls_contexts& tls);
   // max_event_age and max_outbox_events (at start and after each reload).
   void configure(const agent_config& config);
-  // Loads the events a previous run left pending.
-  void restore();
+  // Loads the events a previous run left pending (`config` places those of the previous format).
+  void restore(const agent_config& config);
   // Applies the restored pending events to the restored window states (see reconcile()),
   // before any probe runs.
   void reconcile_states(const target_list& targets) const;

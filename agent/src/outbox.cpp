@@ -32,6 +32,48 @@ bool write_all(int fd, const std::string& content) {
   }
   return true;
 }
+
+json::object to_json(const outbox_event& e) {
+  return {{"seq", e.seq},       {"event_id", e.event_id}, {"target", e.target},       {"hook", e.hook},
+          {"slo", e.slo},       {"resolved", e.resolved}, {"breach_ms", e.breach_ms}, {"raised_ms", e.raised_ms},
+          {"body", e.body}};
+}
+
+outbox_event from_json(const json::object& o) {
+  outbox_event e;
+  e.seq = json::value_to<std::uint64_t>(o.at("seq"));
+  e.event_id = json::value_to<std::string>(o.at("event_id"));
+  e.target = json::value_to<std::string>(o.at("target"));
+  e.hook = json::value_to<std::string>(o.at("hook"));
+  e.slo = json::value_to<std::string>(o.at("slo"));
+  e.resolved = o.at("resolved").as_bool();
+  e.breach_ms = o.at("breach_ms").to_number<std::int64_t>();
+  e.raised_ms = o.at("raised_ms").to_number<std::int64_t>();
+  e.body = json::value_to<std::string>(o.at("body"));
+  return e;
+}
+
+// The previous format: {event_id: "<target>:<slo>:<breach ms>:<kind>", target, webhook: index, body}.
+std::optional<outbox_event> from_legacy(const json::object& o, const std::filesystem::path& path,
+                                        const outbox::legacy_hook& legacy) {
+  outbox_event e;
+  e.event_id = json::value_to<std::string>(o.at("event_id"));
+  e.target = json::value_to<std::string>(o.at("target"));
+  e.body = json::value_to<std::string>(o.at("body"));
+  const auto kind_at = e.event_id.rfind(':');
+  const auto ms_at = e.event_id.rfind(':', kind_at - 1);
+  const auto slo_at = e.event_id.rfind(':', ms_at - 1);
+  if (kind_at == std::string::npos || ms_at == std::string::npos || slo_at == std::string::npos) return std::nullopt;
+  e.resolved = e.event_id.substr(kind_at + 1) == "resolved";
+  e.breach_ms = std::stoll(e.event_id.substr(ms_at + 1, kind_at - ms_at - 1));
+  e.slo = e.event_id.substr(slo_at + 1, ms_at - slo_at - 1);
+  const auto written = std::chrono::file_clock::to_sys(std::filesystem::last_write_time(path));
+  e.raised_ms = std::chrono::duration_cast<std::chrono::milliseconds>(written.time_since_epoch()).count();
+  if (legacy) e.hook = legacy(e.target, json::value_to<std::size_t>(o.at("webhook")));
+  if (e.hook.empty()) return std::nullopt;
+  return e;
+}
+
 }  // namespace
 
 std::optional<std::string> ensure_directory(const std::string& path) {
@@ -87,10 +129,7 @@ put_result outbox::put(outbox_event& event, std::string& error) {
     error = *e;
     return put_result::failed;
   }
-  json::object o{{"seq", event.seq},           {"event_id", event.event_id}, {"target", event.target},
-                 {"hook", event.hook},         {"slo", event.slo},           {"resolved", event.resolved},
-                 {"breach_ms", event.breach_ms}, {"raised_ms", event.raised_ms}, {"body", event.body}};
-  if (auto e = write_file_durably(directory_ + "/" + event.file_name(), json::serialize(o))) {
+  if (auto e = write_file_durably(directory_ + "/" + event.file_name(), json::serialize(to_json(event)))) {
     error = *e;
     return put_result::failed;
   }
@@ -104,8 +143,9 @@ std::optional<std::string> outbox::remove(const outbox_event& event) {
   return std::nullopt;
 }
 
-std::vector<outbox_event> outbox::load(std::vector<std::string>& errors) {
+std::vector<outbox_event> outbox::load(std::vector<std::string>& errors, const legacy_hook& legacy) {
   std::vector<outbox_event> out;
+  std::vector<std::pair<outbox_event, std::filesystem::path>> adopted;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(directory_, ec)) {
     const auto path = entry.path();
@@ -114,25 +154,35 @@ std::vector<outbox_event> outbox::load(std::vector<std::string>& errors) {
     try {
       if (!text) throw std::runtime_error("unreadable");
       const json::object o = json::parse(*text).as_object();
-      outbox_event e;
-      e.seq = json::value_to<std::uint64_t>(o.at("seq"));
-      e.event_id = json::value_to<std::string>(o.at("event_id"));
-      e.target = json::value_to<std::string>(o.at("target"));
-      e.hook = json::value_to<std::string>(o.at("hook"));
-      e.slo = json::value_to<std::string>(o.at("slo"));
-      e.resolved = o.at("resolved").as_bool();
-      e.breach_ms = o.at("breach_ms").to_number<std::int64_t>();
-      e.raised_ms = o.at("raised_ms").to_number<std::int64_t>();
-      e.body = json::value_to<std::string>(o.at("body"));
+      if (!o.contains("seq")) {
+        auto e = from_legacy(o, path, legacy);
+        if (!e) throw std::runtime_error("a hook no longer configured");
+        adopted.emplace_back(std::move(*e), path);
+        continue;
+      }
+      outbox_event e = from_json(o);
       if (e.file_name() != path.filename().string()) throw std::runtime_error("renamed");
       out.push_back(std::move(e));
-    } catch (const std::exception&) {
-      errors.push_back("outbox file " + path.string() + " is corrupt or from an older version; skipped");
+    } catch (const std::exception& ex) {
+      errors.push_back("outbox file " + path.string() + " skipped: " + ex.what());
     }
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.seq < b.seq; });
-  held_ = out.size();
   if (!out.empty()) next_seq_ = out.back().seq + 1;
+  std::sort(adopted.begin(), adopted.end(), [](const auto& a, const auto& b) {
+    return std::pair(a.first.breach_ms, a.first.resolved) < std::pair(b.first.breach_ms, b.first.resolved);
+  });
+  for (auto& [e, old_path] : adopted) {
+    e.seq = next_seq_.fetch_add(1);
+    // Written before the old file goes: a crash in between sends the event twice, under its id.
+    if (auto error = write_file_durably(directory_ + "/" + e.file_name(), json::serialize(to_json(e)))) {
+      errors.push_back(*error);
+      continue;
+    }
+    std::filesystem::remove(old_path, ec);
+    out.push_back(std::move(e));
+  }
+  held_ = out.size();
   return out;
 }
 

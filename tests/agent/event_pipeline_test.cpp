@@ -81,6 +81,39 @@ TEST_CASE("outbox keeps raise order across a restart and continues the sequence"
   CHECK(next.seq > seqs.back());
 }
 
+TEST_CASE("outbox adopts records of the previous format in breach order, bound to the hook's URL") {
+  const std::string dir = agent_test::temp_dir("outbox-legacy");
+  auto legacy = [&](const std::string& file, const std::string& id, int webhook) {
+    agent_test::write_text(dir + "/" + file, "{\"event_id\":\"" + id + "\",\"target\":\"api:v2\",\"webhook\":" +
+                                                 std::to_string(webhook) + ",\"body\":\"{}\"}");
+  };
+  legacy("0a.json", "api:v2:availability:2000:resolved", 1);
+  legacy("0b.json", "api:v2:availability:2000:breached", 1);
+  legacy("0c.json", "api:v2:availability:1000:breached", 0);
+  legacy("0d.json", "api:v2:availability:3000:breached", 7);  // no such hook any more
+  outbox box(dir);
+  std::vector<std::string> errors;
+  const auto loaded = box.load(errors, [](const std::string& target, std::size_t index) {
+    return target == "api:v2" && index < 2 ? "http://h/" + std::to_string(index) : std::string();
+  });
+  CHECK(errors.size() == 1);
+  REQUIRE(loaded.size() == 3);
+  CHECK(loaded[0].event_id == "api:v2:availability:1000:breached");
+  CHECK(loaded[0].hook == "http://h/0");
+  CHECK(loaded[1].event_id == "api:v2:availability:2000:breached");
+  CHECK(loaded[2].event_id == "api:v2:availability:2000:resolved");
+  CHECK(loaded[2].resolved);
+  CHECK(loaded[2].breach_ms == 2000);
+  CHECK(loaded[2].slo == "availability");
+  CHECK(loaded[2].hook == "http://h/1");
+  // Rewritten in the current format: a second start reads them back the same, with no resolver.
+  outbox again(dir);
+  const auto reread = again.load(errors);
+  REQUIRE(reread.size() == 3);
+  CHECK(reread[2].seq == loaded[2].seq);
+  CHECK(reread[2].hook == "http://h/1");
+}
+
 TEST_CASE("outbox refuses breached events beyond its limit but admits the resolved it owes") {
   outbox box(agent_test::temp_dir("outbox-limit"), 2);
   std::string error;

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -50,9 +51,13 @@ class outbox {
   // delivered from memory while this process lives).
   put_result put(outbox_event& event, std::string& error);
   std::optional<std::string> remove(const outbox_event& event);
+  // The URL of on_breach[index] of `target` in the running config, "" when there is none.
+  using legacy_hook = std::function<std::string(const std::string& target, std::size_t index)>;
   // Every readable pending event in seq order (unreadable files are reported in `errors`);
-  // later puts continue after the highest seq found.
-  std::vector<outbox_event> load(std::vector<std::string>& errors);
+  // later puts continue after the highest seq found. Records of the previous format (hook by
+  // list position, no seq, named by a hash) are adopted through `legacy`: rewritten in this
+  // format, ordered by breach and kind, after the others.
+  std::vector<outbox_event> load(std::vector<std::string>& errors, const legacy_hook& legacy = {});
   std::size_t size() const { return held_.load(); }
 
  private:
