@@ -268,10 +268,14 @@ void restore_states(const std::string& text, std::map<std::string, target_window
           st.observed = s.at("observed").to_number<double>();
           st.alert_window = json::value_to<std::string>(s.at("alert_window"));
           st.hooks.clear();
-          if (const auto* hooks = s.if_contains("hooks"))
+          if (const auto* hooks = s.if_contains("hooks")) {
             for (const auto& h : hooks->as_array())
               st.hooks.push_back({json::value_to<std::string>(h.at("hook")),
                                   h.at("last_breach_event_ms").to_number<std::int64_t>(), h.at("open").as_bool()});
+          } else {
+            // A snapshot from before per-hook state: every hook was sent what the target was.
+            st.hooks.push_back({std::string(any_hook), st.last_breach_event_ms, st.event_open});
+          }
         }
       }
       *it->second = std::move(restored);

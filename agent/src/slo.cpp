@@ -142,7 +142,7 @@ void sync_hooks(const target_config& target, slo_status& status) {
   for (const auto& h : hooks) {
     hook_status hs{h.url.to_string()};
     for (const auto& old : status.hooks)
-      if (old.hook == hs.hook) hs = old;
+      if (old.hook == hs.hook || old.hook == any_hook) hs = {hs.hook, old.last_breach_event_ms, old.open};
     next.push_back(std::move(hs));
   }
   status.hooks = std::move(next);

@@ -244,3 +244,23 @@ TEST_CASE("pipeline settings parse with their defaults; a hook URL repeated in o
   CHECK_THROWS_WITH(parse_config("max_outbox_events: 0\ntargets: [ { name: a, url: 'http://127.0.0.1:1/' } ]\n", "z.yaml"),
                     Catch::Contains("z.yaml:1:") && Catch::Contains("max_outbox_events must be"));
 }
+
+TEST_CASE("a snapshot from before per-hook state owes the resolved to every hook") {
+  const auto t = two_hook_target();
+  wall_time now;
+  auto st = healthy(t, now);
+  REQUIRE(run(t, st, now, 2s, false).size() == 1);
+  state_snapshot snapshot;
+  snapshot.add("api", st);
+  std::string text = snapshot.text();
+  const auto hooks_at = text.find("\"hooks\":");
+  REQUIRE(hooks_at != std::string::npos);
+  text.erase(hooks_at, text.find("],", hooks_at) + 2 - hooks_at);  // the previous format
+  auto old = target_window_state::make(t);
+  std::map<std::string, target_window_state*> into{{"api", &old}};
+  restore_states(text, into);
+  REQUIRE(old.slos[0].event_open);
+  auto resolved = run(t, old, now, 5s, true);
+  REQUIRE(resolved.size() == 1);
+  CHECK(resolved[0].hooks == std::vector<std::size_t>{0, 1});
+}

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "watchpost/agent/config.hpp"
@@ -61,6 +62,9 @@ struct burn_reading {
   std::string window;  // window label, e.g. "1h"
   double burn = 0.0;
 };
+
+// The hook of a snapshot from before per-hook state: sync_hooks() gives its state to every hook.
+inline constexpr std::string_view any_hook = "*";
 
 // One on_breach entry's view of an SLO: each hook keeps its own cooldown.
 struct hook_status {
