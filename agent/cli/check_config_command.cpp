@@ -73,10 +73,8 @@ int run_check_config(const args& argv) {
   file.fail(file.root(), "cannot tell what kind of file this is: expected a mapping with a top-level key " + expected);
 }
 
-int check_config_command(const args& argv) { return guarded("check-config", run_check_config, argv); }
-
 const bool registered = register_command(
-    {"check-config", check_config_command, "check-config FILE: validate a suite, load plan or agent config without sending traffic (exit 0/2)", 60});
+    {"check-config", run_check_config, "check-config FILE: validate a suite, load plan or agent config without sending traffic (exit 0/2)", 60});
 
 }  // namespace
 

@@ -200,13 +200,7 @@ int run_load_command(const args& argv) {
     return true;
   };
 
-  loadgen::load_result result;
-  try {
-    result = loadgen::run_load(opt, observer);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "watchpost load: %s\n", e.what());
-    return exit_could_not_run;
-  }
+  const loadgen::load_result result = loadgen::run_load(opt, observer);
   if (tty && !quiet) std::fprintf(stderr, "\n");
 
   const auto outcomes = loadgen::evaluate_thresholds(thresholds, result);
@@ -233,10 +227,8 @@ int run_load_command(const args& argv) {
   return passed ? exit_pass : exit_failed;
 }
 
-int load_command(const args& argv) { return guarded("load", run_load_command, argv); }
-
 const bool registered = register_command(
-    {"load", load_command, "load URL: closed (-c) or open (--rate) model load with thresholds and reports", 30});
+    {"load", run_load_command, "load URL: closed (-c) or open (--rate) model load with thresholds and reports", 30});
 
 }  // namespace
 

@@ -36,7 +36,23 @@ int usage(std::FILE* out) {
                  static_cast<int>(c.summary.size()), c.summary.data());
   std::fprintf(
       out, "\nexit codes: 0 pass, 1 check/threshold failed, 2 bad usage or invalid file, 3 could not run\n");
-  return out == stdout ? watchpost::cli::exit_pass : watchpost::cli::exit_usage;
+  return out == stdout ? watchpost::exit_pass : watchpost::exit_usage;
+}
+
+// The one place an error becomes an exit code: typed errors carry theirs (usage_error and
+// config_error 2, cannot_run 3); anything else escaped the command's setup, so it could not run.
+int guarded(const watchpost::cli::command_info& command, const watchpost::cli::args& argv) {
+  const auto fail = [&](const char* message, int code) {
+    std::fprintf(stderr, "watchpost %.*s: %s\n", static_cast<int>(command.name.size()), command.name.data(), message);
+    return code;
+  };
+  try {
+    return command.run(argv);
+  } catch (const watchpost::exit_error& e) {
+    return fail(e.what(), e.code());
+  } catch (const std::exception& e) {
+    return fail(e.what(), watchpost::exit_could_not_run);
+  }
 }
 
 }  // namespace
@@ -50,7 +66,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   for (const auto& c : watchpost::cli::registered_commands())
-    if (c.name == name) return c.run(watchpost::cli::args(argv + 2, argv + argc));
+    if (c.name == name) return guarded(c, watchpost::cli::args(argv + 2, argv + argc));
   std::fprintf(stderr, "watchpost: unknown command '%s' (try 'watchpost --help')\n", argv[1]);
-  return watchpost::cli::exit_usage;
+  return watchpost::exit_usage;
 }

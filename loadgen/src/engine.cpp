@@ -382,6 +382,10 @@ void connection::connect() {
   phase_ = phase::connecting;
   deadline_ = clock_type::now() + w_.options().connect_timeout;
   const auto& endpoints = w_.plan().endpoints;
+  if (endpoints.empty()) {  // the name did not resolve: each attempt is a dns failure, not a setup error
+    connect_failed(failure_kind::dns);
+    return;
+  }
   const tcp::endpoint& ep = endpoints[(endpoint_ + index_) % endpoints.size()];
   socket_.async_connect(ep, [this](const boost::system::error_code& ec) { on_connect(ec); });
 }
@@ -962,10 +966,11 @@ load_result run_load(const load_options& options, const interval_observer& obser
     asio::io_context ctx;
     tcp::resolver resolver(ctx);
     boost::system::error_code ec;
+    // A name that does not resolve is the target's failure, not the command's: the run goes on
+    // and counts dns errors (connection::connect), so thresholds and the summary judge it.
     auto results = resolver.resolve(options.url.host, std::to_string(options.url.port), ec);
-    if (ec || results.empty())
-      throw std::runtime_error("cannot resolve '" + options.url.host + "': " + ec.message());
-    for (const auto& r : results) plan.endpoints.push_back(r.endpoint());
+    if (!ec)
+      for (const auto& r : results) plan.endpoints.push_back(r.endpoint());
   }
   std::vector<request_template> mix = options.requests;
   if (mix.empty()) {

@@ -68,7 +68,7 @@ struct load_options {
 using interval_observer = std::function<bool(const load_result& so_far, const series_point& latest)>;
 
 // Runs the plan to completion, SIGINT (first: graceful stop, second: hard stop) or abort.
-// Throws std::runtime_error for setup failures (name does not resolve, unreadable CA file).
+// Throws usage_error for an unreadable CA file; a name that does not resolve is counted as dns errors.
 load_result run_load(const load_options& options, const interval_observer& observer);
 
 // The exact bytes sent for one request (Host, Content-Length, keep-alive added when absent).
