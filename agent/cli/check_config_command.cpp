@@ -6,6 +6,7 @@
 #include "watchpost/agent/config.hpp"
 #include "watchpost/common/config_file.hpp"
 #include "watchpost/loadgen/plan.hpp"
+#include "watchpost/loadgen/resolve.hpp"
 #include "watchpost/probes/suite.hpp"
 
 namespace watchpost::cli {
@@ -31,8 +32,15 @@ std::string validate_agent_config(const config_file& file, const std::map<std::s
   return std::to_string(c.targets.size()) + " targets, listen " + c.listen_host + ":" + std::to_string(c.listen_port);
 }
 
+// The plan is resolved exactly as `watchpost load PLAN` resolves it (no flags), so what load
+// rejects is rejected here, with the same messages.
 std::string validate_load_plan(const config_file& file, const std::map<std::string, std::string>&) {
   const loadgen::load_plan plan = loadgen::parse_load_plan(file);
+  loadgen::load_overrides none;
+  // A plan without url: gets its URL on the command line (load --plan PLAN URL); any will do here.
+  if (!plan.url) none.url = "http://localhost/";
+  auto resolved = loadgen::resolve(plan, none);
+  if (auto* errors = std::get_if<loadgen::resolve_errors>(&resolved)) throw usage_error(*errors);  // every error at once, one line each
   const std::size_t mix = plan.requests.empty() ? 1 : plan.requests.size();
   return std::to_string(mix) + (mix == 1 ? " request" : " requests") + " in the mix, " +
          std::to_string(plan.thresholds.size()) + " thresholds";

@@ -1,6 +1,7 @@
 // argv -> subcommand. Everything else lives in the module libraries.
 #include <algorithm>
 #include <cstdio>
+#include <string_view>
 #include <vector>
 
 #include "commands.hpp"
@@ -42,8 +43,14 @@ int usage(std::FILE* out) {
 // The one place an error becomes an exit code: typed errors carry theirs (usage_error and
 // config_error 2, cannot_run 3); anything else escaped the command's setup, so it could not run.
 int guarded(const watchpost::cli::command_info& command, const watchpost::cli::args& argv) {
-  const auto fail = [&](const char* message, int code) {
-    std::fprintf(stderr, "watchpost %.*s: %s\n", static_cast<int>(command.name.size()), command.name.data(), message);
+  const auto fail = [&](std::string_view message, int code) {
+    // One line per error; a usage_error may hold several found at once.
+    for (std::size_t start = 0; start <= message.size();) {
+      const std::size_t end = std::min(message.find('\n', start), message.size());
+      std::fprintf(stderr, "watchpost %.*s: %.*s\n", static_cast<int>(command.name.size()), command.name.data(),
+                   static_cast<int>(end - start), message.data() + start);
+      start = end + 1;
+    }
     return code;
   };
   try {

@@ -9,7 +9,7 @@ http_routes::http_routes(const std::shared_ptr<const agent_config>& config, cons
 http_reply http_routes::operator()(std::string_view path) {
   if (path == "/metrics") {
     metrics_.scheduler_lag_seconds().Set(static_cast<double>(scheduler_.take_max_lag_ns()) / 1e9);
-    refresh_uptime_gauges();
+    refresh_window_gauges();
     return {200, "text/plain; version=0.0.4; charset=utf-8", metrics_.serialize()};
   }
   if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
@@ -18,17 +18,20 @@ http_reply http_routes::operator()(std::string_view path) {
   return {404, "text/plain; charset=utf-8", "not found (try /metrics, /status, /api/status, /healthz)\n"};
 }
 
-void http_routes::refresh_uptime_gauges() {
+void http_routes::refresh_window_gauges() {
   const auto now = wall_clock::now();
   for (const auto& t : targets_) {
     double uptime_1h = 1, uptime_24h = 1;
+    std::vector<std::optional<double>> budget;
     {
       std::lock_guard lock(t->mutex);
       uptime_1h = t->window.uptime_ratio(now, std::chrono::hours(1));
       uptime_24h = t->window.uptime_ratio(now, std::chrono::hours(24));
+      if (!t->objectives.empty()) budget = error_budget_remaining(t->config.slo, t->window, now);
     }
     t->metrics->uptime_1h->Set(uptime_1h);
     t->metrics->uptime_24h->Set(uptime_24h);
+    for (std::size_t i = 0; i < budget.size(); ++i) metrics_.set_budget_remaining(*t->metrics, i, budget[i]);
   }
 }
 

@@ -3,6 +3,7 @@
 // the README's table, so the one guard in the CLI maps them and no catch site picks a code.
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace watchpost {
 
@@ -21,10 +22,19 @@ class exit_error : public std::runtime_error {
   int code_;
 };
 
-// Bad usage, or an input file that is missing, unreadable or invalid: exit 2.
+// Bad usage, or an input file that is missing, unreadable or invalid: exit 2. Several errors
+// found at once (a load plan's) are one line each in what().
 class usage_error : public exit_error {
  public:
   explicit usage_error(const std::string& message) : exit_error(exit_usage, message) {}
+  explicit usage_error(const std::vector<std::string>& lines) : exit_error(exit_usage, joined(lines)) {}
+
+ private:
+  static std::string joined(const std::vector<std::string>& lines) {
+    std::string out;
+    for (const auto& line : lines) out += (out.empty() ? "" : "\n") + line;
+    return out;
+  }
 };
 
 // The command could not do its job (a port in use, a report not written): exit 3.
