@@ -14,6 +14,8 @@
 // (the breach is open under its id, its resolved is owed). S newer: reconcile() changes nothing.
 // Delivered, file not yet removed: sent again after the restart under the same id (at least once).
 // Removed: by I2, S knows the decision. Order survives too: files carry a seq, load() sorts.
+// The one exception is a failed write (a full disk, counted in state_write_errors): the event is
+// then delivered from memory, and only while this process lives.
 #include "event_pipeline.hpp"
 
 #include <boost/asio/post.hpp>
