@@ -82,8 +82,9 @@ TEST_CASE("an event older than max_event_age is expired unsent, and no resolved 
   const auto dir = temp_dir("expiry");
   write_text(dir + "/agent.yaml", agent_yaml(dir, target, {{url_on(hook_port)}}, "max_event_age: 1s\n"));
   running_agent agent(dir + "/agent.yaml");
-  // Unhealthy for 6 s: the breached (age limit 1 s) expires at its next attempt, within 3.5 s.
-  http_get(target.http_url("/control/freeze?ms=6000"));
+  // Unhealthy for 8 s: the breached (age limit 1 s) expires at its next attempt, within 3.5 s,
+  // well before the recovery could raise its resolved.
+  http_get(target.http_url("/control/freeze?ms=8000"));
   REQUIRE(wait_until([&] { return has(agent, breached_1); }, 10s));
   REQUIRE(wait_until([&] { return has(agent, "watchpost_webhook_deliveries_total{result=\"expired\",target=\"api\"} 1"); }, 10s));
   CHECK(has(agent, "watchpost_webhook_events_dropped_total{reason=\"expired\"} 1"));
