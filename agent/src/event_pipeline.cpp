@@ -180,10 +180,13 @@ void event_pipeline::finish(pending_list::iterator it) {
 void event_pipeline::flush_removals() {
   if (removals_.empty()) return;
   // I2: the state of every decision finished so far is durable first. When it cannot be written
-  // the files stay (an event may then be sent again after a restart, under its id). At most
-  // once a second: at 10,000 targets the snapshot is megabytes.
-  next_flush_ = steady::now() + std::chrono::seconds(1);
-  if (!state_.write(targets_)) return;
+  // the files stay (an event may then be sent again after a restart, under its id). Spaced by
+  // ten times the write's own duration (at 10,000 targets the snapshot is megabytes), at least a
+  // second after a failure: a delivered event whose file is still there is sent again after a kill.
+  const auto started = steady::now();
+  const bool written = state_.write(targets_);
+  next_flush_ = steady::now() + (written ? 10 * (steady::now() - started) : std::chrono::seconds(1));
+  if (!written) return;
   for (const auto& e : removals_)
     if (auto error = outbox_.remove(e)) state_.report_error("cannot remove delivered event", *error);
   removals_.clear();
