@@ -29,12 +29,21 @@ target_window_state healthy(const target_config& t, wall_time& now) {
   return st;
 }
 
-// What a restart restores from `snapshot`.
-target_window_state restored_from(const state_snapshot& snapshot, const target_config& t) {
+// What a restart restores from a snapshot's text.
+target_window_state restored_from(const std::string& snapshot, const target_config& t) {
   auto st = target_window_state::make(t);
   std::map<std::string, target_window_state*> into{{t.name, &st}};
-  restore_states(snapshot.text(), into);
+  restore_states(snapshot, into);
   return st;
+}
+
+// The snapshot text of `t` breached (both hooks were sent it); `st` is the state it was taken of.
+std::string breached_snapshot(const target_config& t, target_window_state& st, wall_time& now) {
+  st = healthy(t, now);
+  REQUIRE(run(t, st, now, 2s, false).size() == 1);
+  state_snapshot snapshot;
+  snapshot.add(t.name, st);
+  return snapshot.text();
 }
 
 outbox_event event_of(const target_config& t, const slo_decision& d, std::size_t hook) {
@@ -170,7 +179,7 @@ TEST_CASE("a breach whose outbox record outlived a stale snapshot is not raised 
   auto breach = run(t, st, now, 2s, false);
   REQUIRE(breach.size() == 1);
 
-  auto restored = restored_from(before, t);
+  auto restored = restored_from(before.text(), t);
   REQUIRE_FALSE(restored.slos[0].breached);
   for (std::size_t h : breach[0].hooks) reconcile(restored, objectives, event_of(t, breach[0], h));
   CHECK(restored.slos[0].breached);
@@ -205,7 +214,7 @@ TEST_CASE("reconcile ignores events the snapshot already knows and applies a pen
   CHECK(newer.slos[0].breach_started_ms == second[0].breach_ms);
 
   // The snapshot says breached; the resolved record is pending: the breach is over.
-  auto older = restored_from(breached, t);
+  auto older = restored_from(breached.text(), t);
   REQUIRE(older.slos[0].breached);
   reconcile(older, objectives, event_of(t, resolved[0], 0));
   CHECK_FALSE(older.slos[0].breached);
@@ -215,11 +224,8 @@ TEST_CASE("reconcile ignores events the snapshot already knows and applies a pen
 TEST_CASE("per-hook state survives a snapshot round trip") {
   const auto t = two_hook_target();
   wall_time now;
-  auto st = healthy(t, now);
-  REQUIRE(run(t, st, now, 2s, false).size() == 1);
-  state_snapshot snapshot;
-  snapshot.add("api", st);
-  auto restored = restored_from(snapshot, t);
+  target_window_state st;
+  auto restored = restored_from(breached_snapshot(t, st, now), t);
   REQUIRE(restored.slos[0].hooks.size() == 2);
   CHECK(restored.slos[0].hooks[1].hook == "http://127.0.0.1:1/slow");
   CHECK(restored.slos[0].hooks[1].open);
@@ -248,17 +254,12 @@ TEST_CASE("pipeline settings parse with their defaults; a hook URL repeated in o
 TEST_CASE("a snapshot from before per-hook state owes the resolved to every hook") {
   const auto t = two_hook_target();
   wall_time now;
-  auto st = healthy(t, now);
-  REQUIRE(run(t, st, now, 2s, false).size() == 1);
-  state_snapshot snapshot;
-  snapshot.add("api", st);
-  std::string text = snapshot.text();
+  target_window_state st;
+  std::string text = breached_snapshot(t, st, now);
   const auto hooks_at = text.find("\"hooks\":");
   REQUIRE(hooks_at != std::string::npos);
   text.erase(hooks_at, text.find("],", hooks_at) + 2 - hooks_at);  // the previous format
-  auto old = target_window_state::make(t);
-  std::map<std::string, target_window_state*> into{{"api", &old}};
-  restore_states(text, into);
+  auto old = restored_from(text, t);
   REQUIRE(old.slos[0].event_open);
   auto resolved = run(t, old, now, 5s, true);
   REQUIRE(resolved.size() == 1);
