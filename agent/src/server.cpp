@@ -2,13 +2,11 @@
 
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -18,8 +16,8 @@
 #include <boost/beast/ssl.hpp>
 #include <optional>
 #include <stdexcept>
-#include <thread>
 
+#include "metrics_renderer.hpp"
 #include "watchpost/agent/log.hpp"
 
 namespace watchpost::agent::detail {
@@ -31,43 +29,12 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using steady = std::chrono::steady_clock;
 
-// Renders /metrics on its own thread, so a scrape of tens of MB never stalls the control thread
-// (signals, webhook dispatch, /healthz). The thread runs one render at a time: a scraper that
-// arrives during a render queues behind it and then finds that text fresh, so they share it.
-class status_server::renderer {
- public:
-  explicit renderer(std::function<std::string()> render) : render_(std::move(render)), thread_([this] { io_.run(); }) {}
-  ~renderer() {
-    work_.reset();
-    io_.stop();
-    thread_.join();
-  }
-  asio::io_context::executor_type executor() { return io_.get_executor(); }
-  asio::awaitable<std::shared_ptr<const std::string>> text() { co_return current(); }
-
- private:
-  std::shared_ptr<const std::string> current() {  // render thread only
-    if (!text_ || steady::now() - rendered_at_ >= std::chrono::seconds(1)) {
-      text_ = std::make_shared<const std::string>(render_());
-      rendered_at_ = steady::now();  // after the render: renders never run back to back
-    }
-    return text_;
-  }
-
-  std::function<std::string()> render_;
-  std::shared_ptr<const std::string> text_;
-  steady::time_point rendered_at_;
-  asio::io_context io_{1};
-  asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
-  std::thread thread_;
-};
-
 struct status_server::impl {
   tcp::acceptor acceptor;
   status_routes routes;
   std::string expected_authorization;  // "Basic base64(user:password)", empty = open
   std::optional<ssl::context> tls;
-  renderer* render = nullptr;  // null once stopped
+  metrics_renderer* render = nullptr;  // null once stopped
   // Control thread only.
   int active = 0;
   int max_connections = 256;
@@ -281,7 +248,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<status_server::impl> server) {
 
 status_server::status_server(asio::io_context& io, const std::string& host, std::uint16_t port,
                              const listen_protection& security, status_routes routes, int max_connections)
-    : impl_(std::make_shared<impl>(io)), renderer_(std::make_unique<renderer>(std::move(routes.render_metrics))) {
+    : impl_(std::make_shared<impl>(io)), renderer_(std::make_unique<metrics_renderer>(std::move(routes.render_metrics))) {
   impl_->routes = std::move(routes);
   impl_->render = renderer_.get();
   impl_->max_connections = max_connections;
@@ -328,23 +295,6 @@ void status_server::stop() {
   beast::error_code ignored;
   impl_->acceptor.close(ignored);
   impl_->render = nullptr;
-}
-
-std::uint64_t raise_descriptor_limit() {
-  rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
-  if (limit.rlim_cur < limit.rlim_max) {
-    rlimit raised = limit;
-    raised.rlim_cur = limit.rlim_max;
-    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;  // an unlimited hard limit may refuse
-  }
-  return limit.rlim_cur;
-}
-
-int client_cap(int configured, std::uint64_t descriptor_limit, std::size_t targets) {
-  const std::uint64_t reserve = 2 * static_cast<std::uint64_t>(targets) + 64;
-  const std::uint64_t spare = descriptor_limit > reserve ? descriptor_limit - reserve : 0;
-  return static_cast<int>(std::max<std::uint64_t>(1, std::min<std::uint64_t>(static_cast<std::uint64_t>(configured), spare)));
 }
 
 }  // namespace watchpost::agent::detail

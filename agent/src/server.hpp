@@ -14,6 +14,8 @@
 
 namespace watchpost::agent::detail {
 
+class metrics_renderer;
+
 struct status_routes {
   request_handler handle;  // every path but /metrics, on the server's (control) thread
   // The /metrics text, on the server's own render thread: it may read shared state only under
@@ -35,12 +37,11 @@ class status_server {
   void stop();
 
   struct impl;  // public so the session coroutines in server.cpp can name it
-  class renderer;
 
  private:
   std::shared_ptr<impl> impl_;
   // Not in impl: its queue may hold suspended sessions, which hold impl.
-  std::unique_ptr<renderer> renderer_;
+  std::unique_ptr<metrics_renderer> renderer_;
 };
 
 // Raises RLIMIT_NOFILE's soft limit to the hard limit; returns the soft limit in force.
