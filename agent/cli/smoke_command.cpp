@@ -1,6 +1,8 @@
 // watchpost smoke SUITE.yaml | --preset deploy URL: the post-deploy CI gate.
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -28,10 +30,18 @@ std::string new_run_id() {
   return buf;
 }
 
-void write_file(const std::string& flag, const std::string& path, const std::string& content) {
+// Writes a report; false, after one line on stderr, when it cannot. Not an exception: the
+// Pushgateway push and the failure webhook must still go out (the exit code then says 3).
+bool write_report(const std::string& flag, const std::string& path, const std::string& content,
+                  const probes::redactor& redact) {
+  errno = 0;
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << content;
-  if (!out.flush()) throw usage_error(flag + ": cannot write '" + path + "'");
+  if (out.flush()) return true;
+  const std::string reason = errno ? std::strerror(errno) : "write failed";
+  const std::string line = redact("watchpost smoke: " + flag + ": cannot write '" + path + "': " + reason + "\n");
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  return false;
 }
 
 probes::suite preset_suite(const po::variables_map& vm, const std::string& name, const std::string& base) {
@@ -65,6 +75,7 @@ void notify(const agent::webhook_endpoint& endpoint, const exporters::suite_run&
   policy.max_attempts = 4;
   policy.initial_backoff = std::chrono::milliseconds(250);
   policy.max_backoff = std::chrono::seconds(2);
+  policy.max_retry_after = std::chrono::seconds(10);  // a CI job must not sit out a receiver's long Retry-After
   const auto tls = endpoint.url.tls ? probes::make_tls_context(client.tls) : nullptr;
   const auto outcome = agent::deliver_webhook_now(endpoint, run.run_id,
                                                   exporters::suite_failure_summary_json(run, redact), policy, tls);
@@ -166,8 +177,11 @@ int run_smoke(const args& argv) {
   const std::string console = exporters::suite_console(run, redact);
   std::fwrite(console.data(), 1, console.size(), stdout);
   std::fflush(stdout);
-  if (vm.count("json")) write_file("--json", vm["json"].as<std::string>(), exporters::suite_json(run, redact));
-  if (vm.count("junit")) write_file("--junit", vm["junit"].as<std::string>(), exporters::suite_junit(run, redact));
+  bool reports_written = true;
+  if (vm.count("json"))
+    reports_written &= write_report("--json", vm["json"].as<std::string>(), exporters::suite_json(run, redact), redact);
+  if (vm.count("junit"))
+    reports_written &= write_report("--junit", vm["junit"].as<std::string>(), exporters::suite_junit(run, redact), redact);
 
   // Metrics are a side channel: a gateway outage is reported but neither fails nor passes the gate.
   if (push_gateway) {
@@ -184,6 +198,8 @@ int run_smoke(const args& argv) {
     std::fprintf(stderr, "watchpost smoke: a target never became ready within --wait-ready\n");
     return exit_could_not_run;
   }
+  // A gate whose report is missing did not do its whole job, whatever the verdict (printed above).
+  if (!reports_written) return exit_could_not_run;
   return run.passed() ? exit_pass : exit_failed;
 }
 

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "watchpost/common/config_file.hpp"
+#include "watchpost/probes/variables.hpp"
 
 namespace watchpost::agent {
 
@@ -22,8 +23,9 @@ std::string window_label(nanoseconds d) {
 namespace {
 
 // Replaces every ${env:NAME}; an unset variable is a config error (a silently empty secret
-// would send unsigned webhooks).
-std::string resolve_env(const config_file& file, const YAML::Node& at, const std::string& text) {
+// would send unsigned webhooks). `secrets`, when given, receives each value for masking.
+std::string resolve_env(const config_file& file, const YAML::Node& at, const std::string& text,
+                        probes::redactor* secrets = nullptr) {
   std::string out;
   std::size_t pos = 0;
   while (true) {
@@ -34,14 +36,16 @@ std::string resolve_env(const config_file& file, const YAML::Node& at, const std
     const std::string name = text.substr(start + 6, end - start - 6);
     const char* value = std::getenv(name.c_str());
     if (name.empty() || !value) file.fail(at, "environment variable '" + name + "' is not set");
+    if (secrets) secrets->add(value);
     out.append(text, pos, start - pos).append(value);
     pos = end + 1;
   }
   return out.append(text, pos);
 }
 
-probes::url url_value(const config_file& file, const YAML::Node& node, std::string_view what) {
-  const std::string text = resolve_env(file, node, file.string(node, what));
+probes::url url_value(const config_file& file, const YAML::Node& node, std::string_view what,
+                      probes::redactor* secrets = nullptr) {
+  const std::string text = resolve_env(file, node, file.string(node, what), secrets);
   auto parsed = probes::parse_url(text);
   if (auto* err = std::get_if<probes::url_error>(&parsed)) file.fail(node, std::string(what) + ": " + err->message);
   return std::get<probes::url>(parsed);
@@ -63,47 +67,6 @@ double objective(const config_file& file, const YAML::Node& node, std::string_vi
   const double r = file.ratio(node, what);
   if (!(r > 0.0 && r < 1.0)) file.fail(node, std::string(what) + " must be between 0% and 100% (exclusive)");
   return r;
-}
-
-// status: 200 | [200, 204] | 2xx
-void parse_status(const config_file& file, const YAML::Node& node, expectation& out) {
-  auto one = [&](const YAML::Node& item) {
-    const std::string text = file.string(item, "expect.status");
-    if (text.size() == 3 && text[1] == 'x' && text[2] == 'x' && text[0] >= '1' && text[0] <= '5') {
-      const int base = (text[0] - '0') * 100;
-      out.status_ranges.emplace_back(base, base + 99);
-      return;
-    }
-    const auto code = file.integer(item, "expect.status");
-    if (code < 100 || code > 599) file.fail(item, "expect.status must be 100..599 or a class like 2xx");
-    out.status_ranges.emplace_back(static_cast<int>(code), static_cast<int>(code));
-  };
-  if (node.IsSequence()) {
-    for (const auto& item : file.sequence(node, "expect.status")) one(item);
-  } else {
-    one(node);
-  }
-}
-
-expectation parse_expect(const config_file& file, const YAML::Node& node) {
-  expectation out;
-  auto m = file.mapping(node, "expect");
-  if (auto n = m.optional("status")) parse_status(file, *n, out);
-  if (auto n = m.optional("latency")) {
-    std::string text = file.string(*n, "expect.latency");
-    if (text.starts_with("<")) text.erase(0, 1);
-    while (!text.empty() && text.front() == ' ') text.erase(0, 1);
-    auto d = parse_duration(text);
-    if (!d) file.fail(*n, "expect.latency must look like '< 500ms'");
-    out.max_latency = *d;
-  }
-  if (auto n = m.optional("body")) {
-    auto body = file.mapping(*n, "expect.body");
-    if (auto c = body.optional("contains")) out.body_contains = file.string(*c, "expect.body.contains");
-    body.finish();
-  }
-  m.finish();
-  return out;
 }
 
 slo_config parse_slo(const config_file& file, const YAML::Node& node) {
@@ -197,8 +160,20 @@ void load_target_suite(const config_file& file, const YAML::Node& node, const st
   out.suite = std::move(loaded);
 }
 
+// A single probe's expect: in the suites' language (probes/check.hpp). ${env:NAME} expands
+// into `secrets`; a single request has no captures.
+probes::expectation parse_expect(const config_file& file, const YAML::Node& node, bool plain_http,
+                                 probes::redactor& secrets) {
+  const probes::variable_scope scope({}, secrets);
+  probes::expectation e = probes::parse_expectation(file, node, scope);
+  if (e.tls && plain_http)
+    file.fail(node["tls"], "expect.tls needs an https:// url (a plain request has no TLS to check)");
+  return e;
+}
+
 target_config parse_target(const config_file& file, const YAML::Node& node) {
   target_config out;
+  auto secrets = std::make_shared<probes::redactor>();
   auto m = file.mapping(node, "target");
   const YAML::Node name = m.required("name");
   out.name = file.string(name, "target name");
@@ -206,13 +181,15 @@ target_config parse_target(const config_file& file, const YAML::Node& node) {
       out.name.find_first_of("\"\\\n\r\t/") != std::string::npos)
     file.fail(name, "target name must be 1..128 characters without quotes, slashes or control characters");
   const auto url_node = m.optional("url");
-  if (url_node) out.request.target = url_value(file, *url_node, "url");
+  if (url_node) out.request.target = url_value(file, *url_node, "url", secrets.get());
   if (auto n = m.optional("method")) out.request.method = file.string(*n, "method");
   if (auto n = m.optional("headers")) {
     if (!n->IsMap()) file.fail(*n, "headers must be a mapping of Name: value");
     for (const auto& h : *n)
-      out.request.headers.push_back(
-          {file.string(h.first, "header name"), resolve_env(file, h.second, file.string(h.second, "header value"))});
+      out.request.headers.push_back({file.string(h.first, "header name"),
+                                     resolve_env(file, h.second, file.string(h.second, "header value"), secrets.get())});
+    for (const auto& h : out.request.headers)
+      if (probes::is_credential_header(h.name)) secrets->add_credential_header(h.value);
   }
   if (auto n = m.optional("interval")) out.interval = positive_duration(file, *n, "interval");
   out.jitter = out.interval / 10;
@@ -224,7 +201,8 @@ target_config parse_target(const config_file& file, const YAML::Node& node) {
   if (auto n = m.optional("keep_alive")) out.keep_alive = file.boolean(*n, "keep_alive");
   if (auto n = m.optional("insecure")) out.insecure = file.boolean(*n, "insecure");
   const auto expect_node = m.optional("expect");
-  if (expect_node) out.expect = parse_expect(file, *expect_node);
+  if (expect_node)
+    out.expect = parse_expect(file, *expect_node, url_node && !out.request.target.tls, *secrets);
   if (auto n = m.optional("suite")) {
     if (expect_node) file.fail(*expect_node, "expect: is for single probes; a suite's checks carry their own");
     load_target_suite(file, *n, url_node ? file.string(*url_node, "url") : "", out);
@@ -237,6 +215,7 @@ target_config parse_target(const config_file& file, const YAML::Node& node) {
     if (out.slo.empty() && !out.on_breach.empty()) file.fail(*n, "on_breach needs an slo: on the same target");
   }
   m.finish();
+  out.secrets = std::move(secrets);
   return out;
 }
 

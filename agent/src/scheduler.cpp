@@ -67,23 +67,6 @@ steady::time_point align_up(steady::time_point t, nanoseconds grid) {
   return steady::time_point{(t.time_since_epoch() + grid - nanoseconds{1}) / grid * grid};
 }
 
-// Decides the probe's outcome from the response and the target's expectations.
-probes::failure_kind judge(const target_config& t, const probes::result& res) {
-  if (!res.ok()) return res.failure;
-  const auto& e = t.expect;
-  if (e.status_ranges.empty()) {
-    if (res.status >= 400) return probes::failure_kind::status;
-  } else {
-    bool matched = false;
-    for (auto [low, high] : e.status_ranges) matched = matched || (res.status >= low && res.status <= high);
-    if (!matched) return probes::failure_kind::status;
-  }
-  if (e.max_latency && res.timings.total > *e.max_latency) return probes::failure_kind::assertion;
-  if (!e.body_contains.empty() && res.body.find(e.body_contains) == std::string::npos)
-    return probes::failure_kind::assertion;
-  return probes::failure_kind::none;
-}
-
 // What one scheduled run amounts to, whether it was a single request or a suite.
 struct run_verdict {
   bool ok = false;
@@ -107,11 +90,12 @@ void record_check(agent_metrics& metrics, target_runtime& t, std::size_t check, 
 }
 
 asio::awaitable<run_verdict> run_single_probe(agent_metrics& metrics, target_runtime& t) {
-  const probes::result res = co_await t.client->send(t.config.request);
-  const probes::failure_kind kind = judge(t.config, res);
-  record_check(metrics, t, 0, kind, res);
-  const bool ok = kind == probes::failure_kind::none;
-  co_return run_verdict{ok, res.timings.total, ok ? std::string() : std::string(probes::to_string(kind))};
+  // The suites' judge: the same expect: language and failure kinds (status, assertion, transport).
+  probes::result res = co_await t.client->send(t.config.request);  // not inside the call: GCC 12 and temporaries
+  const probes::check_outcome o = probes::judge(t.config.name, t.config.expect, std::move(res), {}, *t.config.secrets);
+  record_check(metrics, t, 0, o.kind, o.response);
+  const bool ok = o.passed();
+  co_return run_verdict{ok, o.response.timings.total, ok ? std::string() : std::string(probes::to_string(o.kind))};
 }
 
 // A suite run is good only if every check passed; skipped checks (after a failed

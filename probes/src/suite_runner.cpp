@@ -50,8 +50,16 @@ struct rendered_request {
   std::string line;  // "METHOD path" for reports
 };
 
-rendered_request render(const suite& s, const check& c, const std::string& base_url,
+// The redactor slot of a secret a run learns: per target, check and name, so the next run's value
+// replaces this one (bounded over weeks of runs) while concurrent targets keep their own.
+std::string secret_slot(const std::string& base_url, std::size_t check_index, std::string_view kind,
+                        const std::string& name) {
+  return base_url + '\n' + std::to_string(check_index) + '\n' + std::string(kind) + '\n' + name;
+}
+
+rendered_request render(const suite& s, std::size_t index, const std::string& base_url,
                         const std::map<std::string, std::string>& captures) {
+  const check& c = s.checks[index];
   rendered_request out;
   const std::string path = c.request.path.render(captures);
   out.line = c.request.method + " " + path;
@@ -66,7 +74,8 @@ rendered_request render(const suite& s, const check& c, const std::string& base_
   for (const auto& [name, value] : s.default_headers) req.headers.push_back({name, value});
   for (const auto& [name, value] : c.request.headers) {
     std::string v = value.render(captures);
-    if (!value.is_literal() && is_credential_header(name)) s.secrets->add_credential_header(v);
+    if (!value.is_literal() && is_credential_header(name))
+      s.secrets->set_credential_slot(secret_slot(base_url, index, "header", name), v);
     bool replaced = false;
     for (auto& h : req.headers)
       if (iequals(h.name, name)) replaced = (h.value = v, true);
@@ -80,7 +89,9 @@ rendered_request render(const suite& s, const check& c, const std::string& base_
 }
 
 // Extracts every capture of a passed check; false (with a failure message) if one is missing.
-bool take_captures(const suite& s, const check& c, check_outcome& o, std::map<std::string, std::string>& captures) {
+bool take_captures(const suite& s, std::size_t index, const std::string& base_url, check_outcome& o,
+                   std::map<std::string, std::string>& captures) {
+  const check& c = s.checks[index];
   std::map<std::string, std::string> taken;
   for (const auto& cap : c.captures) {
     std::optional<std::string> value;
@@ -109,7 +120,7 @@ bool take_captures(const suite& s, const check& c, check_outcome& o, std::map<st
       return false;
     }
     if (cap.secret || (cap.from == capture_rule::source::header && is_credential_header(cap.header)))
-      s.secrets->add(*value);
+      s.secrets->set_slot(secret_slot(base_url, index, "capture", cap.name), *value);
     taken[cap.name] = std::move(*value);
   }
   captures.merge(taken);
@@ -143,7 +154,8 @@ struct run_state {
   std::map<std::string, std::string> captures;
 };
 
-awaitable<check_outcome> run_check(run_state& st, const check& c, http_client& client) {
+awaitable<check_outcome> run_check(run_state& st, std::size_t index, http_client& client) {
+  const check& c = st.s.checks[index];
   const auto started = monotonic_clock::now();
   for (const auto& need : c.needs) {
     if (!st.captures.contains(need)) {
@@ -154,7 +166,7 @@ awaitable<check_outcome> run_check(run_state& st, const check& c, http_client& c
       co_return o;
     }
   }
-  const rendered_request r = render(st.s, c, st.base_url, st.captures);
+  const rendered_request r = render(st.s, index, st.base_url, st.captures);
   check_outcome o;
   if (!r.req) {
     o.name = c.name;
@@ -167,7 +179,7 @@ awaitable<check_outcome> run_check(run_state& st, const check& c, http_client& c
       o.attempts = attempt + 1;
       if (o.passed()) break;
     }
-    if (o.passed()) take_captures(st.s, c, o, st.captures);
+    if (o.passed()) take_captures(st.s, index, st.base_url, o, st.captures);
   }
   o.request_line = r.line;
   o.duration = monotonic_clock::now() - started;
@@ -230,7 +242,7 @@ awaitable<suite_result> run_suite(const suite& s, std::string base_url, const cl
     client_pool pool(executor, options);
     for (std::size_t i = 0; i < s.checks.size(); ++i) {
       const check& c = s.checks[i];
-      out.checks[i] = co_await run_check(st, c, pool.get(c.timeout.value_or(s.timeout)));
+      out.checks[i] = co_await run_check(st, i, pool.get(c.timeout.value_or(s.timeout)));
     }
   } else {
     const auto level = dependency_levels(s);
@@ -245,7 +257,7 @@ awaitable<suite_result> run_suite(const suite& s, std::string base_url, const cl
           o.total_timeout = c.timeout.value_or(s.timeout);
           o.connect_timeout = std::min(o.connect_timeout, o.total_timeout);
           http_client client(executor, o);  // concurrent checks need their own connections
-          out.checks[i] = co_await run_check(st, c, client);
+          out.checks[i] = co_await run_check(st, i, client);
         });
       }
       co_await run_concurrently(std::move(tasks));
@@ -258,7 +270,7 @@ awaitable<suite_result> run_suite(const suite& s, std::string base_url, const cl
 awaitable<bool> wait_ready(const suite& s, std::string base_url, const client_options& options, nanoseconds budget) {
   if (s.checks.empty()) co_return true;
   const auto deadline = monotonic_clock::now() + budget;
-  const rendered_request r = render(s, s.checks.front(), base_url.empty() ? s.base_url : base_url, {});
+  const rendered_request r = render(s, 0, base_url.empty() ? s.base_url : base_url, {});
   if (!r.req) co_return false;
   auto executor = co_await net::this_coro::executor;
   constexpr auto poll_interval = std::chrono::milliseconds(250);

@@ -1,46 +1,22 @@
 #pragma once
-// Real-process helpers for the agent tests: a loopback webhook receiver (plain sockets, one
-// thread), a running `watchpost agent`, and small HTTP/file utilities.
+// Real-process helpers for the agent tests: a running `watchpost agent` and small HTTP/file
+// utilities. Each fails loudly (throws with the reason): a crashed agent must fail a test, never
+// read as an empty answer.
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <memory>
-#include <mutex>
+#include <optional>
 #include <string>
-#include <thread>
-#include <atomic>
-#include <vector>
 
 #include "process.hpp"
+#include "webhook_receiver.hpp"
 
 namespace watchpost::agent_test {
 
-struct received_webhook {
-  std::string event_id;
-  std::string signature;
-  std::string body;
-};
-
-// Records every POST; answers 200. Binds 127.0.0.1:port (0 = ephemeral).
-class webhook_receiver {
- public:
-  explicit webhook_receiver(std::uint16_t port = 0);
-  ~webhook_receiver();
-  std::uint16_t port() const { return port_; }
-  std::vector<received_webhook> received() const;
-
- private:
-  void serve();
-  int listen_fd_ = -1;
-  std::uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  mutable std::mutex mutex_;
-  std::vector<received_webhook> received_;
-  std::thread thread_;
-};
-
-// A loopback port that was free a moment ago (for servers that must come up later).
-std::uint16_t reserve_port();
+// The webhook receiver and reserve_port live in tests/support (webhook_receiver.hpp).
+using testing::received_webhook;
+using testing::reserve_port;
+using testing::webhook_receiver;
 
 // `watchpost agent <config>` with READY parsed.
 class running_agent {
@@ -48,7 +24,7 @@ class running_agent {
   explicit running_agent(const std::string& config_path);
   std::uint16_t port() const { return port_; }
   testing::child_process& process() { return process_; }
-  std::string get(const std::string& path) const;  // body of GET http://127.0.0.1:port/path ("" on failure)
+  std::string get(const std::string& path) const;  // body of GET http://127.0.0.1:port/path (throws on failure)
 
  private:
   testing::child_process process_;
@@ -56,8 +32,12 @@ class running_agent {
 };
 
 std::string temp_dir(const std::string& name);  // fresh, empty
-void write_text(const std::string& path, const std::string& text);
+void write_text(const std::string& path, const std::string& text);  // throws when it cannot
+// The body of GET url, whatever the status; throws std::runtime_error naming the URL and the
+// failure (connect, timeout...) when no answer came.
 std::string http_get(const std::string& url);
+// The same for polls where "not answering yet" is expected (readiness): nullopt then.
+std::optional<std::string> try_http_get(const std::string& url);
 // Polls pred every 50 ms until true or the timeout passes.
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
 

@@ -26,11 +26,13 @@ std::string url_encode(const std::string& text) {
   return out;
 }
 
-// The first sample's value of an instant query, or nullopt while there is none.
+// The first sample's value of an instant query, or nullopt while there is none (or while
+// Prometheus is still starting and does not answer yet).
 std::optional<double> query(std::uint16_t port, const std::string& promql) {
-  const std::string body = http_get("http://127.0.0.1:" + std::to_string(port) + "/api/v1/query?query=" + url_encode(promql));
+  const auto body = try_http_get("http://127.0.0.1:" + std::to_string(port) + "/api/v1/query?query=" + url_encode(promql));
+  if (!body) return std::nullopt;
   boost::json::error_code ec;
-  const auto v = boost::json::parse(body, ec);
+  const auto v = boost::json::parse(*body, ec);
   if (ec || !v.is_object()) return std::nullopt;
   const auto* data = v.as_object().if_contains("data");
   if (!data) return std::nullopt;

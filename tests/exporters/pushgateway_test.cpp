@@ -35,7 +35,7 @@ class pushgateway {
         process_(agent_test::require_installed(pushgateway_binary, "prometheus-pushgateway"),
                  {"--web.listen-address=127.0.0.1:" + std::to_string(port_),
                   "--web.route-prefix=" + (route_prefix.empty() ? "/" : route_prefix), "--log.level=error"}) {
-    if (!wait_until([&] { return !http_get(url() + "/-/ready").empty(); }, 10s))
+    if (!wait_until([&] { return agent_test::try_http_get(url() + "/-/ready").has_value(); }, 10s))
       throw std::runtime_error("pushgateway did not become ready on port " + std::to_string(port_));
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + prefix_; }

@@ -1,7 +1,6 @@
 // `watchpost smoke` and `watchpost check-config` end to end: the real binary against the
 // real test target, its reports read back by independent parsers.
 #include <catch2/catch.hpp>
-#include <openssl/evp.h>
 
 #include <sys/resource.h>
 
@@ -58,21 +57,6 @@ watchpost::probes::json_lookup json_at(const std::string& document, const std::s
   auto v = watchpost::probes::evaluate_jsonpath(*p, document);
   REQUIRE(v.document_valid);
   return v;
-}
-
-// "sha256=<hex>" of HMAC-SHA256(key, body), computed here with OpenSSL's one-shot MAC API.
-std::string signature(const std::string& key, const std::string& body) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  std::size_t length = 0;
-  REQUIRE(EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(),
-                    reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, sizeof mac, &length));
-  std::string hex = "sha256=";
-  for (std::size_t i = 0; i < length; ++i) {
-    char byte[3];
-    std::snprintf(byte, sizeof byte, "%02x", mac[i]);
-    hex += byte;
-  }
-  return hex;
 }
 
 bool xml_well_formed(const std::string& path) {
@@ -386,8 +370,12 @@ checks:
     CHECK_THAT(r.out, Catch::Contains("body: expected not to contain \"***\""));
     const auto got = receiver.received();
     REQUIRE(got.size() == 1);
-    CHECK(got[0].signature == signature(secret, got[0].body));
-    CHECK(got[0].signature != signature(secret + "x", got[0].body));
+    // Signed over "<timestamp>.<body>" with this attempt's timestamp (replay protection).
+    const auto age = std::chrono::system_clock::now() - std::chrono::system_clock::time_point(std::chrono::seconds(std::stoll(got[0].timestamp)));
+    CHECK(age >= std::chrono::seconds(-1));
+    CHECK(age < std::chrono::seconds(60));
+    CHECK(got[0].signature == watchpost::testing::expected_signature(secret, got[0].timestamp, got[0].body));
+    CHECK(got[0].signature != watchpost::testing::expected_signature(secret + "x", got[0].timestamp, got[0].body));
     CHECK(json_at(got[0].body, "$.suite").string_value == "signed");
     CHECK(json_at(got[0].body, "$.run_id").string_value == got[0].event_id);
     CHECK(json_at(got[0].body, "$.targets[0].target").string_value == target().http_url(""));
@@ -407,4 +395,38 @@ checks:
     CHECK(count(r.err, "\n") == 1);
     CHECK(r.err.find(secret) == std::string::npos);
   }
+}
+
+TEST_CASE("smoke: a report that cannot be written exits 3 after the push and the webhook") {
+  using namespace watchpost::agent_test;
+  const std::uint16_t gateway_port = reserve_port();
+  const std::string gateway = "http://127.0.0.1:" + std::to_string(gateway_port);
+  watchpost::testing::child_process pushgateway(
+      require_installed("/usr/bin/prometheus-pushgateway", "prometheus-pushgateway"),
+      {"--web.listen-address=127.0.0.1:" + std::to_string(gateway_port), "--log.level=error"});
+  REQUIRE(wait_until([&] { return !http_get(gateway + "/-/ready").empty(); }, 10s));
+  webhook_receiver receiver;
+  const auto failing = write_file("unwritable.yaml", "name: unwritable\nchecks:\n  - { request: GET /status/500 }\n");
+  const auto json = (scratch_dir() / "unwritable.json").string();
+  const auto junit = (scratch_dir() / "no-such-dir" / "report.xml").string();
+  auto r = run_watchpost({"smoke", failing, "--base-url", target().http_url(""), "--json", json, "--junit", junit,
+                          "--push-gateway", gateway, "--on-fail-webhook",
+                          "http://127.0.0.1:" + std::to_string(receiver.port()) + "/rollback"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 3);
+  CHECK(count(r.err, "cannot write") == 1);
+  CHECK_THAT(r.err, Catch::Contains("watchpost smoke: --junit: cannot write '" + junit + "': No such file or directory\n"));
+  CHECK(json_at(read_file(json), "$.suite").string_value == "unwritable");  // the other report is written
+  REQUIRE(receiver.received().size() == 1);
+  CHECK(json_at(receiver.received()[0].body, "$.suite").string_value == "unwritable");
+  CHECK_THAT(http_get(gateway + "/metrics"), Catch::Contains("job=\"watchpost_smoke\""));
+  CHECK(r.err.find("metrics not pushed") == std::string::npos);
+
+  // A passing suite with an unwritable report exits 3 too, and sends no webhook.
+  const auto passing = write_file("pass-unwritable.yaml", "checks:\n  - { request: GET /health }\n");
+  r = run_watchpost({"smoke", passing, "--base-url", target().http_url(""), "--junit", junit, "--on-fail-webhook",
+                     "http://127.0.0.1:" + std::to_string(receiver.port()) + "/rollback"});
+  CHECK(r.exit_code == 3);
+  CHECK(count(r.err, "\n") == 1);
+  CHECK(receiver.received().size() == 1);
 }

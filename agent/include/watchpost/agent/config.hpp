@@ -4,13 +4,16 @@
 // here so secrets never travel as text through the rest of the config path.
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "watchpost/common/duration.hpp"
+#include "watchpost/probes/check.hpp"
 #include "watchpost/probes/dns_resolver.hpp"
 #include "watchpost/probes/http_types.hpp"
+#include "watchpost/probes/redact.hpp"
 #include "watchpost/probes/suite.hpp"
 
 namespace watchpost::agent {
@@ -19,12 +22,6 @@ struct burn_alert {
   nanoseconds long_window{};
   nanoseconds short_window{};
   double factor = 1.0;
-};
-
-struct expectation {
-  std::vector<std::pair<int, int>> status_ranges;  // inclusive; empty = any status < 400
-  std::optional<nanoseconds> max_latency;
-  std::string body_contains;
 };
 
 struct slo_config {
@@ -57,7 +54,12 @@ struct target_config {
   nanoseconds timeout = std::chrono::seconds(5);
   bool keep_alive = false;  // a fresh connection per probe measures what users see
   bool insecure = false;
-  expectation expect;
+  // A single probe's `expect:`: the suites' check language, parsed and judged by probes/.
+  // Without a status rule a response must be 2xx or 3xx.
+  probes::expectation expect;
+  // Values the judge masks in failure messages: ${env:...} values of the url, headers and
+  // expect:, and credential header values (Authorization, Cookie, ...).
+  std::shared_ptr<const probes::redactor> secrets = std::make_shared<const probes::redactor>();
   slo_config slo;
   std::vector<webhook_config> on_breach;
 };

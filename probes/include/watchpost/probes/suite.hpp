@@ -72,7 +72,8 @@ struct suite_result {
 };
 
 // Runs every check against base_url (the suite's own when empty). Never throws for
-// network faults: they are outcomes. Secret captures are added to suite.secrets.
+// network faults: they are outcomes. Secret captures are added to suite.secrets, one slot per
+// target, check and capture name: the next run's value replaces the previous one.
 boost::asio::awaitable<suite_result> run_suite(const suite& s, std::string base_url, const client_options& options);
 
 // Polls the suite's first check until the target answers with any HTTP response or `budget`
