@@ -183,20 +183,20 @@ asio::awaitable<void> linger(beast::tcp_stream& stream) {
   }
 }
 
-asio::awaitable<void> session(tcp::socket socket, slot held) {
-  auto& server = *held.server;
-  beast::tcp_stream plain(std::move(socket));
+// Plain and TLS sessions are separate coroutines: an idle plain client's frame holds no TLS stream.
+asio::awaitable<void> plain_session(tcp::socket socket, slot held) {
+  beast::tcp_stream stream(std::move(socket));
+  if (co_await serve(stream, *held.server)) co_await linger(stream);
   beast::error_code ignored;
-  if (!server.tls) {
-    if (co_await serve(plain, server)) co_await linger(plain);
-    plain.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    co_return;
-  }
-  ssl::stream<beast::tcp_stream> stream(std::move(plain), *server.tls);
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+asio::awaitable<void> tls_session(tcp::socket socket, slot held) {
+  ssl::stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *held.server->tls);
   beast::get_lowest_layer(stream).expires_after(idle_timeout);
   auto [handshake_error] = co_await stream.async_handshake(ssl::stream_base::server, asio::as_tuple(asio::use_awaitable));
   if (handshake_error) co_return;  // e.g. a plain-http client: nothing worth logging
-  co_await serve(stream, server);
+  co_await serve(stream, *held.server);
   beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(1));
   co_await stream.async_shutdown(asio::as_tuple(asio::use_awaitable));
 }
@@ -233,7 +233,8 @@ asio::awaitable<void> accept_loop(std::shared_ptr<status_server::impl> server) {
       note_rejected(*server);
       continue;  // the socket closes here
     }
-    asio::co_spawn(server->acceptor.get_executor(), session(std::move(socket), slot(server)), [](std::exception_ptr e) {
+    auto session = server->tls ? tls_session(std::move(socket), slot(server)) : plain_session(std::move(socket), slot(server));
+    asio::co_spawn(server->acceptor.get_executor(), std::move(session), [](std::exception_ptr e) {
       if (!e) return;
       try {
         std::rethrow_exception(e);
