@@ -1,9 +1,12 @@
 // The status server under hostile clients (issue 10): request caps (431/413), the connection cap
 // and its descriptor reserve for probes, /metrics rendered at most once per second off the control
 // thread, the non-loopback warning, and a flood of idle and chunk-extension clients.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -129,6 +132,34 @@ TEST_CASE("status server: listening beyond loopback without auth or TLS is warne
     const bool warned = read_file(dir + "/agent.log").find("listening beyond loopback") != std::string::npos;
     CHECK(warned == (listen == "0.0.0.0:0"));
   }
+}
+
+TEST_CASE("status server: accept errors back off instead of spinning", "[status_server]") {
+  const auto dir = temp_dir("abuse-emfile");
+  write_text(dir + "/agent.yaml", agent_yaml(dir, "127.0.0.1:0", "http://127.0.0.1:1/"));
+  logged_agent agent(dir + "/agent.yaml", dir + "/agent.log");
+  REQUIRE(wait_until([&] { return read_file(dir + "/agent.log").find("agent started") != std::string::npos; }, 5s));
+  const pid_t pid = agent.process().pid();
+  // No descriptor left: every accept fails with EMFILE while the clients wait in the backlog.
+  rlimit before{};
+  REQUIRE(::prlimit(pid, RLIMIT_NOFILE, nullptr, &before) == 0);
+  rlimit none = before;
+  none.rlim_cur = static_cast<rlim_t>(std::distance(std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd"),
+                                                    std::filesystem::directory_iterator{}));
+  REQUIRE(::prlimit(pid, RLIMIT_NOFILE, &none, nullptr) == 0);
+  std::vector<raw_socket> waiting;
+  for (int i = 0; i < 3; ++i) waiting.emplace_back(agent.port());
+  std::this_thread::sleep_for(300ms);
+  const process_usage start = usage_of(pid);
+  std::this_thread::sleep_for(2s);
+  const double cpu = static_cast<double>(usage_of(pid).cpu_ticks - start.cpu_ticks) /
+                     (2.0 * static_cast<double>(::sysconf(_SC_CLK_TCK)));
+  CHECK(cpu < 0.05);  // a retry at once would spin a core
+  CHECK(read_file(dir + "/agent.log").find("backing off") != std::string::npos);
+  REQUIRE(::prlimit(pid, RLIMIT_NOFILE, &before, nullptr) == 0);
+  // Descriptors are back: the waiting clients are accepted within the backoff (1 s at most).
+  REQUIRE(waiting.front().send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+  CHECK(status_line(waiting.front().read_response(3s)) == "HTTP/1.1 200 OK");
 }
 
 TEST_CASE("status server: a flood of clients leaves descriptors for the probes", "[status_server]") {
