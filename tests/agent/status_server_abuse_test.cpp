@@ -21,6 +21,16 @@ using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 
 namespace {
+#if defined(__SANITIZE_ADDRESS__)
+// The sanitizers slow every step several times, keep freed memory in quarantine (up to 256 MB),
+// and read memory through a pipe in their vptr check, which needs two free descriptors.
+constexpr bool sanitized = true;
+constexpr long healthz_bound_ms = 400;
+#else
+constexpr bool sanitized = false;
+constexpr long healthz_bound_ms = 100;
+#endif
+
 const std::string ok_series = "watchpost_probe_total{check=\"probe\",result=\"ok\",target=\"app\"}";
 const std::string connect_series = "watchpost_probe_total{check=\"probe\",result=\"connect\",target=\"app\"}";
 const std::string success_series = "watchpost_probe_success{check=\"probe\",target=\"app\"}";
@@ -135,6 +145,10 @@ TEST_CASE("status server: listening beyond loopback without auth or TLS is warne
 }
 
 TEST_CASE("status server: accept errors back off instead of spinning", "[status_server]") {
+  if (sanitized) {
+    WARN("not run in a sanitizer build: with no descriptor left the vptr check reports every object invalid");
+    return;
+  }
   const auto dir = temp_dir("abuse-emfile");
   write_text(dir + "/agent.yaml", agent_yaml(dir, "127.0.0.1:0", "http://127.0.0.1:1/"));
   logged_agent agent(dir + "/agent.yaml", dir + "/agent.log");
@@ -246,10 +260,13 @@ TEST_CASE("status server: 5,000 idle sockets and 20 chunk-extension streamers st
   CHECK(streamed > 20);  // the streamers were served, refused and came back
   CHECK(polls >= 100);
   CHECK(failed == 0);
-  CHECK(worst_ms < 100);
+  CHECK(worst_ms < healthz_bound_ms);
   CHECK(metric_value(during, success_series) == 1);
   CHECK(metric_value(during, ok_series) >= ok_before + 40);  // ~100 probes in 20 s at 200 ms
   CHECK(metric_value(during, connect_series) <= 0);
-  CHECK(peak_rss_kb - before.rss_kb < 30 * 1024);
+  if (sanitized)
+    WARN("RSS bound not checked in a sanitizer build: +" << (peak_rss_kb - before.rss_kb) / 1024 << " MB");
+  else
+    CHECK(peak_rss_kb - before.rss_kb < 30 * 1024);
   CHECK(calm_cpu < 0.05);
 }
