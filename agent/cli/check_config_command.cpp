@@ -6,6 +6,7 @@
 #include "watchpost/agent/config.hpp"
 #include "watchpost/common/config_file.hpp"
 #include "watchpost/loadgen/plan.hpp"
+#include "watchpost/loadgen/resolve.hpp"
 #include "watchpost/probes/suite.hpp"
 
 namespace watchpost::cli {
@@ -13,6 +14,11 @@ namespace watchpost::cli {
 namespace po = boost::program_options;
 
 namespace {
+
+// Every error of a plan at once, one line each (loadgen::resolve).
+struct plan_errors {
+  loadgen::resolve_errors lines;
+};
 
 struct file_kind {
   const char* key;   // top-level key that identifies the kind
@@ -31,8 +37,15 @@ std::string validate_agent_config(const config_file& file, const std::map<std::s
   return std::to_string(c.targets.size()) + " targets, listen " + c.listen_host + ":" + std::to_string(c.listen_port);
 }
 
+// The plan is resolved exactly as `watchpost load PLAN` resolves it (no flags), so what load
+// rejects is rejected here, with the same messages.
 std::string validate_load_plan(const config_file& file, const std::map<std::string, std::string>&) {
   const loadgen::load_plan plan = loadgen::parse_load_plan(file);
+  loadgen::load_overrides none;
+  // A plan without url: gets its URL on the command line (load --plan PLAN URL); any will do here.
+  if (!plan.url) none.url = "http://localhost/";
+  auto resolved = loadgen::resolve(plan, none);
+  if (auto* errors = std::get_if<loadgen::resolve_errors>(&resolved)) throw plan_errors(std::move(*errors));
   const std::size_t mix = plan.requests.empty() ? 1 : plan.requests.size();
   return std::to_string(mix) + (mix == 1 ? " request" : " requests") + " in the mix, " +
          std::to_string(plan.thresholds.size()) + " thresholds";
@@ -63,7 +76,13 @@ int run_check_config(const args& argv) {
   if (file.root().IsMap()) {
     for (const auto& kind : kinds) {
       if (!file.root()[kind.key]) continue;
-      const std::string summary = kind.validate(file, vars);
+      std::string summary;
+      try {
+        summary = kind.validate(file, vars);
+      } catch (const plan_errors& e) {
+        for (const auto& line : e.lines) std::fprintf(stderr, "watchpost check-config: %s\n", line.c_str());
+        return exit_usage;
+      }
       std::printf("%s: ok (%s: %s)\n", path.c_str(), kind.name, summary.c_str());
       return exit_pass;
     }

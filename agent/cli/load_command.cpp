@@ -1,9 +1,9 @@
 // watchpost load URL: closed (-c) or open (--rate) model load, thresholds, JSON/HTML reports.
 #include <unistd.h>
 
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <utility>
 
 #include "cli_support.hpp"
 #include "load_outputs.hpp"
@@ -11,6 +11,7 @@
 #include "watchpost/exporters/pushgateway.hpp"
 #include "watchpost/loadgen/engine.hpp"
 #include "watchpost/loadgen/plan.hpp"
+#include "watchpost/loadgen/resolve.hpp"
 
 namespace watchpost::cli {
 
@@ -18,13 +19,31 @@ namespace po = boost::program_options;
 
 namespace {
 
-// "i/N" with 1 <= i <= N.
-std::pair<unsigned, unsigned> shard_option(const std::string& text) {
-  unsigned i = 0, n = 0;
-  char extra = 0;
-  if (std::sscanf(text.c_str(), "%u/%u%c", &i, &n, &extra) != 2 || n == 0 || i == 0 || i > n)
-    throw usage_error("--shard '" + text + "' must be i/N with 1 <= i <= N (e.g. 2/4)");
-  return {i - 1, n};
+template <class T>
+std::optional<T> flag(const po::variables_map& vm, const char* name) {
+  return vm.count(name) ? std::optional<T>(vm[name].as<T>()) : std::nullopt;
+}
+
+// The flags as overrides of the plan; resolve() checks them together with it.
+loadgen::load_overrides load_overrides_of(const po::variables_map& vm, const std::string& url) {
+  loadgen::load_overrides o;
+  if (!url.empty()) o.url = url;
+  o.connections = flag<std::uint64_t>(vm, "connections");
+  o.threads = flag<unsigned>(vm, "threads");
+  o.duration = flag<std::string>(vm, "duration");
+  o.count = flag<std::uint64_t>(vm, "requests");
+  o.rate = flag<double>(vm, "rate");
+  o.stages = strings(vm, "stage");
+  o.method = flag<std::string>(vm, "method");
+  for (const auto& h : strings(vm, "header")) o.headers.push_back(header_option(h));
+  o.body = flag<std::string>(vm, "body");
+  o.timeout = flag<std::string>(vm, "timeout");
+  o.connect_timeout = flag<std::string>(vm, "connect-timeout");
+  o.insecure = vm.count("insecure") > 0;
+  o.ca_file = flag<std::string>(vm, "ca-file");
+  o.thresholds = strings(vm, "threshold");
+  o.shard = flag<std::string>(vm, "shard");
+  return o;
 }
 
 // Whole-run thresholds that can already be judged mid-run (not rps or counts, which grow).
@@ -73,106 +92,19 @@ int run_load_command(const args& argv) {
   }
   loadgen::load_plan plan;
   if (plan_path) plan = loadgen::load_plan_file(*plan_path);
-  std::string url_text = positional_text.empty() ? plan.url.value_or("") : positional_text;
-  if (url_text.empty()) throw usage_error("missing URL (usage: watchpost load URL [options])");
-
-  loadgen::load_options opt;
-  opt.url = url_argument(url_text);
-  opt.tls.insecure = vm.count("insecure") > 0 || plan.insecure.value_or(false);
-  opt.tls.ca_file = vm.count("ca-file") ? vm["ca-file"].as<std::string>() : plan.ca_file.value_or("");
-  opt.requests = plan.requests;
-  opt.secrets = plan.secrets;
-  if (vm.count("method") || vm.count("header") || vm.count("body")) {
-    if (opt.requests.size() > 1) throw usage_error("-X/-H/--body apply to single-request runs, not to a plan's mix");
-    loadgen::request_template r = opt.requests.empty() ? loadgen::request_template{} : opt.requests.front();
-    if (r.target.empty() || opt.requests.empty()) r.target = opt.url.target;
-    if (vm.count("method")) r.method = vm["method"].as<std::string>();
-    if (r.method.empty() || r.method.find_first_of(" \t\r\n") != std::string::npos)
-      throw usage_error("method '" + r.method + "' is not a valid HTTP method");
-    if (vm.count("header"))
-      for (const auto& h : vm["header"].as<std::vector<std::string>>()) r.headers.push_back(header_option(h));
-    if (vm.count("body")) r.body = vm["body"].as<std::string>();
-    opt.requests = {r};
+  auto resolved = loadgen::resolve(plan, load_overrides_of(vm, positional_text));
+  if (auto* errors = std::get_if<loadgen::resolve_errors>(&resolved)) {
+    for (const auto& e : *errors) std::fprintf(stderr, "watchpost load: %s\n", e.c_str());
+    return exit_usage;
   }
-
-  opt.threads = vm.count("threads") ? vm["threads"].as<unsigned>() : plan.threads.value_or(1);
-  opt.connections = vm.count("connections") ? vm["connections"].as<std::uint64_t>() : plan.connections.value_or(10);
-  if (opt.threads == 0 || opt.threads > 1024) throw usage_error("-t must be 1..1024");
-  if (opt.connections == 0 || opt.connections > 1'000'000) throw usage_error("-c must be 1..1000000");
-  opt.max_requests = vm.count("requests") ? vm["requests"].as<std::uint64_t>() : plan.count.value_or(0);
-  if (vm.count("requests") && opt.max_requests == 0) throw usage_error("-n must be >= 1");
-  if (vm.count("duration")) opt.duration = duration_option("--duration", vm["duration"].as<std::string>());
-  else if (plan.duration) opt.duration = *plan.duration;
-  else if (opt.max_requests == 0) opt.duration = std::chrono::seconds(10);
-  if (vm.count("duration") && opt.duration <= nanoseconds{0}) throw usage_error("--duration must be > 0");
-  if (vm.count("timeout")) opt.timeout = duration_option("--timeout", vm["timeout"].as<std::string>());
-  else if (plan.timeout) opt.timeout = *plan.timeout;
-  opt.connect_timeout = duration_option("--connect-timeout", vm["connect-timeout"].as<std::string>());
-
-  std::vector<loadgen::stage> stages = plan.stages;
-  if (vm.count("stage")) {
-    stages.clear();
-    for (const auto& s : vm["stage"].as<std::vector<std::string>>()) {
-      auto st = loadgen::parse_stage(s);
-      if (!st) throw usage_error("--stage '" + s + "' must be DURATION:TARGET, e.g. 30s:1000");
-      stages.push_back(*st);
-    }
-  }
-  std::optional<double> rate = vm.count("rate") ? std::optional(vm["rate"].as<double>()) : plan.rate;
-  if (rate && !(*rate > 0)) throw usage_error("--rate must be > 0");
-  const bool open = rate.has_value();
-  unsigned shard_index = 0, shard_count = 1;
-  if (vm.count("shard")) std::tie(shard_index, shard_count) = shard_option(vm["shard"].as<std::string>());
-  const double shard_factor = 1.0 / shard_count;
-
-  nanoseconds staged_length{0};
-  double peak = 0;
-  for (const auto& s : stages) {
-    staged_length += s.duration;
-    peak = std::max(peak, s.target);
-  }
-  if (!stages.empty()) {
-    if (vm.count("duration") || plan.duration) throw usage_error("--stage sets the run length; drop --duration");
-    opt.duration = staged_length;
-  }
-  if (open) {
-    // Stages ramp the rate from --rate (the starting rate) through each target.
-    opt.rate = stages.empty() ? loadgen::schedule::constant(*rate, opt.duration)
-                              : loadgen::schedule::ramp(*rate, stages);
-    if (opt.duration == nanoseconds{0}) throw usage_error("--rate needs -d (or --stage) to bound the run");
-    opt.rate = opt.rate->scaled(shard_factor);
-  } else if (!stages.empty()) {
-    opt.connection_ramp = loadgen::schedule::ramp(0, stages).scaled(shard_factor);
-    opt.connections = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(peak)));
-  }
-  opt.connections = std::max<std::uint64_t>(1, loadgen::share_of(opt.connections, shard_index, shard_count));
-  if (opt.max_requests) {
-    opt.max_requests = loadgen::share_of(opt.max_requests, shard_index, shard_count);
-    if (opt.max_requests == 0) throw usage_error("-n is smaller than the number of shards");
-  }
-  opt.threads = static_cast<unsigned>(std::min<std::uint64_t>(opt.threads, opt.connections));
-  opt.shard_index = shard_index;
-  opt.shard_count = shard_count;
-
-  std::vector<std::string> threshold_texts = plan.thresholds;
-  if (vm.count("threshold")) threshold_texts = vm["threshold"].as<std::vector<std::string>>();
-  const auto thresholds = threshold_options(threshold_texts);
+  loadgen::load_options& opt = std::get<loadgen::resolved_load>(resolved).options;
+  const auto& thresholds = std::get<loadgen::resolved_load>(resolved).thresholds;
   const bool abort_on_fail = vm.count("abort-on-fail") > 0;
   const bool quiet = vm.count("quiet") > 0;
   std::optional<probes::url> push_gateway;
   if (vm.count("push-gateway")) push_gateway = push_gateway_option(vm["push-gateway"].as<std::string>());
 
-  auto& p = opt.parameters;
-  p.target = opt.url.to_string();
-  p.model = open ? "open" : "closed";
-  p.connections = opt.connections;
-  p.threads = opt.threads;
-  p.rate = open ? (stages.empty() ? *rate : std::max(*rate, peak)) * shard_factor : 0;
-  p.duration_seconds = to_seconds(opt.duration);
-  p.max_requests = opt.max_requests;
-  p.shard_index = shard_index;
-  p.shard_count = shard_count;
-  p.thresholds = threshold_texts;
+  const auto& p = opt.parameters;
 
   const bool tty = isatty(STDERR_FILENO) == 1;
   std::vector<loadgen::threshold> mid_run;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <set>
 
+#include "config_labels.hpp"
 #include "watchpost/common/config_file.hpp"
 #include "watchpost/probes/variables.hpp"
 
@@ -52,12 +53,6 @@ probes::url url_value(const config_file& file, const YAML::Node& node, std::stri
 }
 
 nanoseconds positive_duration(const config_file& file, const YAML::Node& node, std::string_view what) {
-  // SLO windows are written in days ("30d"); the shared duration grammar stops at hours.
-  if (node.IsScalar()) {
-    const std::string text = node.Scalar();
-    if (text.size() > 1 && text.back() == 'd' && text.find_first_not_of("0123456789") == text.size() - 1)
-      return std::chrono::hours(24) * std::stoll(text.substr(0, text.size() - 1));
-  }
   const nanoseconds d = file.duration(node, what);
   if (d <= nanoseconds{0}) file.fail(node, std::string(what) + " must be greater than zero");
   return d;
@@ -145,11 +140,17 @@ std::string existing_file(const config_file& file, const YAML::Node& node, std::
 }
 
 // Loads the suite (relative paths are relative to the agent config's directory); its own
-// errors name the suite file, line and column.
+// errors name the suite file, line and column. The target's `timeout:` replaces the suite's
+// defaults.timeout and caps every check's own: the operator's bound on one probe holds.
 void load_target_suite(const config_file& file, const YAML::Node& node, const std::string& url_text,
-                       target_config& out) {
+                       std::optional<nanoseconds> timeout, target_config& out) {
   const std::string path = existing_file(file, node, "suite file");
   auto loaded = std::make_shared<probes::suite>(probes::load_suite(path, {}));
+  if (timeout) {
+    loaded->timeout = *timeout;
+    for (auto& check : loaded->checks)
+      if (check.timeout) check.timeout = std::min(*check.timeout, *timeout);
+  }
   out.suite_base_url = url_text.empty() ? loaded->base_url : resolve_env(file, node, url_text);
   if (out.suite_base_url.empty()) file.fail(node, "suite target needs url: (the suite has no base_url)");
   if (url_text.empty()) {
@@ -171,7 +172,8 @@ probes::expectation parse_expect(const config_file& file, const YAML::Node& node
   return e;
 }
 
-target_config parse_target(const config_file& file, const YAML::Node& node) {
+target_config parse_target(const config_file& file, const YAML::Node& node,
+                           const std::map<std::string, std::string>& agent_labels) {
   target_config out;
   auto secrets = std::make_shared<probes::redactor>();
   auto m = file.mapping(node, "target");
@@ -182,10 +184,12 @@ target_config parse_target(const config_file& file, const YAML::Node& node) {
     file.fail(name, "target name must be 1..128 characters without quotes, slashes or control characters");
   const auto url_node = m.optional("url");
   if (url_node) out.request.target = url_value(file, *url_node, "url", secrets.get());
-  if (auto n = m.optional("method")) out.request.method = file.string(*n, "method");
-  if (auto n = m.optional("headers")) {
-    if (!n->IsMap()) file.fail(*n, "headers must be a mapping of Name: value");
-    for (const auto& h : *n)
+  const auto method_node = m.optional("method");
+  if (method_node) out.request.method = file.string(*method_node, "method");
+  const auto headers_node = m.optional("headers");
+  if (headers_node) {
+    if (!headers_node->IsMap()) file.fail(*headers_node, "headers must be a mapping of Name: value");
+    for (const auto& h : *headers_node)
       out.request.headers.push_back({file.string(h.first, "header name"),
                                      resolve_env(file, h.second, file.string(h.second, "header value"), secrets.get())});
     for (const auto& h : out.request.headers)
@@ -197,18 +201,26 @@ target_config parse_target(const config_file& file, const YAML::Node& node) {
     out.jitter = file.duration(*n, "jitter");
     if (out.jitter >= out.interval) file.fail(*n, "jitter must be smaller than interval");
   }
-  if (auto n = m.optional("timeout")) out.timeout = positive_duration(file, *n, "timeout");
+  std::optional<nanoseconds> timeout;
+  if (auto n = m.optional("timeout")) out.timeout = *(timeout = positive_duration(file, *n, "timeout"));
   if (auto n = m.optional("keep_alive")) out.keep_alive = file.boolean(*n, "keep_alive");
   if (auto n = m.optional("insecure")) out.insecure = file.boolean(*n, "insecure");
   const auto expect_node = m.optional("expect");
   if (expect_node)
     out.expect = parse_expect(file, *expect_node, url_node && !out.request.target.tls, *secrets);
   if (auto n = m.optional("suite")) {
+    // Each check of a suite has its own request: a target-level one would be silently ignored.
     if (expect_node) file.fail(*expect_node, "expect: is for single probes; a suite's checks carry their own");
-    load_target_suite(file, *n, url_node ? file.string(*url_node, "url") : "", out);
+    if (method_node) file.fail(*method_node, "method: is for single probes; a suite's checks carry their own");
+    if (headers_node)
+      file.fail(*headers_node, "headers: is for single probes; put them in the suite's defaults.headers");
+    load_target_suite(file, *n, url_node ? file.string(*url_node, "url") : "", timeout, out);
   } else if (!url_node) {
     file.fail(node, "target needs url: (or suite:)");
   }
+  const auto labels_node = m.optional("labels");
+  out.labels = merge_labels(file, labels_node ? *labels_node : node, agent_labels,
+                            labels_node ? parse_labels(file, *labels_node, "target labels") : decltype(out.labels){});
   if (auto n = m.optional("slo")) out.slo = parse_slo(file, *n);
   if (auto n = m.optional("on_breach")) {
     for (const auto& item : file.sequence(*n, "on_breach")) out.on_breach.push_back(parse_webhook(file, item));
@@ -296,14 +308,11 @@ agent_config build(const config_file& file) {
       file.fail(*n, "batch_window must be 0..1s");
   }
   if (auto n = m.optional("dns")) out.dns = parse_dns(file, *n);
-  if (auto n = m.optional("labels")) {
-    if (!n->IsMap()) file.fail(*n, "labels must be a mapping of name: value");
-    for (const auto& l : *n) out.labels[file.string(l.first, "label name")] = file.string(l.second, "label value");
-  }
+  if (auto n = m.optional("labels")) out.labels = parse_labels(file, *n, "labels");
   const YAML::Node targets = m.required("targets");
   std::set<std::string> names;
   for (const auto& item : file.sequence(targets, "targets")) {
-    out.targets.push_back(parse_target(file, item));
+    out.targets.push_back(parse_target(file, item, out.labels));
     if (!names.insert(out.targets.back().name).second)
       file.fail(item, "duplicate target name '" + out.targets.back().name + "'");
   }

@@ -19,22 +19,25 @@ std::string http_routes::render_metrics() {
     // workers: neither may happen while this reads them.
     std::lock_guard lock(targets_mutex_);
     metrics_.scheduler_lag_seconds().Set(static_cast<double>(scheduler_.take_max_lag_ns()) / 1e9);
-    refresh_uptime_gauges();
+    refresh_window_gauges();
   }
   return metrics_.serialize();  // the registry locks itself
 }
 
-void http_routes::refresh_uptime_gauges() {
+void http_routes::refresh_window_gauges() {
   const auto now = wall_clock::now();
   for (const auto& t : targets_) {
     double uptime_1h = 1, uptime_24h = 1;
+    std::vector<std::optional<double>> budget;
     {
       std::lock_guard lock(t->mutex);
       uptime_1h = t->window.uptime_ratio(now, std::chrono::hours(1));
       uptime_24h = t->window.uptime_ratio(now, std::chrono::hours(24));
+      if (!t->objectives.empty()) budget = error_budget_remaining(t->config.slo, t->window, now);
     }
     t->metrics->uptime_1h->Set(uptime_1h);
     t->metrics->uptime_24h->Set(uptime_24h);
+    for (std::size_t i = 0; i < budget.size(); ++i) metrics_.set_budget_remaining(*t->metrics, i, budget[i]);
   }
 }
 

@@ -22,8 +22,8 @@ class http_routes {
   std::string render_metrics();
 
  private:
-  // Uptime sums hundreds of slices: done once per scrape, not once per probe.
-  void refresh_uptime_gauges();
+  // Uptime and error budgets sum hundreds of slices: done once per scrape, not once per probe.
+  void refresh_window_gauges();
 
   const std::shared_ptr<const agent_config>& config_;
   const target_list& targets_;

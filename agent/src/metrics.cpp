@@ -8,6 +8,13 @@ namespace watchpost::agent {
 
 namespace pm = prometheus;
 
+namespace {
+pm::Labels with(pm::Labels base, std::initializer_list<std::pair<const std::string, std::string>> more) {
+  base.insert(more);
+  return base;
+}
+}  // namespace
+
 std::size_t result_index(probes::failure_kind kind) {
   const std::string_view label = probes::metric_result(kind);
   for (std::size_t i = 0; i < probe_results.size(); ++i)
@@ -23,6 +30,7 @@ agent_metrics::agent_metrics()
       uptime_(pm::BuildGauge().Name("watchpost_uptime_ratio").Help("Fraction of successful probes over the window").Register(*registry_)),
       burn_(pm::BuildGauge().Name("watchpost_slo_burn_rate").Help("Error budget burn rate over the window").Register(*registry_)),
       breached_(pm::BuildGauge().Name("watchpost_slo_breached").Help("1 while a burn-rate alert of the SLO holds").Register(*registry_)),
+      budget_(pm::BuildGauge().Name("watchpost_slo_error_budget_remaining").Help("Fraction of the error budget left over the SLO window (negative when overspent)").Register(*registry_)),
       cert_(pm::BuildGauge().Name("watchpost_tls_cert_expiry_timestamp_seconds").Help("notAfter of the peer certificate (Unix time)").Register(*registry_)),
       webhook_(pm::BuildCounter().Name("watchpost_webhook_deliveries_total").Help("Webhook delivery attempts by result").Register(*registry_)),
       skipped_(pm::BuildCounter().Name("watchpost_agent_probes_skipped_total").Help("Ticks skipped because the previous probe was still running").Register(*registry_)) {
@@ -37,7 +45,9 @@ agent_metrics::agent_metrics()
 
 std::unique_ptr<target_metrics> agent_metrics::add_target(const target_config& target) {
   auto m = std::make_unique<target_metrics>();
-  const std::string& t = target.name;
+  m->labels = pm::Labels(target.labels.begin(), target.labels.end());
+  m->labels["target"] = target.name;  // config validation keeps user labels off this name
+  const pm::Labels& base = m->labels;
   std::vector<std::string> check_names{"probe"};
   if (target.suite) {
     check_names.clear();
@@ -45,24 +55,25 @@ std::unique_ptr<target_metrics> agent_metrics::add_target(const target_config& t
   }
   for (const auto& name : check_names) {
     check_metrics c;
-    c.success = &success_.Add({{"target", t}, {"check", name}});
+    c.success = &success_.Add(with(base, {{"check", name}}));
     for (std::size_t i = 0; i < probe_results.size(); ++i)
-      c.total[i] = &total_.Add({{"target", t}, {"check", name}, {"result", std::string(probe_results[i])}});
+      c.total[i] = &total_.Add(with(base, {{"check", name}, {"result", std::string(probe_results[i])}}));
     m->checks.push_back(c);
   }
-  m->uptime_1h = &uptime_.Add({{"target", t}, {"window", "1h"}});
-  m->uptime_24h = &uptime_.Add({{"target", t}, {"window", "24h"}});
+  m->uptime_1h = &uptime_.Add(with(base, {{"window", "1h"}}));
+  m->uptime_24h = &uptime_.Add(with(base, {{"window", "24h"}}));
   m->uptime_1h->Set(1);
   m->uptime_24h->Set(1);
-  m->webhook_delivered = &webhook_.Add({{"target", t}, {"result", "delivered"}});
-  m->webhook_failed = &webhook_.Add({{"target", t}, {"result", "failed"}});
-  m->skipped = &skipped_.Add({{"target", t}});
+  m->webhook_delivered = &webhook_.Add(with(base, {{"result", "delivered"}}));
+  m->webhook_failed = &webhook_.Add(with(base, {{"result", "failed"}}));
+  m->skipped = &skipped_.Add(base);
   for (const auto& obj : objectives_of(target.slo)) {
     slo_metrics s;
-    s.breached = &breached_.Add({{"target", t}, {"slo", obj.name}});
+    s.name = obj.name;
+    s.breached = &breached_.Add(with(base, {{"slo", obj.name}}));
     for (const auto& a : target.slo.burn_alerts)
       for (nanoseconds w : {a.long_window, a.short_window})
-        s.burn.push_back(&burn_.Add({{"target", t}, {"slo", obj.name}, {"window", window_label(w)}}));
+        s.burn.push_back(&burn_.Add(with(base, {{"slo", obj.name}, {"window", window_label(w)}})));
     m->slos.push_back(std::move(s));
   }
   return m;
@@ -85,22 +96,35 @@ void agent_metrics::remove_target(const target_metrics& m) {
     breached_.Remove(s.breached);
     // Two alerts may share a window label (the same series): Remove tolerates repeats.
     for (auto* g : s.burn) burn_.Remove(g);
+    if (s.budget_remaining) budget_.Remove(s.budget_remaining);
   }
 }
 
-void agent_metrics::observe_phase(target_metrics& m, const std::string& target, std::size_t phase, double seconds) {
+void agent_metrics::observe_phase(target_metrics& m, std::size_t phase, double seconds) {
   if (!m.duration[phase]) {
     // Loopback answers in tens of microseconds; Internet targets in hundreds of milliseconds.
     static const pm::Histogram::BucketBoundaries buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                          0.1,    0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
-    m.duration[phase] = &duration_.Add({{"target", target}, {"phase", std::string(probe_phases[phase])}}, buckets);
+    m.duration[phase] = &duration_.Add(with(m.labels, {{"phase", std::string(probe_phases[phase])}}), buckets);
   }
   m.duration[phase]->Observe(seconds);
 }
 
-void agent_metrics::set_cert_expiry(target_metrics& m, const std::string& target, double unix_seconds) {
-  if (!m.cert_expiry) m.cert_expiry = &cert_.Add({{"target", target}});
+void agent_metrics::set_cert_expiry(target_metrics& m, double unix_seconds) {
+  if (!m.cert_expiry) m.cert_expiry = &cert_.Add(m.labels);
   m.cert_expiry->Set(unix_seconds);
+}
+
+void agent_metrics::set_budget_remaining(target_metrics& m, std::size_t slo, std::optional<double> fraction) {
+  if (slo >= m.slos.size()) return;
+  slo_metrics& s = m.slos[slo];
+  if (!fraction) {
+    if (s.budget_remaining) budget_.Remove(s.budget_remaining);
+    s.budget_remaining = nullptr;
+    return;
+  }
+  if (!s.budget_remaining) s.budget_remaining = &budget_.Add(with(m.labels, {{"slo", s.name}}));
+  s.budget_remaining->Set(*fraction);
 }
 
 std::string agent_metrics::serialize() const { return pm::TextSerializer().Serialize(registry_->Collect()); }

@@ -121,6 +121,8 @@ void state_snapshot::add(const std::string& name, const target_window_state& st)
   json::object t;
   t["burn"] = st.burn_ring.serialize();
   t["window"] = st.window_ring.serialize();
+  t["uptime_1h"] = st.hour_ring.serialize();
+  t["uptime_24h"] = st.day_ring.serialize();
   json::array slos;
   for (const auto& s : st.slos) {
     slos.push_back(json::object{{"breached", s.breached},
@@ -146,8 +148,11 @@ void restore_states(const std::string& text, std::map<std::string, target_window
     auto it = states.find(std::string(key));
     if (it == states.end() || !value.is_object()) continue;
     try {
-      target_window_state restored = *it->second;
       const auto& t = value.as_object();
+      // The uptime rings have one geometry for every target: they outlive a changed SLO.
+      it->second->hour_ring.parse(json::value_to<std::string>(t.at("uptime_1h")));
+      it->second->day_ring.parse(json::value_to<std::string>(t.at("uptime_24h")));
+      target_window_state restored = *it->second;
       if (!restored.burn_ring.parse(json::value_to<std::string>(t.at("burn"))) ||
           !restored.window_ring.parse(json::value_to<std::string>(t.at("window"))))
         continue;

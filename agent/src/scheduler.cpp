@@ -83,10 +83,9 @@ void record_check(agent_metrics& metrics, target_runtime& t, std::size_t check, 
   const nanoseconds phases[] = {tm.resolve, tm.connect, tm.tls, tm.ttfb, tm.transfer, tm.total};
   for (std::size_t i = 0; i < std::size(phases); ++i)
     if (phases[i] > nanoseconds{0} || i + 1 == std::size(phases))
-      metrics.observe_phase(m, t.config.name, i, to_seconds(phases[i]));
+      metrics.observe_phase(m, i, to_seconds(phases[i]));
   if (res.tls.cert_not_after)
-    metrics.set_cert_expiry(m, t.config.name,
-                             std::chrono::duration<double>(res.tls.cert_not_after->time_since_epoch()).count());
+    metrics.set_cert_expiry(m, std::chrono::duration<double>(res.tls.cert_not_after->time_since_epoch()).count());
 }
 
 asio::awaitable<run_verdict> run_single_probe(agent_metrics& metrics, target_runtime& t) {

@@ -82,7 +82,6 @@ target_window_state target_window_state::make(const target_config& target) {
   using namespace std::chrono;
   target_window_state st;
   const slo_config& slo = target.slo;
-  nanoseconds covered = hours(24);
   if (!slo.empty()) {
     nanoseconds shortest = slo.burn_alerts.front().short_window, longest{0};
     for (const auto& a : slo.burn_alerts) {
@@ -93,22 +92,44 @@ target_window_state target_window_state::make(const target_config& target) {
     const nanoseconds slice = std::max<nanoseconds>(shortest / 4, milliseconds(100));
     st.burn_ring = slice_ring(slice, static_cast<std::size_t>(longest / slice) + 2);
     st.slos.resize(objectives_of(slo).size());
-    covered = std::max(covered, slo.window);
+    constexpr std::size_t window_slices = 288;  // the budget is within 1/288 of the window
+    st.window_ring = slice_ring(std::max<nanoseconds>(slo.window / window_slices, seconds(1)), window_slices + 1);
   }
-  constexpr std::size_t window_slices = 288;  // 5-minute slices for the default 24 h
-  st.window_ring = slice_ring(std::max<nanoseconds>(covered / window_slices, seconds(1)), window_slices + 1);
+  st.hour_ring = slice_ring(minutes(1), 61);
+  st.day_ring = slice_ring(minutes(15), 97);
   return st;
 }
 
 void target_window_state::record(wall_time at, bool ok, bool slow) {
   const slice_counts delta{1, ok ? 0u : 1u, (slow || !ok) ? 1u : 0u};
-  burn_ring.record(at, delta);
-  window_ring.record(at, delta);
+  for (slice_ring* ring : {&burn_ring, &window_ring, &hour_ring, &day_ring}) ring->record(at, delta);
 }
 
 double target_window_state::uptime_ratio(wall_time now, nanoseconds window) const {
-  const slice_counts c = window_ring.sum(now, window);
+  auto span = [](const slice_ring* r) { return r->slice() * static_cast<std::int64_t>(r->length()); };
+  const slice_ring* finest = nullptr;  // the finest ring that spans the window
+  const slice_ring* longest = &hour_ring;
+  for (const slice_ring* r : {&hour_ring, &day_ring, &window_ring}) {
+    if (r->length() == 0) continue;
+    if (span(r) > window && (!finest || r->slice() < finest->slice())) finest = r;
+    if (span(r) > span(longest)) longest = r;
+  }
+  const slice_counts c = (finest ? finest : longest)->sum(now, window);
   return c.total ? 1.0 - ratio(c.failed, c.total) : 1.0;
+}
+
+std::vector<std::optional<double>> error_budget_remaining(const slo_config& slo, const target_window_state& state,
+                                                          wall_time now) {
+  std::vector<std::optional<double>> out;
+  const slice_counts c = state.window_ring.sum(now, slo.window);
+  for (const slo_objective& obj : objectives_of(slo)) {
+    if (c.total == 0 || c.total < slo.min_requests) {
+      out.emplace_back();
+      continue;
+    }
+    out.emplace_back(1.0 - static_cast<double>(bad_of(obj, c)) / (obj.budget * c.total));
+  }
+  return out;
 }
 
 evaluation evaluate(const target_config& target, target_window_state& state, wall_time now, nanoseconds cooldown) {

@@ -33,6 +33,8 @@ std::optional<double> parse_term(std::string_view text) {
     scale = 60e9;
   else if (unit == "h")
     scale = 3600e9;
+  else if (unit == "d")
+    scale = 86400e9;
   else
     return std::nullopt;
   return value * scale;

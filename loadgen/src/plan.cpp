@@ -46,10 +46,10 @@ double read_sample(const config_file& file, const YAML::Node& node) {
   return percent / 100;
 }
 
-request_template read_request(const config_file& file, const YAML::Node& node, const probes::header_list& common,
-                              const probes::variable_scope& scope) {
+planned_request read_request(const config_file& file, const YAML::Node& node, const probes::header_list& common,
+                             const probes::variable_scope& scope) {
   auto m = file.mapping(node, "request");
-  request_template r;
+  planned_request r;
   if (auto n = m.optional("name")) r.name = file.string(*n, "name");
   if (auto n = m.optional("method")) {
     r.method = file.string(*n, "method");
@@ -95,6 +95,11 @@ std::optional<stage> parse_stage(const std::string& text) {
 load_plan parse_load_plan(const config_file& file) {
   load_plan plan;
   auto m = file.mapping(file.root(), "load plan");
+  for (const auto& kv : file.root()) {
+    const auto mark = kv.second.Mark();  // the value, as the parser's own errors
+    plan.where[kv.first.Scalar()] =
+        file.path() + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+  }
   if (auto n = m.optional("url")) plan.url = file.string(*n, "url");
   if (auto n = m.optional("connections")) {
     const auto v = file.integer(*n, "connections");
@@ -152,7 +157,7 @@ load_plan parse_load_plan(const config_file& file) {
     for (const auto& r : file.sequence(*n, "requests")) plan.requests.push_back(read_request(file, r, common, scope));
     if (plan.requests.empty()) file.fail(*n, "requests must list at least one request");
   } else if (!common.empty()) {
-    request_template r;
+    planned_request r;
     r.target = "";  // filled from the url by the command
     r.headers = common;
     plan.requests.push_back(r);

@@ -4,7 +4,6 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -19,6 +18,7 @@
 #include <optional>
 
 #include "watchpost/probes/dns_resolver.hpp"
+#include "watchpost/probes/wire.hpp"
 
 namespace watchpost::probes {
 
@@ -70,29 +70,6 @@ tls_info read_tls_info(SSL* session) {
     X509_free(cert);
   }
   return info;
-}
-
-bool has_line_break(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
-
-// Serialises the request into `out`, reusing its capacity. False if a header would break
-// the framing (a CR or LF in a name or value, e.g. from a captured variable).
-bool serialize_request(const request& req, const url& target, bool keep_alive, std::string& out) {
-  out.clear();
-  if (has_line_break(req.method) || req.method.find(' ') != std::string::npos) return false;
-  out.append(req.method).append(" ").append(target.target).append(" HTTP/1.1\r\n");
-  if (!find_header(req.headers, "Host")) out.append("Host: ").append(target.authority()).append("\r\n");
-  if (!find_header(req.headers, "User-Agent")) out.append("User-Agent: watchpost/0.1\r\n");
-  for (const auto& h : req.headers) {
-    if (h.name.empty() || has_line_break(h.name) || has_line_break(h.value)) return false;
-    out.append(h.name).append(": ").append(h.value).append("\r\n");
-  }
-  if (!keep_alive && !find_header(req.headers, "Connection")) out.append("Connection: close\r\n");
-  const bool sends_body =
-      !req.body.empty() || req.method == "POST" || req.method == "PUT" || req.method == "PATCH";
-  if (sends_body && !find_header(req.headers, "Content-Length"))
-    out.append("Content-Length: ").append(std::to_string(req.body.size())).append("\r\n");
-  out.append("\r\n").append(req.body);
-  return true;
 }
 
 // True when `cached` (whose target is the URL it was sent to) is `req` sent to `target`.
@@ -246,11 +223,10 @@ struct http_client::impl {
       secure.emplace(std::move(*plain), *tls_context);
       plain.reset();
       SSL* session = secure->native_handle();
-      if (!is_ip_literal(target.host)) {
-        SSL_set_tlsext_host_name(session, target.host.c_str());
-        SSL_set1_host(session, target.host.c_str());
-      } else {
-        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(session), target.host.c_str());
+      if (!tls_peer(target.host).apply(session)) {
+        fail(r, failure_kind::tls_handshake, "cannot set the TLS server name '" + target.host + "'");
+        close();
+        co_return false;
       }
       beast::get_lowest_layer(*secure).expires_at(std::min(deadline, tls_started + options.tls_timeout));
       auto [hs_ec] = co_await secure->async_handshake(ssl::stream_base::client, use_tuple);
@@ -385,9 +361,11 @@ struct http_client::impl {
   asio::awaitable<void> send_once(const request& req, const url& target, result& r, time_point start,
                                   time_point deadline) {
     if (!serialized_for || !same_request(*serialized_for, req, target)) {
-      if (!serialize_request(req, target, options.keep_alive, wire)) {
+      const wire_options how{options.keep_alive, "watchpost/0.1"};
+      if (!serialize_request(req.method, target.target, req.headers, req.body, target.authority(), how,
+                             wire)) {
         serialized_for.reset();
-        fail(r, failure_kind::protocol, "request method or a header contains a line break or space");
+        fail(r, failure_kind::protocol, "request method, target or a header contains a line break or space");
         co_return;
       }
       serialized_for = req;

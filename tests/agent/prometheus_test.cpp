@@ -84,3 +84,58 @@ TEST_CASE("a real Prometheus scrapes the agent and answers PromQL over the spec 
   REQUIRE(p50.has_value());
   CHECK(*p50 >= 0.1);
 }
+
+namespace {
+// The line of `metric` whose label block contains every one of `parts`, or "" when none does.
+std::string sample_line(const std::string& metrics, const std::string& metric, std::initializer_list<std::string> parts) {
+  std::size_t pos = 0;
+  while ((pos = metrics.find("\n" + metric + "{", pos)) != std::string::npos) {
+    const std::size_t end = metrics.find('\n', pos + 1);
+    const std::string line = metrics.substr(pos + 1, end - pos - 1);
+    pos = end;
+    bool all = true;
+    for (const auto& p : parts) all = all && line.find(p) != std::string::npos;
+    if (all) return line;
+  }
+  return "";
+}
+}  // namespace
+
+TEST_CASE("labels, the error budget and a suite target's timeout show in /metrics, which promtool accepts") {
+  require_installed("/usr/bin/promtool", "prometheus");
+  testing::test_target target;
+  const auto dir = temp_dir("labels");
+  write_text(dir + "/slow.yaml", "name: slow\nbase_url: " + target.http_url("") +
+                                     "\ndefaults: { timeout: 10s }\nchecks:\n  - { name: wait, request: GET /delay/3000 }\n");
+  write_text(dir + "/agent.yaml", "listen: 127.0.0.1:0\nstate_dir: " + dir + "/state\nlabels: { region: eu, team: core }\n"
+                                  "targets:\n"
+                                  "  - name: health\n    url: " + target.http_url("/health") + "\n    interval: 100ms\n"
+                                  "    labels: { team: payments }\n"
+                                  "    slo: { availability: 99%, window: 1h, min_requests: 3 }\n"
+                                  "  - name: suite\n    suite: slow.yaml\n    interval: 500ms\n    timeout: 300ms\n");
+  running_agent agent(dir + "/agent.yaml");
+  std::string metrics;
+  const bool ready = wait_until([&] {
+    metrics = agent.get("/metrics");
+    const auto timeouts = sample_line(metrics, "watchpost_probe_total", {"check=\"wait\"", "result=\"timeout\""});
+    return !sample_line(metrics, "watchpost_slo_error_budget_remaining", {}).empty() && !timeouts.empty() &&
+           !timeouts.ends_with(" 0");
+  }, 10s);
+  INFO(metrics);
+  REQUIRE(ready);
+  CHECK(sample_line(metrics, "watchpost_probe_success", {"target=\"health\""}) ==
+        "watchpost_probe_success{check=\"probe\",region=\"eu\",target=\"health\",team=\"payments\"} 1");
+  CHECK(sample_line(metrics, "watchpost_slo_error_budget_remaining", {}) ==
+        "watchpost_slo_error_budget_remaining{region=\"eu\",slo=\"availability\",target=\"health\",team=\"payments\"} 1");
+  for (const char* metric : {"watchpost_probe_total", "watchpost_probe_duration_seconds_bucket", "watchpost_uptime_ratio",
+                             "watchpost_slo_burn_rate", "watchpost_slo_breached", "watchpost_webhook_deliveries_total"}) {
+    INFO(metric);
+    CHECK_FALSE(sample_line(metrics, metric, {"region=\"eu\"", "target=\"health\"", "team=\"payments\""}).empty());
+    CHECK(sample_line(metrics, metric, {"target=\"health\"", "team=\"core\""}).empty());
+  }
+  CHECK_FALSE(sample_line(metrics, "watchpost_probe_success", {"target=\"suite\"", "team=\"core\"", "region=\"eu\""}).empty());
+  // The suite's 10s default would leave the 3 s delay a success; the target's 300ms bounds it.
+  CHECK(sample_line(metrics, "watchpost_probe_total", {"check=\"wait\"", "result=\"ok\""}).ends_with(" 0"));
+  write_text(dir + "/metrics.txt", metrics);
+  CHECK(std::system(("/usr/bin/promtool check metrics < " + dir + "/metrics.txt").c_str()) == 0);
+}

@@ -52,3 +52,15 @@ TEST_CASE("a value that rounds up to the next unit is printed in that unit") {
   for (auto d : {999999ns, 999'600'000ns, 999'500ns, 999'499'999ns})
     CHECK(watchpost::parse_duration(format_duration(d)).has_value());
 }
+
+// Days go through the same grammar as every other unit: SLO windows used to be read by a
+// separate "<digits>d" path in the agent that skipped the zero and overflow checks.
+TEST_CASE("days parse like every other unit, with the same overflow check") {
+  CHECK(parse_duration("30d") == std::chrono::hours(24 * 30));
+  CHECK(parse_duration("1.5d") == std::chrono::hours(36));
+  CHECK(parse_duration("1d12h") == std::chrono::hours(36));
+  CHECK(parse_duration("0d") == 0s);
+  CHECK(parse_duration("104166d") == std::chrono::hours(24 * 104166));
+  for (const char* bad : {"104167d", "99999999999999999999d", "d", "5D", "-1d", "1dd", "1d5"})
+    CHECK_FALSE(parse_duration(bad).has_value());
+}

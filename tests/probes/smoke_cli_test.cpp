@@ -404,7 +404,7 @@ TEST_CASE("smoke: a report that cannot be written exits 3 after the push and the
   watchpost::testing::child_process pushgateway(
       require_installed("/usr/bin/prometheus-pushgateway", "prometheus-pushgateway"),
       {"--web.listen-address=127.0.0.1:" + std::to_string(gateway_port), "--log.level=error"});
-  REQUIRE(wait_until([&] { return !http_get(gateway + "/-/ready").empty(); }, 10s));
+  REQUIRE(wait_until([&] { return try_http_get(gateway + "/-/ready").has_value(); }, 10s));
   webhook_receiver receiver;
   const auto failing = write_file("unwritable.yaml", "name: unwritable\nchecks:\n  - { request: GET /status/500 }\n");
   const auto json = (scratch_dir() / "unwritable.json").string();

@@ -62,6 +62,8 @@ struct target_config {
   std::shared_ptr<const probes::redactor> secrets = std::make_shared<const probes::redactor>();
   slo_config slo;
   std::vector<webhook_config> on_breach;
+  // The agent's `labels:` merged with the target's: extra labels on every series of the target.
+  std::map<std::string, std::string> labels;
 };
 
 // dns: { servers: [127.0.0.1:5353], cache_ttl: 30s }. Each worker thread has one resolver
@@ -90,7 +92,7 @@ struct agent_config {
   int listen_max_connections = 256;
   std::string state_dir = "./watchpost-state";
   std::string agent_id;  // defaults to the host name
-  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> labels;  // agent-level; each target carries the merged set
   int threads = 2;
   // Probe starts are rounded up to multiples of this, so a worker wakes once per batch of
   // due probes instead of once per probe: the wakeups, not the probes, dominate the CPU at

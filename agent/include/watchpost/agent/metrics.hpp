@@ -1,7 +1,7 @@
 #pragma once
 // The agent's Prometheus metrics (SPEC "Metrics"; names are stable API) on a prometheus-cpp
-// registry, plus agent health. Labels are bounded: target names from the config, the
-// closed result/phase sets, SLO names and configured window labels — never error text.
+// registry, plus agent health. Labels are bounded: target names and `labels:` from the config,
+// the closed result/phase sets, SLO names and configured window labels — never error text.
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
@@ -10,6 +10,7 @@
 
 #include <array>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,8 +27,10 @@ inline constexpr std::array<std::string_view, 6> probe_phases = {"resolve", "con
 std::size_t result_index(probes::failure_kind kind);
 
 struct slo_metrics {
+  std::string name;  // the objective: availability, latency_p95, error_rate
   prometheus::Gauge* breached = nullptr;
   std::vector<prometheus::Gauge*> burn;  // alert windows in config order: long, short, long, short...
+  prometheus::Gauge* budget_remaining = nullptr;  // present only while the window has min_requests probes
 };
 
 // watchpost_probe_success and _total of one check (label check=<name>, "probe" for a
@@ -39,6 +42,7 @@ struct check_metrics {
 
 // Pointers into the registry's families for one target; valid until remove_target().
 struct target_metrics {
+  prometheus::Labels labels;  // target=<name> and the configured labels, on every series below
   std::vector<check_metrics> checks;  // parallel to the suite's checks, else one "probe"
   // Added on a phase's first observation: a plain-http target by IP address never shows
   // resolve or tls series (a third of the /metrics text at thousands of targets).
@@ -58,8 +62,10 @@ class agent_metrics {
   std::unique_ptr<target_metrics> add_target(const target_config& target);
   void remove_target(const target_metrics& metrics);
   // Both may add a series: call from the target's worker thread (the registry locks).
-  void observe_phase(target_metrics& metrics, const std::string& target, std::size_t phase, double seconds);
-  void set_cert_expiry(target_metrics& metrics, const std::string& target, double unix_seconds);
+  void observe_phase(target_metrics& metrics, std::size_t phase, double seconds);
+  void set_cert_expiry(target_metrics& metrics, double unix_seconds);
+  // nullopt removes the series: a budget over too few probes would be noise on a dashboard.
+  void set_budget_remaining(target_metrics& metrics, std::size_t slo, std::optional<double> fraction);
 
   // Prometheus text exposition format 0.0.4 of everything registered.
   std::string serialize() const;
@@ -78,6 +84,7 @@ class agent_metrics {
   prometheus::Family<prometheus::Gauge>& uptime_;
   prometheus::Family<prometheus::Gauge>& burn_;
   prometheus::Family<prometheus::Gauge>& breached_;
+  prometheus::Family<prometheus::Gauge>& budget_;
   prometheus::Family<prometheus::Gauge>& cert_;
   prometheus::Family<prometheus::Counter>& webhook_;
   prometheus::Family<prometheus::Counter>& skipped_;

@@ -72,16 +72,26 @@ struct slo_status {
   std::string alert_window;  // "1h/5m"
 };
 
-// Per-target window state: what survives restarts.
+// Per-target window state: what survives restarts. Uptime has rings of its own so the 1h and
+// 24h figures keep their resolution whatever the SLO geometry (a 30d window has 2.5 h slices).
 struct target_window_state {
   slice_ring burn_ring;    // covers the longest burn window at fine resolution
-  slice_ring window_ring;  // covers the SLO window (and 24h of uptime) coarsely
+  slice_ring window_ring;  // covers the SLO window coarsely (empty without an SLO)
+  slice_ring hour_ring;    // 1-minute slices over 1 h
+  slice_ring day_ring;     // 15-minute slices over 24 h
   std::vector<slo_status> slos;  // parallel to objectives_of(config.slo)
 
   static target_window_state make(const target_config& target);
   void record(wall_time at, bool ok, bool slow);
+  // From the finest ring that spans `window` (else the longest): within one slice of exact.
   double uptime_ratio(wall_time now, nanoseconds window) const;  // 1 when no probes yet
 };
+
+// Per objective (parallel to objectives_of): the fraction of the error budget left over the
+// SLO window, 1 - bad / (allowed fraction x probes); negative once overspent. nullopt while the
+// window holds fewer than min_requests probes (at least one): no figure beats a made-up one.
+std::vector<std::optional<double>> error_budget_remaining(const slo_config& slo, const target_window_state& state,
+                                                          wall_time now);
 
 enum class slo_event_kind { breached, resolved };
 

@@ -31,8 +31,8 @@
 
 namespace watchpost::loadgen {
 
-// One kind of request in the mix, serialised once before the run.
-struct request_template {
+// One kind of request in the mix as the plan gives it (compiled_plan.hpp holds its bytes).
+struct planned_request {
   std::string name;
   std::string method = "GET";
   std::string target = "/";  // path and query
@@ -48,7 +48,7 @@ struct request_template {
 
 struct load_options {
   probes::url url;                            // scheme, host, port (target used when requests is empty)
-  std::vector<request_template> requests;     // the weighted mix
+  std::vector<planned_request> requests;     // the weighted mix
   unsigned threads = 1;
   std::uint64_t connections = 10;
   std::optional<schedule> rate;               // open model when set (requests/s over time)
@@ -68,10 +68,8 @@ struct load_options {
 using interval_observer = std::function<bool(const load_result& so_far, const series_point& latest)>;
 
 // Runs the plan to completion, SIGINT (first: graceful stop, second: hard stop) or abort.
-// Throws std::runtime_error for setup failures (name does not resolve, unreadable CA file).
+// Throws std::runtime_error for setup failures (name does not resolve, unreadable CA file, a
+// request the wire cannot frame).
 load_result run_load(const load_options& options, const interval_observer& observer);
-
-// The exact bytes sent for one request (Host, Content-Length, keep-alive added when absent).
-std::string serialize_request(const request_template& request, const probes::url& url);
 
 }  // namespace watchpost::loadgen

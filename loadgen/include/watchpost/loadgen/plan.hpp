@@ -34,8 +34,10 @@
 // response of that request on each thread; failures count as errors of kind `assertion`.
 // `latency:` compares the response time from the actual send. A sampled body over 16 MiB counts
 // as body_too_large. `tls:` rules are not supported (use watchpost smoke for certificates).
-// Command-line flags override the file.
+// Command-line flags override the file; resolve() (resolve.hpp) layers them and checks the whole.
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -58,8 +60,11 @@ struct load_plan {
   std::optional<bool> insecure;
   std::optional<std::string> ca_file;  // resolved against the plan file's folder
   std::vector<std::string> thresholds;
-  std::vector<request_template> requests;
+  std::vector<planned_request> requests;
   probes::redactor secrets;  // every ${env:...} value the plan used (headers, expect:)
+  // "plan.yaml:3:11" for each top-level setting the file gave, by key: the errors found when
+  // the plan is resolved (resolve.hpp) point at the file's line, not at a flag.
+  std::map<std::string, std::string, std::less<>> where;
 };
 
 load_plan parse_load_plan(const config_file& file);

@@ -1,0 +1,82 @@
+#pragma once
+// One load connection: a small callback state machine (connect -> TLS handshake -> write ->
+// wait readable -> read into the worker's shared buffer -> parse), a few hundred bytes each.
+// engine.hpp has the rules for what every intended request becomes.
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "transport.hpp"
+#include "watchpost/common/duration.hpp"
+#include "watchpost/loadgen/response_parser.hpp"
+#include "watchpost/probes/failure.hpp"
+
+namespace watchpost::loadgen {
+
+class worker;
+
+class connection {
+ public:
+  using clock_type = std::chrono::steady_clock;
+  using time_point = clock_type::time_point;
+
+  connection(worker& w, std::size_t index);
+  void start();
+  void stop();
+  // Called by the worker's sweep: closes an exchange (or connect) past its deadline.
+  void check_deadline(time_point now);
+  void resume();  // a parked connection may work again
+  bool parked() const { return parked_; }
+  bool started() const { return started_; }
+  // The run ends now: a request still unanswered is counted as in flight, or as a timeout
+  // when it is already past its deadline.
+  void end_of_run(time_point now);
+
+ private:
+  enum class phase : std::uint8_t { idle, connecting, handshaking, waiting_slot, in_flight, backoff };
+  using step = void (connection::*)();
+
+  void connect();
+  void on_connect(const boost::system::error_code& ec);
+  void connect_failed(probes::failure_kind kind);
+  void handshake();
+  void ready();  // connected (and TLS established): start the first request
+  // Waits until the socket can do what `want` asks, then runs `next` (or fails the exchange).
+  void await(io_result want, step next);
+  void next_request();
+  void send();
+  void write_request();
+  void wait_readable();
+  void read_response();
+  void yield_read();
+  void closed_before_response();
+  void resend();
+  void complete();
+  void fail(probes::failure_kind kind);
+  void release_capture();
+  void reconnect_after(nanoseconds delay);
+
+  worker& w_;
+  std::size_t index_;
+  transport transport_;
+  boost::asio::steady_timer timer_;
+  response_parser parser_;
+  std::unique_ptr<response_capture> capture_;  // set while a sampled response is in flight
+  std::size_t request_ = 0;
+  std::size_t written_ = 0;  // bytes of the current request sent so far
+  time_point intended_{}, sent_{}, deadline_{};
+  nanoseconds backoff_{0};
+  std::size_t endpoint_ = 0;
+  phase phase_ = phase::idle;
+  bool connected_ = false;
+  bool timed_out_ = false;
+  bool parked_ = false;
+  bool started_ = false;
+  bool reused_ = false;    // this transport already carried a complete exchange
+  bool answered_ = false;  // a byte of the current response arrived
+  bool resent_ = false;    // the current request was already resent once
+  bool resend_ = false;    // reconnecting to resend the current request
+};
+
+}  // namespace watchpost::loadgen

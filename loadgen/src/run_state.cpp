@@ -1,0 +1,75 @@
+#include "run_state.hpp"
+
+#include <algorithm>
+#include <csignal>
+#include <functional>
+#include <thread>
+
+namespace watchpost::loadgen {
+
+void run_state::on_interval(std::int64_t second, interval_data data, bool final, time_point stopped_at) {
+  const bool has_data = data.totals != counters{};
+  if (!final || has_data) result_.add_interval(second, data.totals, data.corrected, data.uncorrected);
+  merge_failure_messages(result_.assertion_failures, data.assertion_failures);
+  if (final) {
+    last_stop_ = std::max(last_stop_, stopped_at);
+    if (++finished_ == workers_.size()) {
+      signals_->cancel();
+      return;
+    }
+    return;
+  }
+  if (++arrivals_[second] == workers_.size()) {
+    arrivals_.erase(second);
+    if (observer_ && !stop_requested_) {
+      auto it = std::find_if(result_.series.begin(), result_.series.end(),
+                             [&](const series_point& p) { return p.second == second; });
+      result_.elapsed_seconds = to_seconds(clock_type::now() - start_);
+      if (it != result_.series.end() && !observer_(result_, *it)) {
+        result_.interrupted = true;
+        stop_all();
+      }
+    }
+  }
+}
+
+void run_state::stop_all() {
+  stop_requested_ = true;
+  for (auto& w : workers_) boost::asio::post(w->context(), [wp = w.get()] { wp->stop(); });
+}
+
+load_result run_state::run(const compiled_plan& plan, const network_target& target) {
+  result_.parameters = options_.parameters;
+  for (unsigned i = 0; i < options_.threads; ++i)
+    workers_.push_back(std::make_unique<worker>(*this, options_, plan, target, i));
+
+  signals_.emplace(main_, SIGINT, SIGTERM);
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [this, &on_signal](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        if (!stop_requested_) {
+          // First signal: stop gracefully and report what ran.
+          result_.interrupted = true;
+          stop_all();
+          signals_->async_wait(on_signal);
+        } else {
+          // Second signal: stop now, without waiting for workers to drain.
+          for (auto& w : workers_) w->context().stop();
+          main_.stop();
+        }
+      };
+  signals_->async_wait(on_signal);
+
+  start_ = clock_type::now();
+  last_stop_ = start_;
+  std::vector<std::thread> threads;
+  threads.reserve(workers_.size());
+  for (auto& w : workers_) threads.emplace_back([wp = w.get()] { wp->run(); });
+  main_.run();
+  for (auto& t : threads) t.join();
+  if (last_stop_ == start_) last_stop_ = clock_type::now();
+  result_.elapsed_seconds = to_seconds(last_stop_ - start_);
+  return std::move(result_);
+}
+
+}  // namespace watchpost::loadgen

@@ -1,0 +1,61 @@
+#pragma once
+// One connection's byte stream: a non-blocking TCP socket, with OpenSSL on top for https.
+// Every call returns at once with what happened (done, or which readiness to wait for), so the
+// connection's state machine decides when to wait; no coroutine, no buffer of its own.
+#include <openssl/ssl.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "watchpost/probes/wire.hpp"
+
+namespace watchpost::loadgen {
+
+// Where every connection goes, resolved once before the run; read-only while it runs.
+struct network_target {
+  std::vector<boost::asio::ip::tcp::endpoint> endpoints;
+  SSL_CTX* tls = nullptr;                // https: verification, CA store (null for http)
+  std::optional<probes::tls_peer> peer;  // https: SNI and the name (or IP) to verify
+};
+
+// One non-blocking read, write or handshake step.
+enum class io_result : std::uint8_t { done, want_read, want_write, closed, failed };
+
+class transport {
+ public:
+  explicit transport(boost::asio::io_context& context) : socket_(context) {}
+  boost::asio::ip::tcp::socket& socket() { return socket_; }
+  bool secure() const { return tls_ != nullptr; }
+
+  // After the TCP connect: no delay, non-blocking, and for https a TLS session (resuming the
+  // last one) ready for handshake(). False when OpenSSL could not set one up.
+  bool connected(const network_target& target);
+  io_result handshake();
+  // After a failed handshake: the server's certificate was rejected (rather than the handshake).
+  bool verify_failed() const;
+  io_result write_some(const char* data, std::size_t size, std::size_t& written);
+  io_result read_some(char* data, std::size_t size, std::size_t& got);
+  // Closes the socket, keeping a resumable TLS session for the next connect.
+  void close();
+
+ private:
+  io_result tls_result(int rc, std::size_t& count);
+
+  boost::asio::ip::tcp::socket socket_;
+  struct ssl_free {
+    void operator()(SSL* s) const { SSL_free(s); }
+  };
+  std::unique_ptr<SSL, ssl_free> tls_;  // per connection attempt, on https
+  struct session_free {
+    void operator()(SSL_SESSION* s) const { SSL_SESSION_free(s); }
+  };
+  // The last TLS session, resumed on reconnect (servers that close connections cost an
+  // abbreviated handshake, not a full one).
+  std::unique_ptr<SSL_SESSION, session_free> session_;
+};
+
+}  // namespace watchpost::loadgen
