@@ -28,10 +28,8 @@ int run_agent_command(const args& argv) {
   return agent::run_agent(run);
 }
 
-int agent_command(const args& argv) { return guarded("agent", run_agent_command, argv); }
-
 const bool registered =
-    register_command({"agent", agent_command, "agent CONFIG.yaml: probe targets forever, serve /metrics, fire SLO webhooks", 40});
+    register_command({"agent", run_agent_command, "agent CONFIG.yaml: probe targets forever, serve /metrics, fire SLO webhooks", 40});
 
 }  // namespace
 

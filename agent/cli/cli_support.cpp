@@ -1,6 +1,5 @@
 #include "cli_support.hpp"
 
-#include <cstdio>
 #include <iostream>
 
 #include "watchpost/exporters/pushgateway.hpp"
@@ -73,18 +72,6 @@ bool parse_options(const args& argv, const po::options_description& options,
   if (!vm.count("help")) return true;
   std::cout << options << "\n";
   return false;
-}
-
-int guarded(const char* command, int (*body)(const args&), const args& argv) {
-  try {
-    return body(argv);
-  } catch (const usage_error& e) {
-    std::fprintf(stderr, "watchpost %s: %s\n", command, e.what());
-    return exit_usage;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "watchpost %s: %s\n", command, e.what());
-    return exit_usage;
-  }
 }
 
 }  // namespace watchpost::cli

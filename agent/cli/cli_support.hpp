@@ -12,11 +12,6 @@
 
 namespace watchpost::cli {
 
-// Thrown for bad usage; main-level code prints "watchpost <cmd>: <message>" and exits 2.
-struct usage_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
 nanoseconds duration_option(const std::string& flag, const std::string& text);
 probes::url url_argument(const std::string& text);
 // --push-gateway URL, checked before any traffic is sent.
@@ -38,8 +33,5 @@ std::map<std::string, std::string> var_options(const std::vector<std::string>& i
 bool parse_options(const args& argv, const boost::program_options::options_description& options,
                    const boost::program_options::positional_options_description& positional,
                    boost::program_options::variables_map& vm);
-
-// Runs body, mapping usage_error and startup errors (std::exception) to a one-line message and exit 2.
-int guarded(const char* command, int (*body)(const args&), const args& argv);
 
 }  // namespace watchpost::cli

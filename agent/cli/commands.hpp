@@ -7,14 +7,14 @@
 #include <string_view>
 #include <vector>
 
+#include "watchpost/common/exit_error.hpp"
+
 namespace watchpost::cli {
 
 using args = std::vector<std::string>;
 
-inline constexpr int exit_pass = 0;
-inline constexpr int exit_failed = 1;         // a check or threshold failed
-inline constexpr int exit_usage = 2;          // bad usage or invalid file
-inline constexpr int exit_could_not_run = 3;  // e.g. target never became ready
+// Exit codes (exit_pass ... exit_could_not_run) and the errors that carry them: a command returns
+// 0 or 1 for its verdict and throws usage_error (2) or cannot_run (3); main() maps the throw.
 
 struct command_info {
   std::string_view name;

@@ -93,10 +93,7 @@ int run_load_command(const args& argv) {
   loadgen::load_plan plan;
   if (plan_path) plan = loadgen::load_plan_file(*plan_path);
   auto resolved = loadgen::resolve(plan, load_overrides_of(vm, positional_text));
-  if (auto* errors = std::get_if<loadgen::resolve_errors>(&resolved)) {
-    for (const auto& e : *errors) std::fprintf(stderr, "watchpost load: %s\n", e.c_str());
-    return exit_usage;
-  }
+  if (auto* errors = std::get_if<loadgen::resolve_errors>(&resolved)) throw usage_error(*errors);  // all at once
   loadgen::load_options& opt = std::get<loadgen::resolved_load>(resolved).options;
   const auto& thresholds = std::get<loadgen::resolved_load>(resolved).thresholds;
   const bool abort_on_fail = vm.count("abort-on-fail") > 0;
@@ -132,13 +129,7 @@ int run_load_command(const args& argv) {
     return true;
   };
 
-  loadgen::load_result result;
-  try {
-    result = loadgen::run_load(opt, observer);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "watchpost load: %s\n", e.what());
-    return exit_could_not_run;
-  }
+  const loadgen::load_result result = loadgen::run_load(opt, observer);
   if (tty && !quiet) std::fprintf(stderr, "\n");
 
   const auto outcomes = loadgen::evaluate_thresholds(thresholds, result);
@@ -165,10 +156,8 @@ int run_load_command(const args& argv) {
   return passed ? exit_pass : exit_failed;
 }
 
-int load_command(const args& argv) { return guarded("load", run_load_command, argv); }
-
 const bool registered = register_command(
-    {"load", load_command, "load URL: closed (-c) or open (--rate) model load with thresholds and reports", 30});
+    {"load", run_load_command, "load URL: closed (-c) or open (--rate) model load with thresholds and reports", 30});
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 // argv -> subcommand. Everything else lives in the module libraries.
 #include <algorithm>
 #include <cstdio>
+#include <string_view>
 #include <vector>
 
 #include "commands.hpp"
@@ -36,7 +37,29 @@ int usage(std::FILE* out) {
                  static_cast<int>(c.summary.size()), c.summary.data());
   std::fprintf(
       out, "\nexit codes: 0 pass, 1 check/threshold failed, 2 bad usage or invalid file, 3 could not run\n");
-  return out == stdout ? watchpost::cli::exit_pass : watchpost::cli::exit_usage;
+  return out == stdout ? watchpost::exit_pass : watchpost::exit_usage;
+}
+
+// The one place an error becomes an exit code: typed errors carry theirs (usage_error and
+// config_error 2, cannot_run 3); anything else escaped the command's setup, so it could not run.
+int guarded(const watchpost::cli::command_info& command, const watchpost::cli::args& argv) {
+  const auto fail = [&](std::string_view message, int code) {
+    // One line per error; a usage_error may hold several found at once.
+    for (std::size_t start = 0; start <= message.size();) {
+      const std::size_t end = std::min(message.find('\n', start), message.size());
+      std::fprintf(stderr, "watchpost %.*s: %.*s\n", static_cast<int>(command.name.size()), command.name.data(),
+                   static_cast<int>(end - start), message.data() + start);
+      start = end + 1;
+    }
+    return code;
+  };
+  try {
+    return command.run(argv);
+  } catch (const watchpost::exit_error& e) {
+    return fail(e.what(), e.code());
+  } catch (const std::exception& e) {
+    return fail(e.what(), watchpost::exit_could_not_run);
+  }
 }
 
 }  // namespace
@@ -50,7 +73,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   for (const auto& c : watchpost::cli::registered_commands())
-    if (c.name == name) return c.run(watchpost::cli::args(argv + 2, argv + argc));
+    if (c.name == name) return guarded(c, watchpost::cli::args(argv + 2, argv + argc));
   std::fprintf(stderr, "watchpost: unknown command '%s' (try 'watchpost --help')\n", argv[1]);
-  return watchpost::cli::exit_usage;
+  return watchpost::exit_usage;
 }

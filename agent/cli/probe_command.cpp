@@ -64,10 +64,8 @@ int run_probe(const args& argv) {
   return res.ok() ? exit_pass : exit_failed;
 }
 
-int probe_command(const args& argv) { return guarded("probe", run_probe, argv); }
-
 const bool registered = register_command(
-    {"probe", probe_command, "probe URL: one request, its phase timings and failure kind", 10});
+    {"probe", run_probe, "probe URL: one request, its phase timings and failure kind", 10});
 
 }  // namespace
 

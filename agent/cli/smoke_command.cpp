@@ -59,13 +59,9 @@ probes::suite preset_suite(const po::variables_map& vm, const std::string& name,
   }
   for (const auto* path : {&o.health_path, &o.api_path})
     if (!path->starts_with("/")) throw usage_error("paths must start with '/', got '" + *path + "'");
-  try {
-    probes::suite s = probes::deploy_preset(base, o);
-    s.timeout = duration_option("--timeout", vm["timeout"].as<std::string>());
-    return s;
-  } catch (const std::invalid_argument& e) {
-    throw usage_error(e.what());
-  }
+  probes::suite s = probes::deploy_preset(base, o);
+  s.timeout = duration_option("--timeout", vm["timeout"].as<std::string>());
+  return s;
 }
 
 // Failure notification: the exit code still reports the failure whatever happens here.
@@ -194,19 +190,14 @@ int run_smoke(const args& argv) {
     }
   }
   if (webhook && !run.passed()) notify(*webhook, run, redact, client);
-  if (run.any_not_ready()) {
-    std::fprintf(stderr, "watchpost smoke: a target never became ready within --wait-ready\n");
-    return exit_could_not_run;
-  }
+  if (run.any_not_ready()) throw cannot_run("a target never became ready within --wait-ready");
   // A gate whose report is missing did not do its whole job, whatever the verdict (printed above).
   if (!reports_written) return exit_could_not_run;
   return run.passed() ? exit_pass : exit_failed;
 }
 
-int smoke_command(const args& argv) { return guarded("smoke", run_smoke, argv); }
-
 const bool registered = register_command(
-    {"smoke", smoke_command, "smoke SUITE.yaml | --preset deploy URL: post-deploy checks, exit 1 on failure", 20});
+    {"smoke", run_smoke, "smoke SUITE.yaml | --preset deploy URL: post-deploy checks, exit 1 on failure", 20});
 
 }  // namespace
 

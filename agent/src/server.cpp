@@ -19,6 +19,7 @@
 
 #include "metrics_renderer.hpp"
 #include "watchpost/agent/log.hpp"
+#include "watchpost/common/exit_error.hpp"
 
 namespace watchpost::agent::detail {
 
@@ -259,12 +260,12 @@ status_server::status_server(asio::io_context& io, const std::string& host, std:
     auto& tls = impl_->tls.emplace(ssl::context::tls_server);
     SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
     tls.use_certificate_chain_file(security.tls_cert, ec);
-    if (ec) throw std::runtime_error("cannot load listen_tls.cert '" + security.tls_cert + "': " + ec.message());
+    if (ec) throw usage_error("cannot load listen_tls.cert '" + security.tls_cert + "': " + ec.message());
     tls.use_private_key_file(security.tls_key, ssl::context::pem, ec);
-    if (ec) throw std::runtime_error("cannot load listen_tls.key '" + security.tls_key + "': " + ec.message());
+    if (ec) throw usage_error("cannot load listen_tls.key '" + security.tls_key + "': " + ec.message());
   }
   const auto address = asio::ip::make_address(host, ec);
-  if (ec) throw std::runtime_error("listen address '" + host + "' is not an IP address");
+  if (ec) throw usage_error("listen address '" + host + "' is not an IP address");
   if (!address.is_loopback() && security.user.empty() && security.tls_cert.empty())
     log_event(log_level::warn, "listening beyond loopback without listen_basic_auth or listen_tls: anyone who can "
                                "reach it reads /metrics and /status",
@@ -274,7 +275,7 @@ status_server::status_server(asio::io_context& io, const std::string& host, std:
   if (!ec) impl_->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) impl_->acceptor.bind(endpoint, ec);
   if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+  if (ec) throw cannot_run("cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
   asio::co_spawn(io, accept_loop(impl_), [](std::exception_ptr e) {
     if (e) log_event(log_level::error, "status server stopped unexpectedly");
   });

@@ -8,7 +8,7 @@
 namespace watchpost {
 
 config_error::config_error(std::string file, int line, int column, const std::string& message)
-    : std::runtime_error(file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message),
+    : usage_error(file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message),
       file_(std::move(file)),
       line_(line),
       column_(column) {}

@@ -8,6 +8,7 @@
 #include <tuple>
 #include <utility>
 
+#include "watchpost/common/exit_error.hpp"
 #include "watchpost/common/text_file.hpp"
 
 namespace watchpost::exporters {
@@ -210,18 +211,18 @@ loadgen::load_result parse_load_report(const std::string& text) {
 
 loadgen::load_result read_load_report_file(const std::string& path) {
   const auto text = read_text_file(path);
-  if (!text) throw std::runtime_error("cannot read " + path);
+  if (!text) throw usage_error("cannot read " + path);
   try {
     return parse_load_report(*text);
   } catch (const std::exception& e) {
-    throw std::runtime_error(path + ": " + e.what());
+    throw usage_error(path + ": " + e.what());
   }
 }
 
 void write_text_file(const std::string& path, const std::string& content) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << content;
-  if (!out.flush()) throw std::runtime_error("cannot write " + path);
+  if (!out.flush()) throw cannot_run("cannot write " + path);
 }
 
 }  // namespace watchpost::exporters

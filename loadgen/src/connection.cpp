@@ -46,6 +46,10 @@ void connection::connect() {
   phase_ = phase::connecting;
   deadline_ = clock_type::now() + w_.options().connect_timeout;
   const auto& endpoints = w_.target().endpoints;
+  if (endpoints.empty()) {  // the name did not resolve: each attempt is a dns failure, not a setup error
+    connect_failed(failure_kind::dns);
+    return;
+  }
   const tcp::endpoint& ep = endpoints[(endpoint_ + index_) % endpoints.size()];
   transport_.socket().async_connect(ep, [this](const boost::system::error_code& ec) { on_connect(ec); });
 }

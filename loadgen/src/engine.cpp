@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "run_state.hpp"
+#include "watchpost/common/exit_error.hpp"
 #include "watchpost/loadgen/compiled_plan.hpp"
 
 namespace watchpost::loadgen {
@@ -26,14 +27,16 @@ void raise_open_file_limit() {
   }
 }
 
+// Empty when the name does not resolve: that is the target's failure, not the command's, so the
+// run goes on and counts dns errors (connection::connect) for thresholds and the summary to judge.
 std::vector<boost::asio::ip::tcp::endpoint> resolve_once(const probes::url& url) {
   boost::asio::io_context ctx;
   boost::asio::ip::tcp::resolver resolver(ctx);
   boost::system::error_code ec;
   auto results = resolver.resolve(url.host, std::to_string(url.port), ec);
-  if (ec || results.empty()) throw std::runtime_error("cannot resolve '" + url.host + "': " + ec.message());
   std::vector<boost::asio::ip::tcp::endpoint> out;
-  for (const auto& r : results) out.push_back(r.endpoint());
+  if (!ec)
+    for (const auto& r : results) out.push_back(r.endpoint());
   return out;
 }
 
@@ -42,7 +45,7 @@ std::vector<boost::asio::ip::tcp::endpoint> resolve_once(const probes::url& url)
 load_result run_load(const load_options& options, const interval_observer& observer) {
   if (options.threads == 0) throw std::runtime_error("need at least one thread");
   auto compiled = compile_plan(options);
-  if (auto* error = std::get_if<plan_compile_error>(&compiled)) throw std::runtime_error(error->message);
+  if (auto* error = std::get_if<plan_compile_error>(&compiled)) throw usage_error(error->message);
   const compiled_plan& plan = std::get<compiled_plan>(compiled);
   raise_open_file_limit();
 

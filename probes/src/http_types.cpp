@@ -6,6 +6,8 @@
 #include <boost/asio/ssl/context.hpp>
 #include <stdexcept>
 
+#include "watchpost/common/exit_error.hpp"
+
 namespace watchpost::probes {
 
 bool is_idempotent(std::string_view method) {
@@ -37,10 +39,10 @@ std::shared_ptr<boost::asio::ssl::context> make_tls_context(const tls_options& o
   boost::system::error_code ec;
   if (!options.ca_file.empty()) {
     ctx->load_verify_file(options.ca_file, ec);
-    if (ec) throw std::runtime_error("cannot load CA file '" + options.ca_file + "': " + ec.message());
+    if (ec) throw usage_error("cannot load CA file '" + options.ca_file + "': " + ec.message());
   } else {
     ctx->set_default_verify_paths(ec);
-    if (ec) throw std::runtime_error("cannot load the system certificate store: " + ec.message());
+    if (ec) throw cannot_run("cannot load the system certificate store: " + ec.message());
   }
   return ctx;
 }

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "watchpost/common/exit_error.hpp"
+
 namespace watchpost::probes {
 
 const std::vector<std::string>& deploy_preset_parts() {
@@ -30,8 +32,8 @@ header_rule header_present(std::string name) { return header_rule{std::move(name
 std::string plain_url(const url& base, const std::string& http_url) {
   if (!http_url.empty()) {
     auto u = parse_url(http_url);
-    if (auto* e = std::get_if<url_error>(&u)) throw std::invalid_argument("--http-url: " + e->message);
-    if (std::get<url>(u).tls) throw std::invalid_argument("--http-url must be an http:// URL");
+    if (auto* e = std::get_if<url_error>(&u)) throw usage_error("--http-url: " + e->message);
+    if (std::get<url>(u).tls) throw usage_error("--http-url must be an http:// URL");
     url plain = std::get<url>(u);
     plain.target = "/";
     return plain.to_string();
@@ -48,9 +50,9 @@ std::string plain_url(const url& base, const std::string& http_url) {
 suite deploy_preset(const std::string& base_url, const deploy_preset_options& options) {
   for (const auto& part : options.skip)
     if (std::find(deploy_preset_parts().begin(), deploy_preset_parts().end(), part) == deploy_preset_parts().end())
-      throw std::invalid_argument("--skip: unknown part '" + part + "' (parts: health, admin, cors, redirect, hsts, tls, html)");
+      throw usage_error("--skip: unknown part '" + part + "' (parts: health, admin, cors, redirect, hsts, tls, html)");
   auto base = parse_url(base_url);
-  if (auto* e = std::get_if<url_error>(&base)) throw std::invalid_argument("URL: " + e->message);
+  if (auto* e = std::get_if<url_error>(&base)) throw usage_error("URL: " + e->message);
   const url& target = std::get<url>(base);
   auto wanted = [&](const std::string& part) { return !options.skip.contains(part); };
 
@@ -112,7 +114,7 @@ suite deploy_preset(const std::string& base_url, const deploy_preset_options& op
     e.body.push_back(body_rule{body_rule::op::contains, text_template::literal("<html"), {}, 0});
     s.checks.push_back(make_check("html: / returns HTML", "GET", "/", e));
   }
-  if (s.checks.empty()) throw std::invalid_argument("--skip left no checks to run");
+  if (s.checks.empty()) throw usage_error("--skip left no checks to run");
   return s;
 }
 

@@ -312,7 +312,7 @@ TEST_CASE("the deploy preset is an ordinary suite with configurable, skippable p
   CHECK(s.checks[2].name == "admin: /internal refuses requests without credentials");
   CHECK(std::get<std::string>(s.checks[3].request.path.parts[0]) == "http://example.com/");
   o.skip = {"bogus"};
-  CHECK_THROWS_AS(deploy_preset("https://example.com", o), std::invalid_argument);
+  CHECK_THROWS_AS(deploy_preset("https://example.com", o), usage_error);
 }
 
 TEST_CASE("credential headers built from captures and captured cookies are redacted") {

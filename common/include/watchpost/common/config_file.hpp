@@ -11,11 +11,12 @@
 #include <vector>
 
 #include "watchpost/common/duration.hpp"
+#include "watchpost/common/exit_error.hpp"
 
 namespace watchpost {
 
-// A startup misconfiguration in a file. what() is "file:line:column: message".
-class config_error : public std::runtime_error {
+// A startup misconfiguration in a file (exit 2). what() is "file:line:column: message".
+class config_error : public usage_error {
  public:
   config_error(std::string file, int line, int column, const std::string& message);
   const std::string& file() const { return file_; }

@@ -68,8 +68,8 @@ struct load_options {
 using interval_observer = std::function<bool(const load_result& so_far, const series_point& latest)>;
 
 // Runs the plan to completion, SIGINT (first: graceful stop, second: hard stop) or abort.
-// Throws std::runtime_error for setup failures (name does not resolve, unreadable CA file, a
-// request the wire cannot frame).
+// Throws usage_error for an unreadable CA file or a request the wire cannot frame; a name that does
+// not resolve is no setup error: every attempt counts as a dns error.
 load_result run_load(const load_options& options, const interval_observer& observer);
 
 }  // namespace watchpost::loadgen

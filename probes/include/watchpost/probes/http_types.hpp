@@ -46,7 +46,7 @@ struct tls_options {
 };
 
 // A TLS client context: the system store (or ca_file), TLS >= 1.2 offered.
-// Throws std::runtime_error with a one-line reason if ca_file cannot be loaded.
+// Throws usage_error (exit 2) if ca_file cannot be loaded, cannot_run (exit 3) without a system store.
 std::shared_ptr<boost::asio::ssl::context> make_tls_context(const tls_options& options);
 
 struct client_options {

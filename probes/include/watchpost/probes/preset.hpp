@@ -22,7 +22,7 @@ struct deploy_preset_options {
 // Part names: health, admin, cors, redirect, hsts, tls, html.
 const std::vector<std::string>& deploy_preset_parts();
 
-// Throws std::invalid_argument for an unknown part in skip or a bad http_url.
+// Throws usage_error for an unknown part in skip or a bad http_url.
 suite deploy_preset(const std::string& base_url, const deploy_preset_options& options);
 
 }  // namespace watchpost::probes
