@@ -9,7 +9,7 @@
 #include <map>
 
 #include "agent_fixture.hpp"
-#include "watchpost/agent/webhook.hpp"
+#include "watchpost/exporters/webhook.hpp"
 #include "watchpost/probes/http_client.hpp"
 
 using namespace watchpost;
