@@ -65,8 +65,8 @@ probes::suite preset_suite(const po::variables_map& vm, const std::string& name,
 }
 
 // Failure notification: the exit code still reports the failure whatever happens here.
-void notify(const exporters::webhook_endpoint& endpoint, const exporters::suite_run& run, const probes::redactor& redact,
-            const probes::client_options& client) {
+void notify(const exporters::webhook_endpoint& endpoint, const exporters::suite_run& run,
+            const probes::redactor& redact, const probes::client_options& client) {
   exporters::retry_policy policy;
   policy.max_attempts = 4;
   policy.initial_backoff = std::chrono::milliseconds(250);

@@ -88,7 +88,8 @@ asio::awaitable<void> event_pipeline::deliver(pending_list::iterator it) {
   const exporters::webhook_endpoint endpoint{hook.url, hook.secret, hook.timeout};
   // Copies: a reload may replace `target` while the request is in flight.
   const std::string event_id = e.event_id, body = e.body, target_name = e.target;
-  const exporters::delivery_outcome outcome = co_await exporters::deliver_webhook(endpoint, event_id, body, outbox_rounds, tls_.get(false));
+  const exporters::delivery_outcome outcome =
+      co_await exporters::deliver_webhook(endpoint, event_id, body, outbox_rounds, tls_.get(false));
   target = find_target(target_name);
   if (outcome.delivered) {
     if (target) target->metrics->webhook_delivered->Increment();
@@ -100,7 +101,8 @@ asio::awaitable<void> event_pipeline::deliver(pending_list::iterator it) {
   if (target) target->metrics->webhook_failed->Increment();
   it->failures++;
   it->in_flight = false;
-  it->next_attempt = steady::now() + random_between(nanoseconds{0}, exporters::backoff_bound(outbox_rounds, it->failures));
+  it->next_attempt =
+      steady::now() + random_between(nanoseconds{0}, exporters::backoff_bound(outbox_rounds, it->failures));
   log_event(log_level::warn, "webhook delivery failed; will retry",
             {{"target", target_name}, {"event_id", event_id}, {"attempt", std::to_string(it->failures)},
              {"error", outcome.last_error}});

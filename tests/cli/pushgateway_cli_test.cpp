@@ -51,8 +51,9 @@ TEST_CASE("load PLAN.yaml --push-gateway pushes the run, an outage warns without
   pushgateway gateway;
   testing::test_target target;
   const auto dir = agent_test::temp_dir("push-load");
-  agent_test::write_text(dir + "/plan.yaml", "url: " + target.http_url("/health") +
-                                                 "\nconnections: 2\ncount: 50\nthresholds: [ \"error_rate<1%\" ]\n");
+  agent_test::write_text(dir + "/plan.yaml",
+                         "url: " + target.http_url("/health") +
+                             "\nconnections: 2\ncount: 50\nthresholds: [ \"error_rate<1%\" ]\n");
   auto r = testing::run_watchpost({"load", dir + "/plan.yaml", "--push-gateway", gateway.url(), "-q"});
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);

@@ -16,7 +16,8 @@ const std::string secret = "whsec-test-4b1e";
 
 TEST_CASE("smoke --on-fail-webhook signs per attempt and stops at a 401", "[webhook]") {
   const auto dir = agent_test::temp_dir("smoke-hook");
-  agent_test::write_text(dir + "/suite.yaml", "name: hook\nchecks:\n  - { name: health, request: GET /health }\n");
+  agent_test::write_text(dir + "/suite.yaml",
+                         "name: hook\nchecks:\n  - { name: health, request: GET /health }\n");
   webhook_receiver receiver;
   receiver.answer_always(401);
   const auto r = testing::run_watchpost({"smoke", dir + "/suite.yaml", "--base-url", "http://127.0.0.1:1",

@@ -75,7 +75,8 @@ inline label_set with(label_set base, const label_set& more) {
 }
 
 // The value of the sample `name` whose labels include all of `want`; nullopt when none does.
-inline std::optional<double> sample(const std::string& exposition, const std::string& name, const label_set& want) {
+inline std::optional<double> sample(const std::string& exposition, const std::string& name,
+                                    const label_set& want) {
   std::istringstream lines(exposition);
   for (std::string line; std::getline(lines, line);) {
     if (!line.starts_with(name + "{")) continue;
