@@ -6,7 +6,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "watchpost/agent/log.hpp"
-#include "watchpost/agent/webhook.hpp"
+#include "watchpost/exporters/webhook.hpp"
 
 namespace watchpost::agent::detail {
 
@@ -19,7 +19,7 @@ constexpr auto dispatch_tick = std::chrono::milliseconds(100);
 constexpr int max_concurrent_deliveries = 16;
 // Per-event retry schedule of the outbox: one attempt per round, rounds spaced by
 // exponential backoff with full jitter, forever (the event stays on disk until a 2xx).
-constexpr retry_policy outbox_rounds{1, std::chrono::milliseconds(500), std::chrono::seconds(10)};
+constexpr exporters::retry_policy outbox_rounds{1, std::chrono::milliseconds(500), std::chrono::seconds(10)};
 
 }  // namespace
 
@@ -85,10 +85,11 @@ asio::awaitable<void> event_pipeline::deliver(pending_list::iterator it) {
     co_return;
   }
   const webhook_config& hook = target->config.on_breach[e.webhook_index];
-  const webhook_endpoint endpoint{hook.url, hook.secret, hook.timeout};
+  const exporters::webhook_endpoint endpoint{hook.url, hook.secret, hook.timeout};
   // Copies: a reload may replace `target` while the request is in flight.
   const std::string event_id = e.event_id, body = e.body, target_name = e.target;
-  const delivery_outcome outcome = co_await deliver_webhook(endpoint, event_id, body, outbox_rounds, tls_.get(false));
+  const exporters::delivery_outcome outcome =
+      co_await exporters::deliver_webhook(endpoint, event_id, body, outbox_rounds, tls_.get(false));
   target = find_target(target_name);
   if (outcome.delivered) {
     if (target) target->metrics->webhook_delivered->Increment();
@@ -100,7 +101,8 @@ asio::awaitable<void> event_pipeline::deliver(pending_list::iterator it) {
   if (target) target->metrics->webhook_failed->Increment();
   it->failures++;
   it->in_flight = false;
-  it->next_attempt = steady::now() + random_between(nanoseconds{0}, backoff_bound(outbox_rounds, it->failures));
+  it->next_attempt =
+      steady::now() + random_between(nanoseconds{0}, exporters::backoff_bound(outbox_rounds, it->failures));
   log_event(log_level::warn, "webhook delivery failed; will retry",
             {{"target", target_name}, {"event_id", event_id}, {"attempt", std::to_string(it->failures)},
              {"error", outcome.last_error}});
