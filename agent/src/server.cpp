@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
+#include <list>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -30,6 +31,13 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using steady = std::chrono::steady_clock;
 
+// A connection as the accept loop sees it, to pick one to close at the cap.
+struct connection_entry {
+  tcp::socket* socket = nullptr;
+  bool waiting = false;  // for a request (or a TLS handshake): closing it loses no answer
+};
+using connection_list = std::list<connection_entry>;  // the longest waiting first
+
 struct status_server::impl {
   tcp::acceptor acceptor;
   status_routes routes;
@@ -39,6 +47,7 @@ struct status_server::impl {
   // Control thread only.
   int active = 0;
   int max_connections = 256;
+  connection_list connections;
   std::uint64_t rejected = 0;  // since the last log line about it
   steady::time_point rejected_logged{};
   explicit impl(asio::io_context& io) : acceptor(io) {}
@@ -135,17 +144,44 @@ asio::awaitable<bool> write_error(Stream& stream, http::status status, std::stri
   co_return true;
 }
 
+// Owns one of the server's connection slots and its entry in the connection list.
+struct slot {
+  std::shared_ptr<status_server::impl> server;
+  connection_list::iterator entry;
+  explicit slot(std::shared_ptr<status_server::impl> s) : server(std::move(s)) {
+    ++server->active;
+    entry = server->connections.insert(server->connections.end(), connection_entry{});
+  }
+  slot(slot&&) = default;
+  slot& operator=(slot&&) = delete;
+  ~slot() {
+    if (!server) return;
+    --server->active;
+    server->connections.erase(entry);
+  }
+  // Marks the connection as waiting for its client from now on (it moves to the list's end).
+  void wait_for_client(tcp::socket& socket) {
+    server->connections.splice(server->connections.end(), server->connections, entry);
+    entry->socket = &socket;
+    entry->waiting = true;
+  }
+  void client_spoke() { entry->waiting = false; }
+};
+
 // Serves requests until the client or a refusal ends the connection; true when it ended on a
 // refusal (the caller then lingers before closing).
 template <class Stream>
-asio::awaitable<bool> serve(Stream& stream, status_server::impl& server) {
+asio::awaitable<bool> serve(Stream& stream, slot& held) {
+  status_server::impl& server = *held.server;
   beast::flat_buffer buffer(read_buffer_limit);
   while (true) {
     beast::get_lowest_layer(stream).expires_after(idle_timeout);
     http::request_parser<http::empty_body> parser;
     parser.header_limit(header_limit);
+    held.wait_for_client(beast::get_lowest_layer(stream).socket());
     auto [read_error, read_bytes] =
         co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    held.client_spoke();
     if (read_error == http::error::header_limit || read_error == http::error::buffer_overflow)
       co_return co_await write_error(stream, http::status::request_header_fields_too_large, "request header too large\n");
     if (read_error == http::error::end_of_stream || read_error == http::error::partial_message) co_return false;
@@ -161,16 +197,6 @@ asio::awaitable<bool> serve(Stream& stream, status_server::impl& server) {
   }
 }
 
-// Owns one of the server's connection slots.
-struct slot {
-  std::shared_ptr<status_server::impl> server;
-  explicit slot(std::shared_ptr<status_server::impl> s) : server(std::move(s)) { ++server->active; }
-  slot(slot&&) = default;
-  slot& operator=(slot&&) = delete;
-  ~slot() {
-    if (server) --server->active;
-  }
-};
 
 asio::awaitable<void> linger(beast::tcp_stream& stream) {
   beast::error_code ignored;
@@ -187,7 +213,7 @@ asio::awaitable<void> linger(beast::tcp_stream& stream) {
 // Plain and TLS sessions are separate coroutines: an idle plain client's frame holds no TLS stream.
 asio::awaitable<void> plain_session(tcp::socket socket, slot held) {
   beast::tcp_stream stream(std::move(socket));
-  if (co_await serve(stream, *held.server)) co_await linger(stream);
+  if (co_await serve(stream, held)) co_await linger(stream);
   beast::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
@@ -195,11 +221,26 @@ asio::awaitable<void> plain_session(tcp::socket socket, slot held) {
 asio::awaitable<void> tls_session(tcp::socket socket, slot held) {
   ssl::stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *held.server->tls);
   beast::get_lowest_layer(stream).expires_after(idle_timeout);
+  held.wait_for_client(beast::get_lowest_layer(stream).socket());
   auto [handshake_error] = co_await stream.async_handshake(ssl::stream_base::server, asio::as_tuple(asio::use_awaitable));
+  held.client_spoke();
   if (handshake_error) co_return;  // e.g. a plain-http client: nothing worth logging
-  co_await serve(stream, *held.server);
+  co_await serve(stream, held);
   beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(1));
   co_await stream.async_shutdown(asio::as_tuple(asio::use_awaitable));
+}
+
+// At the cap, the connection that has waited longest for its client makes room: idle sockets
+// cannot lock /healthz and the scrapers out. False when every connection is mid-request.
+bool close_longest_waiting(status_server::impl& server) {
+  for (auto& c : server.connections) {
+    if (!c.waiting) continue;
+    beast::error_code ignored;
+    c.socket->close(ignored);  // its session ends with operation_aborted and frees the slot
+    c.waiting = false;
+    return true;
+  }
+  return false;
 }
 
 // A flood of clients is logged once per period, not once per connection.
@@ -207,7 +248,7 @@ void note_rejected(status_server::impl& server) {
   ++server.rejected;
   const auto now = steady::now();
   if (now - server.rejected_logged < reject_log_period) return;
-  log_event(log_level::warn, "status server at its connection cap: closing new connections",
+  log_event(log_level::warn, "status server at its connection cap: closing idle or new connections",
             {{"max_connections", std::to_string(server.max_connections)}, {"closed", std::to_string(server.rejected)}});
   server.rejected = 0;
   server.rejected_logged = now;
@@ -232,7 +273,9 @@ asio::awaitable<void> accept_loop(std::shared_ptr<status_server::impl> server) {
     backoff = std::chrono::milliseconds(0);
     if (server->active >= server->max_connections) {
       note_rejected(*server);
-      continue;  // the socket closes here
+      // The closed one's slot is freed when its session wakes, just after: the cap is exceeded by
+      // at most the connections closed in this turn of the loop.
+      if (!close_longest_waiting(*server)) continue;  // the new socket closes here
     }
     auto session = server->tls ? tls_session(std::move(socket), slot(server)) : plain_session(std::move(socket), slot(server));
     asio::co_spawn(server->acceptor.get_executor(), std::move(session), [](std::exception_ptr e) {
