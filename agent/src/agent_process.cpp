@@ -115,10 +115,11 @@ class agent_process {
       auto [ec, sig] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
       if (ec) co_return;
       if (sig == SIGHUP) {
-        reload();
+        co_await reload();
         continue;
       }
       log_event(log_level::info, "shutting down: draining in-flight probes");
+      co_await scheduler_.wind_down(drain_grace());
       {
         std::lock_guard lock(targets_mutex_);
         scheduler_.stop(targets_);
@@ -132,18 +133,27 @@ class agent_process {
     }
   }
 
-  void reload() {
+  // Every probe ends within its target's timeout; a second more covers the bookkeeping after it.
+  nanoseconds drain_grace() const {
+    nanoseconds longest{0};
+    for (const auto& t : config_->targets) longest = std::max(longest, t.timeout);
+    return longest + std::chrono::seconds(1);
+  }
+
+  asio::awaitable<void> reload() {
     std::shared_ptr<const agent_config> next;
     try {
       next = std::make_shared<const agent_config>(load_config(options_.config_path));
     } catch (const std::exception& e) {
       metrics_.reloads(false).Increment();
       log_event(log_level::error, "config reload rejected; keeping the running config", {{"error", e.what()}});
-      return;
+      co_return;
     }
     if (next->listen_host != config_->listen_host || next->listen_port != config_->listen_port ||
         next->listen_security != config_->listen_security || next->state_dir != config_->state_dir)
       log_event(log_level::warn, "listen, listen_basic_auth, listen_tls and state_dir changes take effect after a restart");
+    // Awaited, not joined: /healthz, /status and webhook dispatch go on while probes drain.
+    co_await scheduler_.wind_down(drain_grace());
     std::lock_guard lock(targets_mutex_);  // the /metrics renderer reads targets and workers
     scheduler_.stop(targets_);
     state_snapshot carried;  // the workers are stopped: no locks needed

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "agent_fixture.hpp"
 #include "watchpost/exporters/webhook.hpp"
@@ -131,6 +132,29 @@ TEST_CASE("SIGHUP with an invalid config keeps the old one running") {
   CHECK(agent.get("/api/status").find("\"name\":\"ok\"") != std::string::npos);
   agent.process().signal(SIGTERM);
   CHECK(agent.process().wait(10s) == 0);
+}
+
+TEST_CASE("a reload waits for in-flight probes without stalling /healthz") {
+  testing::test_target target({"--no-tls"});
+  const auto dir = temp_dir("reload-drain");
+  const std::string config = "listen: 127.0.0.1:0\nstate_dir: " + dir + "/state\ntargets:\n"
+                             "  - { name: stalled, url: " + target.http_url("/stall") + ", interval: 100ms, timeout: 3s }\n";
+  write_text(dir + "/agent.yaml", config);
+  running_agent agent(dir + "/agent.yaml");
+  std::this_thread::sleep_for(500ms);  // the stalled probe is in flight: a reload must wait up to 3 s for it
+  const auto sent = std::chrono::steady_clock::now();
+  agent.process().signal(SIGHUP);
+  std::chrono::milliseconds worst{0};
+  while (std::chrono::steady_clock::now() - sent < 2s) {  // the drain lasts until ~2.5 s
+    const auto start = std::chrono::steady_clock::now();
+    REQUIRE(agent.get("/healthz") == "ok\n");
+    worst = std::max(worst, std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start));
+    std::this_thread::sleep_for(50ms);
+  }
+  CHECK(wait_until([&] {
+    return agent.get("/metrics").find("watchpost_agent_config_reloads_total{result=\"ok\"} 1") != std::string::npos;
+  }, 10s));
+  CHECK(worst < 250ms);  // joining the workers on the control thread made it wait the whole drain
 }
 
 TEST_CASE("a suite target exports success per check and is down unless every check passes") {
