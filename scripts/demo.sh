@@ -7,7 +7,7 @@ bash scripts/install-deps.sh
 build=${BUILD_DIR:-build}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DWATCHPOST_TESTS=OFF -DWATCHPOST_BENCH=OFF >/dev/null
 cmake --build "$build" -j2 --target watchpost watchpost-test-target
-wp="$build/agent/watchpost"
+wp="$build/cli/watchpost"
 
 ready=$(mktemp)
 "$build/tests/target/watchpost-test-target" --threads 1 >"$ready" &

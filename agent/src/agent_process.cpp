@@ -1,5 +1,6 @@
 // The agent's run loop and wiring. Threads: one control thread (signals, status server, event
-// pipeline, snapshots, reloads) and the scheduler's workers, which probe.
+// pipeline, snapshots, reloads), the scheduler's workers, which probe, and the status server's
+// /metrics render thread.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -39,19 +40,29 @@ class agent_process {
         state_(config_->state_dir, metrics_),
         events_(control_, config_->state_dir, targets_, metrics_, state_, tls_),
         scheduler_(metrics_, tls_, events_),
-        routes_(config_, targets_, metrics_, scheduler_) {}
+        routes_(config_, targets_, metrics_, scheduler_, targets_mutex_) {}
 
   int run() {
     state_.prepare();
     // Installed before READY so a signal sent right after it is never fatal.
     asio::signal_set signals(control_, SIGTERM, SIGINT, SIGHUP);
+    descriptor_limit_ = raise_descriptor_limit();
+    const int max_clients = client_cap(config_->listen_max_connections, descriptor_limit_, config_->targets.size());
+    log_event(log_level::info, "descriptors", {{"nofile", std::to_string(descriptor_limit_)},
+                                              {"listen_max_connections", std::to_string(max_clients)}});
     status_server server(control_, config_->listen_host, config_->listen_port, config_->listen_security,
-                         [this](std::string_view path) { return routes_(path); });
+                         {[this](std::string_view path) { return routes_(path); }, [this] { return routes_.render_metrics(); }},
+                         max_clients);
+    server_ = &server;
     std::printf("READY listen=%s:%u\n", config_->listen_host.c_str(), server.port());
     std::fflush(stdout);
     events_.configure(*config_);
     events_.restore(*config_);
-    start_targets(state_.read(), true);
+    {
+      const auto snapshots = state_.read();
+      std::lock_guard lock(targets_mutex_);
+      start_targets(snapshots, true);
+    }
     log_event(log_level::info, "agent started",
               {{"targets", std::to_string(config_->targets.size())}, {"threads", std::to_string(config_->threads)},
                {"listen", config_->listen_host + ":" + std::to_string(server.port())}});
@@ -64,7 +75,7 @@ class agent_process {
 
  private:
   // Builds the targets' runtime state from the config, restores their windows from the
-  // snapshot texts and starts probing them.
+  // snapshot texts and starts probing them. With targets_mutex_ held, as for drop_targets.
   // At start, the pending outbox is reconciled into the restored state first.
   void start_targets(const std::vector<std::string>& snapshots, bool reconcile = false) {
     std::map<std::string, target_window_state*> states;
@@ -103,11 +114,15 @@ class agent_process {
       auto [ec, sig] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
       if (ec) co_return;
       if (sig == SIGHUP) {
-        reload();
+        co_await reload();
         continue;
       }
       log_event(log_level::info, "shutting down: draining in-flight probes");
-      scheduler_.stop(targets_);
+      co_await scheduler_.wind_down(drain_grace());
+      {
+        std::lock_guard lock(targets_mutex_);
+        scheduler_.stop(targets_);
+      }
       events_.stop();
       state_.write(targets_);
       state_.write(targets_, false);
@@ -118,18 +133,28 @@ class agent_process {
     }
   }
 
-  void reload() {
+  // Every probe ends within its target's timeout; a second more covers the bookkeeping after it.
+  nanoseconds drain_grace() const {
+    nanoseconds longest{0};
+    for (const auto& t : config_->targets) longest = std::max(longest, t.timeout);
+    return longest + std::chrono::seconds(1);
+  }
+
+  asio::awaitable<void> reload() {
     std::shared_ptr<const agent_config> next;
     try {
       next = std::make_shared<const agent_config>(load_config(options_.config_path));
     } catch (const std::exception& e) {
       metrics_.reloads(false).Increment();
       log_event(log_level::error, "config reload rejected; keeping the running config", {{"error", e.what()}});
-      return;
+      co_return;
     }
     if (next->listen_host != config_->listen_host || next->listen_port != config_->listen_port ||
         next->listen_security != config_->listen_security || next->state_dir != config_->state_dir)
       log_event(log_level::warn, "listen, listen_basic_auth, listen_tls and state_dir changes take effect after a restart");
+    // Awaited, not joined: /healthz, /status and webhook dispatch go on while probes drain.
+    co_await scheduler_.wind_down(drain_grace());
+    std::lock_guard lock(targets_mutex_);  // the /metrics renderer reads targets and workers
     scheduler_.stop(targets_);
     state_snapshot carried;  // the workers are stopped: no locks needed
     for (const auto& t : targets_) carried.add(t->config.name, t->window);
@@ -143,6 +168,7 @@ class agent_process {
     start_targets({carried.text()});
     events_.configure(*config_);
     events_.reloaded();
+    server_->set_max_connections(client_cap(config_->listen_max_connections, descriptor_limit_, config_->targets.size()));
     metrics_.reloads(true).Increment();
     log_event(log_level::info, "config reloaded", {{"targets", std::to_string(config_->targets.size())}});
   }
@@ -156,7 +182,10 @@ class agent_process {
   state_store state_;
   event_pipeline events_;
   scheduler scheduler_;
+  std::mutex targets_mutex_;  // see http_routes::render_metrics
   http_routes routes_;
+  std::uint64_t descriptor_limit_ = 0;
+  status_server* server_ = nullptr;  // run()'s, set before any reload
 };
 
 }  // namespace

@@ -297,6 +297,11 @@ agent_config build(const config_file& file) {
   auto m = file.mapping(file.root(), "agent config");
   if (auto n = m.optional("listen")) parse_listen(file, *n, out);
   parse_listen_security(file, m, out.listen_security);
+  if (auto n = m.optional("listen_max_connections")) {
+    const auto c = file.integer(*n, "listen_max_connections");
+    if (c < 1 || c > 1'000'000) file.fail(*n, "listen_max_connections must be 1..1000000");
+    out.listen_max_connections = static_cast<int>(c);
+  }
   if (auto n = m.optional("state_dir")) out.state_dir = file.string(*n, "state_dir");
   if (auto n = m.optional("agent_id")) out.agent_id = file.string(*n, "agent_id");
   if (auto n = m.optional("threads")) {

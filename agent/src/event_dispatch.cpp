@@ -8,7 +8,7 @@
 
 #include "event_pipeline.hpp"
 #include "watchpost/agent/log.hpp"
-#include "watchpost/agent/webhook.hpp"
+#include "watchpost/exporters/webhook.hpp"
 
 namespace watchpost::agent::detail {
 
@@ -21,7 +21,7 @@ constexpr auto dispatch_tick = std::chrono::milliseconds(100);
 constexpr int max_concurrent_deliveries = 16;
 // Per-event retry schedule of the outbox: one attempt per round, rounds spaced by
 // exponential backoff with full jitter, until a 2xx, a dead letter or max_event_age.
-constexpr retry_policy outbox_rounds{1, std::chrono::milliseconds(500), std::chrono::seconds(10)};
+constexpr exporters::retry_policy outbox_rounds{1, std::chrono::milliseconds(500), std::chrono::seconds(10)};
 
 std::string order_key(const outbox_event& e) { return e.target + '\n' + e.hook; }
 
@@ -102,9 +102,10 @@ asio::awaitable<void> event_pipeline::deliver(pending_list::iterator it) {
     co_return;
   }
   // Copies: a reload may replace the target and its hooks while the request is in flight.
-  const webhook_endpoint endpoint{hook->url, hook->secret, hook->timeout};
+  const exporters::webhook_endpoint endpoint{hook->url, hook->secret, hook->timeout};
   const std::string event_id = it->event.event_id, body = it->event.body, target_name = it->event.target;
-  const delivery_outcome outcome = co_await deliver_webhook(endpoint, event_id, body, outbox_rounds, tls_.get(false));
+  const exporters::delivery_outcome outcome =
+      co_await exporters::deliver_webhook(endpoint, event_id, body, outbox_rounds, tls_.get(false));
   it->in_flight = false;
   target_runtime* target = find_target(target_name);
   auto count = [&](delivery_result r) {
@@ -128,7 +129,8 @@ asio::awaitable<void> event_pipeline::deliver(pending_list::iterator it) {
   count(delivery_result::failed);
   it->failures++;
   it->next_attempt =
-      steady::now() + next_wait(random_between(nanoseconds{0}, backoff_bound(outbox_rounds, it->failures)), outcome.retry_after);
+      steady::now() + exporters::next_wait(random_between(nanoseconds{0}, exporters::backoff_bound(outbox_rounds, it->failures)),
+                                           outcome.retry_after);
   log_event(log_level::warn, "webhook delivery failed; will retry",
             {{"target", target_name}, {"event_id", event_id}, {"attempt", std::to_string(it->failures)},
              {"error", outcome.last_error}});

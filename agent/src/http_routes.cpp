@@ -3,19 +3,25 @@
 namespace watchpost::agent::detail {
 
 http_routes::http_routes(const std::shared_ptr<const agent_config>& config, const target_list& targets,
-                         agent_metrics& metrics, scheduler& probes)
-    : config_(config), targets_(targets), metrics_(metrics), scheduler_(probes) {}
+                         agent_metrics& metrics, scheduler& probes, std::mutex& targets_mutex)
+    : config_(config), targets_(targets), metrics_(metrics), scheduler_(probes), targets_mutex_(targets_mutex) {}
 
 http_reply http_routes::operator()(std::string_view path) {
-  if (path == "/metrics") {
-    metrics_.scheduler_lag_seconds().Set(static_cast<double>(scheduler_.take_max_lag_ns()) / 1e9);
-    refresh_window_gauges();
-    return {200, "text/plain; version=0.0.4; charset=utf-8", metrics_.serialize()};
-  }
   if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
   if (path == "/api/status") return {200, "application/json", render_status_json(*config_, targets_)};
   if (path == "/status" || path == "/") return {200, "text/html; charset=utf-8", render_status_html(*config_, targets_)};
   return {404, "text/plain; charset=utf-8", "not found (try /metrics, /status, /api/status, /healthz)\n"};
+}
+
+std::string http_routes::render_metrics() {
+  {
+    // A reload on the control thread removes the targets' series and joins the scheduler's
+    // workers: neither may happen while this reads them.
+    std::lock_guard lock(targets_mutex_);
+    metrics_.scheduler_lag_seconds().Set(static_cast<double>(scheduler_.take_max_lag_ns()) / 1e9);
+    refresh_window_gauges();
+  }
+  return metrics_.serialize();  // the registry locks itself
 }
 
 void http_routes::refresh_window_gauges() {

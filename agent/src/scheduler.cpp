@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <optional>
 #include <queue>
 #include <thread>
@@ -46,6 +47,7 @@ struct worker {
   // The worker's targets share it (and its cache); destroyed before `io`, which drives it.
   std::shared_ptr<probes::dns_resolver> resolver;
   std::atomic<bool> stopping{false};
+  std::atomic<bool> finished{false};  // io.run() returned
   std::atomic<std::int64_t> max_lag_ns{0};
 };
 
@@ -240,16 +242,41 @@ void scheduler::start(const std::shared_ptr<const agent_config>& config, const t
   }
   for (auto& w : workers_) {
     asio::co_spawn(w->io, schedule_loop(*context_, *w, config), [](std::exception_ptr e) { log_exception(e, "scheduler failed"); });
-    w->thread = std::thread([&io = w->io] { io.run(); });
+    w->thread = std::thread([&w = *w] {
+      w.io.run();
+      w.finished = true;
+    });
   }
 }
 
-void scheduler::stop(const target_list& targets) {
-  for (auto& w : workers_) {
-    w->stopping = true;
-    asio::post(w->io, [&w = *w] { w.tick.cancel(); });
-    w->guard.reset();
+namespace {
+
+void ask_to_stop(worker& w) {
+  if (w.stopping.exchange(true)) return;
+  asio::post(w.io, [&w] { w.tick.cancel(); });
+  w.guard.reset();
+}
+
+}  // namespace
+
+asio::awaitable<void> scheduler::wind_down(nanoseconds grace) {
+  for (auto& w : workers_) ask_to_stop(*w);
+  asio::steady_timer poll(co_await asio::this_coro::executor);
+  const auto deadline = steady::now() + grace;
+  auto all_finished = [this] {
+    return std::all_of(workers_.begin(), workers_.end(), [](const auto& w) { return w->finished.load(); });
+  };
+  while (!all_finished() && steady::now() < deadline) {
+    poll.expires_after(std::chrono::milliseconds(10));
+    co_await poll.async_wait(asio::as_tuple(asio::use_awaitable));
   }
+  if (all_finished()) co_return;
+  log_event(log_level::warn, "probes still running after the drain deadline are abandoned");
+  for (auto& w : workers_) w->io.stop();
+}
+
+void scheduler::stop(const target_list& targets) {
+  for (auto& w : workers_) ask_to_stop(*w);
   for (auto& w : workers_) w->thread.join();
   // The clients' sockets belong to the workers' io_contexts: close them while those still exist.
   for (auto& t : targets) t->client.reset();

@@ -3,6 +3,7 @@
 // partition of the targets. A worker wakes once per batch window and spawns a probe for each due
 // target unless that target's previous probe is still running (then the tick is skipped and
 // counted), so a slow target never delays another.
+#include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -25,7 +26,11 @@ class scheduler {
   ~scheduler();
   // Builds the clients and starts probing `targets` (already restored) under `config`.
   void start(const std::shared_ptr<const agent_config>& config, const target_list& targets);
-  // Lets in-flight probes finish (each is bounded by its timeout), then joins the workers.
+  // Asks the workers to stop and waits, without blocking the calling thread (the control thread
+  // keeps answering /healthz), until their in-flight probes have ended (each is bounded by its
+  // timeout) or `grace` has passed; probes still running then are abandoned.
+  boost::asio::awaitable<void> wind_down(nanoseconds grace);
+  // Joins the workers (at once after wind_down) and closes the targets' connections.
   void stop(const target_list& targets);
   // The largest lateness of a worker wake-up since the last call.
   std::int64_t take_max_lag_ns();

@@ -18,7 +18,7 @@ set -euo pipefail
 N=${1:-10000}; INTERVAL=${2:-10}; MEASURE=${3:-30}; BUILD=${4:-build-agent}
 TOOLS=${BENCH_TOOLS:-watchpost blackbox}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-WATCHPOST=$ROOT/$BUILD/agent/watchpost
+WATCHPOST=$ROOT/$BUILD/cli/watchpost
 TARGET_BIN=$ROOT/$BUILD/tests/target/watchpost-test-target
 BLACKBOX=/usr/bin/prometheus-blackbox-exporter
 WORK=$(mktemp -d /tmp/watchpost-bench-agent.XXXXXX)

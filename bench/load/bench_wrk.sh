@@ -10,7 +10,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-watchpost=${1:-${WATCHPOST:-$here/../../build-load/agent/watchpost}}
+watchpost=${1:-${WATCHPOST:-$here/../../build-load/cli/watchpost}}
 rounds=${ROUNDS:-5}
 duration=${DURATION:-5}
 configs=${CONFIGS:-"64 10000"}

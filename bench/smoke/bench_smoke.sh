@@ -7,7 +7,7 @@ set -euo pipefail
 build=${1:-build}
 runs=${2:-50}
 here=$(cd "$(dirname "$0")" && pwd)
-watchpost=$build/agent/watchpost
+watchpost=$build/cli/watchpost
 target_bin=$build/tests/target/watchpost-test-target
 [[ -x $watchpost && -x $target_bin ]] || { echo "build watchpost and watchpost-test-target in $build first" >&2; exit 2; }
 for tool in curl jq; do command -v $tool >/dev/null || { echo "$tool is needed for the baseline (apt-get install $tool)" >&2; exit 2; }; done

@@ -51,6 +51,7 @@ targets:
   CHECK(t.on_breach.at(0).secret == "s3cret");
   CHECK(c.labels.at("region") == "eu");
   CHECK(c.batch_window == std::chrono::milliseconds(50));
+  CHECK(c.listen_max_connections == 256);
   CHECK(window_label(std::chrono::hours(24 * 30)) == "30d");
 }
 
@@ -63,6 +64,8 @@ TEST_CASE("config errors name file, line and column") {
             .find("WATCHPOST_SURELY_UNSET' is not set") != std::string::npos);
   CHECK(error_of("listen: nowhere\ntargets: []\n").starts_with("bad.yaml:1:9:"));
   CHECK(error_of("batch_window: 2s\ntargets: []\n").starts_with("bad.yaml:1:15: batch_window must be 0..1s"));
+  CHECK(error_of("listen_max_connections: 0\ntargets: []\n")
+            .starts_with("bad.yaml:1:25: listen_max_connections must be 1..1000000"));
   CHECK(error_of("listen_basic_auth: { user: p, password: '${env:WATCHPOST_SURELY_UNSET}' }\ntargets: []\n")
             .starts_with("bad.yaml:1:41: environment variable 'WATCHPOST_SURELY_UNSET' is not set"));
   CHECK(error_of("listen_tls: { cert: /nonexistent.crt, key: /nonexistent.key }\ntargets: []\n")

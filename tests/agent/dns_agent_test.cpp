@@ -55,12 +55,6 @@ TEST_CASE("agent dns: errors name file, line and column") {
   CHECK_THAT(error_of("dns: { cache_ttl: 2h }\n" + targets),
              Catch::StartsWith("dns.yaml:1:19: dns.cache_ttl must be 0..1h"));
   CHECK_THAT(error_of("dns: { server: [127.0.0.1] }\n" + targets), Catch::StartsWith("dns.yaml:1:8:"));
-  const auto dir = temp_dir("dns-check-config");
-  write_text(dir + "/agent.yaml", "dns: { servers: [resolver.internal] }\n" + targets);
-  const auto r = testing::run_watchpost({"check-config", dir + "/agent.yaml"});
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.out + r.err,
-             Catch::Contains(dir + "/agent.yaml:1:18: DNS server 'resolver.internal' must be IP[:PORT]"));
 }
 
 TEST_CASE("a dropped DNS name does not hold up the other targets of its worker") {

@@ -4,7 +4,6 @@
 
 #include "watchpost/agent/config.hpp"
 #include "watchpost/agent/outbox.hpp"
-#include "watchpost/agent/webhook.hpp"
 #include "slo_fixture.hpp"
 
 using namespace watchpost;
@@ -16,19 +15,6 @@ using agent_test::run;
 namespace {
 target_config test_target() { return agent_test::fast_slo_target(); }
 }  // namespace
-
-TEST_CASE("hmac_sha256_hex matches RFC 4231 test case 2") {
-  CHECK(hmac_sha256_hex("Jefe", "what do ya want for nothing?") ==
-        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
-}
-
-TEST_CASE("backoff bound doubles up to the cap") {
-  retry_policy p{5, 500ms, 3s};
-  CHECK(backoff_bound(p, 1) == 500ms);
-  CHECK(backoff_bound(p, 2) == 1s);
-  CHECK(backoff_bound(p, 3) == 2s);
-  CHECK(backoff_bound(p, 4) == 3s);
-}
 
 TEST_CASE("a failing target breaches once and resolves once after recovery") {
   const auto t = test_target();

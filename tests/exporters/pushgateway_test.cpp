@@ -1,96 +1,25 @@
-// Pushes to a real Prometheus Pushgateway (Debian prometheus-pushgateway) on loopback, read back
+// Pushes to a real Prometheus Pushgateway (pushgateway_fixture.hpp) on loopback, read back
 // from its /metrics: the SPEC names and values, one group per suite/target/shard, failures as
-// values. A missing binary fails the test: CI installs it (scripts/install-deps.sh --test).
+// values (the commands' --push-gateway: tests/cli/pushgateway_cli_test.cpp).
 #include "watchpost/exporters/pushgateway.hpp"
 
 #include <prometheus/counter.h>
 
-#include <algorithm>
 #include <catch2/catch.hpp>
-#include <fstream>
-#include <map>
-#include <optional>
-#include <sstream>
 
 #include "agent_fixture.hpp"
 #include "process.hpp"
+#include "pushgateway_fixture.hpp"
 
 using namespace std::chrono_literals;
 using namespace watchpost;
-using agent_test::http_get;
 using agent_test::reserve_port;
-using agent_test::wait_until;
+using push_test::label_set;
+using push_test::pushgateway;
+using push_test::sample;
+using push_test::with;
 
 namespace {
-
-constexpr const char* pushgateway_binary = "/usr/bin/prometheus-pushgateway";
-
-// A pushgateway on a free loopback port, ready when constructed; fails the test when not installed.
-class pushgateway {
- public:
-  // route_prefix: served under a path ("/pg"), as behind a reverse proxy.
-  explicit pushgateway(const std::string& route_prefix = "")
-      : port_(reserve_port()),
-        prefix_(route_prefix),
-        process_(agent_test::require_installed(pushgateway_binary, "prometheus-pushgateway"),
-                 {"--web.listen-address=127.0.0.1:" + std::to_string(port_),
-                  "--web.route-prefix=" + (route_prefix.empty() ? "/" : route_prefix), "--log.level=error"}) {
-    if (!wait_until([&] { return agent_test::try_http_get(url() + "/-/ready").has_value(); }, 10s))
-      throw std::runtime_error("pushgateway did not become ready on port " + std::to_string(port_));
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + prefix_; }
-  probes::url address() const { return std::get<probes::url>(exporters::parse_gateway_url(url())); }
-  std::string metrics() const { return http_get(url() + "/metrics"); }
-
- private:
-  std::uint16_t port_;
-  std::string prefix_;
-  testing::child_process process_;
-};
-
-using label_set = std::map<std::string, std::string>;
-
-// Labels of one exposition line, from just after '{' up to the closing '}' (returned in `end`).
-label_set parse_labels(const std::string& line, std::size_t& at) {
-  label_set labels;
-  while (at < line.size() && line[at] != '}') {
-    const auto eq = line.find("=\"", at);
-    std::string name = line.substr(at, eq - at), value;
-    for (at = eq + 2; at < line.size() && line[at] != '"'; ++at) {
-      if (line[at] == '\\' && at + 1 < line.size()) {
-        ++at;
-        value += line[at] == 'n' ? '\n' : line[at];
-      } else {
-        value += line[at];
-      }
-    }
-    labels.emplace(std::move(name), std::move(value));
-    at += line[at + 1] == ',' ? 2 : 1;
-  }
-  return labels;
-}
-
-// base with more's labels added (or replaced).
-label_set with(label_set base, const label_set& more) {
-  for (const auto& [name, value] : more) base[name] = value;
-  return base;
-}
-
-// The value of the sample `name` whose labels include all of `want`; nullopt when none does.
-std::optional<double> sample(const std::string& exposition, const std::string& name, const label_set& want) {
-  std::istringstream lines(exposition);
-  for (std::string line; std::getline(lines, line);) {
-    if (!line.starts_with(name + "{")) continue;
-    std::size_t at = name.size() + 1;
-    const label_set labels = parse_labels(line, at);
-    if (std::all_of(want.begin(), want.end(), [&](const auto& kv) {
-          auto it = labels.find(kv.first);
-          return it != labels.end() && it->second == kv.second;
-        }))
-      return std::stod(line.substr(at + 2));
-  }
-  return std::nullopt;
-}
 
 probes::check_outcome outcome(std::string name, probes::failure_kind kind, nanoseconds total) {
   probes::check_outcome c;
@@ -281,63 +210,4 @@ TEST_CASE("push failures are values with a one-line reason, bounded in time") {
   CHECK(
       std::holds_alternative<probes::url_error>(exporters::parse_gateway_url("http://127.0.0.1:9091/?a=b")));
   CHECK(std::holds_alternative<probes::url_error>(exporters::parse_gateway_url("ftp://127.0.0.1:9091")));
-}
-
-TEST_CASE("smoke --push-gateway pushes per target, a gateway outage warns without changing the exit code") {
-  pushgateway gateway;
-  testing::test_target target;
-  const auto dir = agent_test::temp_dir("push");
-  agent_test::write_text(dir + "/suite.yaml",
-                         "name: pushed\nchecks:\n"
-                         "  - { name: health, request: GET /health }\n"
-                         "  - { name: broken, request: GET /status/500 }\n");
-  auto r = testing::run_watchpost({"smoke", dir + "/suite.yaml", "--base-url", target.http_url(""),
-                                   "--base-url", target.http_url("/"), "--push-gateway", gateway.url()});
-  INFO(r.out << r.err);
-  CHECK(r.exit_code == 1);
-  CHECK(r.err.empty());
-  const std::string m = gateway.metrics();
-  for (const auto& t : {target.http_url(""), target.http_url("/")}) {
-    CHECK(sample(m, "watchpost_probe_success", {{"suite", "pushed"}, {"instance", t}, {"check", "health"}}) ==
-          1);
-    CHECK(sample(m, "watchpost_probe_total", {{"instance", t}, {"check", "broken"}, {"result", "status"}}) ==
-          1);
-  }
-
-  r = testing::run_watchpost({"smoke", dir + "/suite.yaml", "--base-url", target.http_url(""),
-                              "--push-gateway", "http://127.0.0.1:" + std::to_string(reserve_port())});
-  CHECK(r.exit_code == 1);
-  CHECK_THAT(r.err, Catch::StartsWith("watchpost smoke: metrics not pushed: Pushgateway http://127.0.0.1:"));
-  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
-
-  r = testing::run_watchpost(
-      {"smoke", dir + "/suite.yaml", "--base-url", target.http_url(""), "--push-gateway", "gateway:9091"});
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.err, Catch::Contains("--push-gateway"));
-}
-
-TEST_CASE("load PLAN.yaml --push-gateway pushes the run, an outage warns without changing the exit code") {
-  pushgateway gateway;
-  testing::test_target target;
-  const auto dir = agent_test::temp_dir("push-load");
-  agent_test::write_text(dir + "/plan.yaml", "url: " + target.http_url("/health") +
-                                                 "\nconnections: 2\ncount: 50\nthresholds: [ \"error_rate<1%\" ]\n");
-  auto r = testing::run_watchpost({"load", dir + "/plan.yaml", "--push-gateway", gateway.url(), "-q"});
-  INFO(r.out << r.err);
-  CHECK(r.exit_code == 0);
-  CHECK(r.err.empty());
-  const std::string m = gateway.metrics();
-  const label_set run{{"job", "watchpost_load"}, {"target", target.http_url("/health")}};
-  CHECK(sample(m, "watchpost_load_requests_total", with(run, {{"result", "ok"}})) == 50);
-  CHECK(sample(m, "watchpost_load_passed", run) == 1);
-
-  r = testing::run_watchpost({"load", dir + "/plan.yaml", "-q", "--push-gateway",
-                              "http://127.0.0.1:" + std::to_string(reserve_port())});
-  CHECK(r.exit_code == 0);
-  CHECK_THAT(r.err, Catch::StartsWith("watchpost load: metrics not pushed: "));
-  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
-
-  r = testing::run_watchpost({"load", dir + "/plan.yaml", "--plan", dir + "/plan.yaml"});
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.err, Catch::Contains("give the plan once"));
 }

@@ -7,11 +7,11 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "watchpost/agent/webhook.hpp"
+#include "watchpost/exporters/webhook.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
-  const auto parsed = watchpost::agent::parse_retry_after(text);
+  const auto parsed = watchpost::exporters::parse_retry_after(text);
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
   bool digits = !text.empty();

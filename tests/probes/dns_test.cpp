@@ -1,12 +1,8 @@
 // DNS that honours deadlines: the c-ares resolver against a loopback DNS server that answers,
-// refuses or drops, and `watchpost probe` / `smoke` pointed at it with --dns-server.
-#include <unistd.h>
-
+// refuses or drops (the commands pointed at it with --dns-server: tests/cli/dns_cli_test.cpp).
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
-#include <cstdio>
-#include <fstream>
 
 #include "dns_server.hpp"
 #include "process.hpp"
@@ -15,7 +11,6 @@
 using namespace std::chrono_literals;
 using namespace watchpost;
 using watchpost::testing::dns_server;
-using watchpost::testing::run_watchpost;
 
 namespace {
 
@@ -145,48 +140,4 @@ TEST_CASE("a budget leaves room for two retries") {
   CHECK(probes::dns_try_timeout_for(1s) == 250ms);
   CHECK(probes::dns_try_timeout_for(100ms) == 50ms);
   CHECK(probes::dns_try_timeout_for(30s) == probes::default_dns_try_timeout);
-}
-
-TEST_CASE("probe --dns-server: a dropped name ends at --timeout as dns") {
-  dns_server server({"ok.test"}, {"slow.test"});
-  auto r = run_watchpost(
-      {"probe", "http://slow.test:9/health", "--timeout", "1s", "--dns-server", server.address()});
-  CHECK(r.exit_code == 1);
-  CHECK_THAT(r.out, Catch::Contains("FAIL dns: resolving 'slow.test' timed out after 1s\n"));
-#if defined(__SANITIZE_ADDRESS__)
-  CHECK(r.wall <= 1500ms);  // the sanitizers slow process start and exit several times
-#else
-  CHECK(r.wall <= 1100ms);  // the bound, process start included
-#endif
-}
-
-TEST_CASE("probe --dns-server: an answered name reaches the target, an unknown one fails fast") {
-  watchpost::testing::test_target target;
-  dns_server server({"ok.test"}, {});
-  const std::string port = std::to_string(target.http_port());
-  auto r = run_watchpost({"probe", "http://ok.test:" + port + "/health", "--dns-server", server.address()});
-  CHECK(r.exit_code == 0);
-  CHECK_THAT(r.out, Catch::Contains("-> 200 OK"));
-
-  r = run_watchpost({"probe", "http://nope.test:" + port + "/health", "--dns-server", server.address()});
-  CHECK(r.exit_code == 1);
-  CHECK_THAT(r.out, Catch::Contains("FAIL dns: cannot resolve 'nope.test': Domain name not found"));
-  CHECK(r.wall < 2s);
-
-  r = run_watchpost({"probe", "http://ok.test:" + port + "/health", "--dns-server", "ns.example:53"});
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.err, Catch::Contains("--dns-server: DNS server 'ns.example:53' must be IP[:PORT]"));
-}
-
-TEST_CASE("smoke --dns-server resolves the suite's host through the given server") {
-  watchpost::testing::test_target target;
-  dns_server server({"ok.test"}, {});
-  const std::string suite = "/tmp/watchpost-dns-smoke-" + std::to_string(::getpid()) + ".yaml";
-  std::ofstream(suite)
-      << "name: dns\nbase_url: http://ok.test:" << target.http_port()
-      << "\nchecks:\n  - name: health\n    request: GET /health\n    expect: { status: 200 }\n";
-  auto r = run_watchpost({"smoke", suite, "--dns-server", server.address()});
-  CHECK(r.exit_code == 0);
-  CHECK(server.queries("ok.test") >= 1);
-  std::remove(suite.c_str());
 }

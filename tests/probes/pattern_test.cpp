@@ -1,12 +1,8 @@
 // User regexes on response data run on RE2: linear time on huge single-line bodies, unsupported
-// syntax rejected at load time with file:line:col, captures as documented.
-#include <unistd.h>
-
+// syntax rejected at load time with file:line:col, captures as documented (`smoke` with them:
+// tests/cli/pattern_cli_test.cpp).
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
 
 #include "agent_fixture.hpp"
 #include "process.hpp"
@@ -16,7 +12,6 @@
 using namespace watchpost;
 using namespace watchpost::probes;
 using namespace std::chrono_literals;
-using watchpost::testing::run_watchpost;
 using watchpost::testing::test_target;
 
 namespace {
@@ -67,13 +62,6 @@ std::string load_error(const std::string& text) {
   }
   FAIL("no config_error for:\n" << text);
   return {};
-}
-
-std::string write_suite(const std::string& name, const std::string& text) {
-  const auto path =
-      std::filesystem::temp_directory_path() / (name + "-" + std::to_string(::getpid()) + ".yaml");
-  std::ofstream(path) << text;
-  return path.string();
 }
 
 }  // namespace
@@ -180,39 +168,4 @@ TEST_CASE("lookaround and backreferences are load-time errors naming file:line:c
   // Other syntax errors carry RE2's reason without the hint.
   CHECK(load_error("checks:\n  - request: GET /\n    expect: { body: { matches: 'a(' } }\n") ==
         "inline.yaml:3:32: body.matches: invalid regular expression 'a(': missing ): a(");
-}
-
-TEST_CASE("smoke: body regexes on a 2 MB response finish and give the exit code") {
-  // /bytes/N sends byte i as 'a' + i % 26 on one line: 76923 alphabets, then "ab".
-  const auto passing = write_suite("regex-pass", R"(
-checks:
-  - request: GET /bytes/2000000
-    expect: { body: { matches: ['^(abcdefghijklmnopqrstuvwxyz)*ab$', '(a|a)*c'] } }
-    capture: { tail: { regex: '([a-z]+)$' } }
-)");
-  auto r = run_watchpost({"smoke", passing, "--base-url", target().http_url("")}, {}, 30s);
-  INFO(r.out << r.err);
-  CHECK(r.exit_code == 0);
-  CHECK_THAT(r.out, Catch::Contains("1 passed, 0 failed, 0 skipped"));
-
-  const auto failing = write_suite("regex-fail", R"(
-checks:
-  - request: GET /bytes/2000000
-    expect: { body: { matches: '<title>.*</title>' } }
-)");
-  r = run_watchpost({"smoke", failing, "--base-url", target().http_url("")}, {}, 30s);
-  INFO(r.out << r.err);
-  CHECK(r.exit_code == 1);
-  CHECK_THAT(r.out, Catch::Contains("body: expected to match /<title>.*</title>/, got \"abcdefghij"));
-
-  // An unsupported pattern stops the run before any request, named by file:line:col, and RE2
-  // itself prints nothing.
-  const auto unsupported = write_suite(
-      "regex-lookahead", "checks:\n  - request: GET /\n    expect: { body: { matches: '(?=x)' } }\n");
-  r = run_watchpost({"smoke", unsupported, "--base-url", target().http_url("")});
-  INFO(r.out << r.err);
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.err, Catch::Contains(unsupported + ":3:32: body.matches: invalid regular expression '(?=x)'"));
-  CHECK_THAT(r.err, !Catch::Contains("re2.cc"));
-  for (const auto& path : {passing, failing, unsupported}) std::remove(path.c_str());
 }

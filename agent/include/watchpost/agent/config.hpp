@@ -90,6 +90,9 @@ struct agent_config {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 9464;
   listen_protection listen_security;
+  // Concurrent status-server clients; more are accepted and closed at once. The agent lowers it
+  // further so that probes always keep descriptors (see status_server).
+  int listen_max_connections = 256;
   std::string state_dir = "./watchpost-state";
   std::string agent_id;  // defaults to the host name
   std::map<std::string, std::string> labels;  // agent-level; each target carries the merged set

@@ -16,7 +16,7 @@
 
 namespace boost::asio::ssl { class context; }
 
-namespace watchpost::agent {
+namespace watchpost::exporters {
 
 // Lower-case hex HMAC-SHA256 of data under key.
 std::string hmac_sha256_hex(std::string_view key, std::string_view data);
@@ -87,4 +87,4 @@ delivery_outcome deliver_webhook_now(const webhook_endpoint& endpoint, const std
                                      const std::string& json_body, const retry_policy& policy,
                                      std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
 
-}  // namespace watchpost::agent
+}  // namespace watchpost::exporters

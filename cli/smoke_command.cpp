@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "cli_support.hpp"
-#include "watchpost/agent/webhook.hpp"
+#include "watchpost/exporters/webhook.hpp"
 #include "watchpost/exporters/junit.hpp"
 #include "watchpost/exporters/pushgateway.hpp"
 #include "watchpost/exporters/suite_report.hpp"
@@ -65,16 +65,16 @@ probes::suite preset_suite(const po::variables_map& vm, const std::string& name,
 }
 
 // Failure notification: the exit code still reports the failure whatever happens here.
-void notify(const agent::webhook_endpoint& endpoint, const exporters::suite_run& run, const probes::redactor& redact,
-            const probes::client_options& client) {
-  agent::retry_policy policy;
+void notify(const exporters::webhook_endpoint& endpoint, const exporters::suite_run& run,
+            const probes::redactor& redact, const probes::client_options& client) {
+  exporters::retry_policy policy;
   policy.max_attempts = 4;
   policy.initial_backoff = std::chrono::milliseconds(250);
   policy.max_backoff = std::chrono::seconds(2);
   policy.max_retry_after = std::chrono::seconds(10);  // a CI job must not sit out a receiver's long Retry-After
   const auto tls = endpoint.url.tls ? probes::make_tls_context(client.tls) : nullptr;
-  const auto outcome = agent::deliver_webhook_now(endpoint, run.run_id,
-                                                  exporters::suite_failure_summary_json(run, redact), policy, tls);
+  const auto outcome = exporters::deliver_webhook_now(endpoint, run.run_id,
+                                                      exporters::suite_failure_summary_json(run, redact), policy, tls);
   const std::string line =
       outcome.delivered
           ? "watchpost smoke: failure webhook delivered (" + std::to_string(outcome.attempts) + " attempt(s))\n"
@@ -135,7 +135,7 @@ int run_smoke(const args& argv) {
 
   // Validated before any traffic, so a typo is exit 2 rather than a lost notification. Messages
   // name the options, never a secret's value.
-  std::optional<agent::webhook_endpoint> webhook;
+  std::optional<exporters::webhook_endpoint> webhook;
   const bool secret_given = vm.count("webhook-secret") > 0, secret_env_given = vm.count("webhook-secret-env") > 0;
   if (secret_given && secret_env_given) throw usage_error("give --webhook-secret or --webhook-secret-env, not both");
   if (vm.count("on-fail-webhook")) {

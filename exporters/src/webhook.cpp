@@ -1,7 +1,7 @@
 // Webhook delivery: one coroutine over the probe engine's HTTP client, so TLS, deadlines and
 // the failure taxonomy are the same as for probes; signing and retry classification are plain
 // functions beside it.
-#include "watchpost/agent/webhook.hpp"
+#include "watchpost/exporters/webhook.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -18,7 +18,7 @@
 
 #include "watchpost/probes/http_client.hpp"
 
-namespace watchpost::agent {
+namespace watchpost::exporters {
 
 namespace asio = boost::asio;
 
@@ -174,4 +174,4 @@ delivery_outcome deliver_webhook_now(const webhook_endpoint& endpoint, const std
   return future.get();
 }
 
-}  // namespace watchpost::agent
+}  // namespace watchpost::exporters
