@@ -48,11 +48,12 @@ class agent_process {
     asio::signal_set signals(control_, SIGTERM, SIGINT, SIGHUP);
     descriptor_limit_ = raise_descriptor_limit();
     const int max_clients = client_cap(config_->listen_max_connections, descriptor_limit_, config_->targets.size());
-    log_event(log_level::info, "descriptors", {{"nofile", std::to_string(descriptor_limit_)},
-                                              {"listen_max_connections", std::to_string(max_clients)}});
     status_server server(control_, config_->listen_host, config_->listen_port, config_->listen_security,
                          {[this](std::string_view path) { return routes_(path); }, [this] { return routes_.render_metrics(); }},
                          max_clients);
+    // After the bind: a start that fails says one line, the reason.
+    log_event(log_level::info, "descriptors", {{"nofile", std::to_string(descriptor_limit_)},
+                                              {"listen_max_connections", std::to_string(max_clients)}});
     server_ = &server;
     std::printf("READY listen=%s:%u\n", config_->listen_host.c_str(), server.port());
     std::fflush(stdout);

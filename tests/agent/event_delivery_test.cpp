@@ -95,7 +95,7 @@ TEST_CASE("an event older than max_event_age is expired unsent, and no resolved 
   CHECK(has(agent, "watchpost_agent_outbox_depth 0"));
 }
 
-TEST_CASE("pending events follow their hook's URL across a reload; a removed hook's are dropped") {
+TEST_CASE("pending events follow their hook's URL across a reload and a removed hook's are dropped") {
   testing::test_target target({"--no-tls"});
   webhook_receiver kept, removed, added;
   kept.answer_always(503);

@@ -232,7 +232,7 @@ TEST_CASE("per-hook state survives a snapshot round trip") {
   CHECK(restored.slos[0].hooks[1].last_breach_event_ms == st.slos[0].hooks[1].last_breach_event_ms);
 }
 
-TEST_CASE("pipeline settings parse with their defaults; a hook URL repeated in on_breach is refused") {
+TEST_CASE("pipeline settings parse with their defaults and a hook URL repeated in on_breach is refused") {
   const auto defaults = parse_config("targets: [ { name: a, url: 'http://127.0.0.1:1/' } ]\n", "d.yaml");
   CHECK(defaults.max_event_age == 1h);
   CHECK(defaults.max_outbox_events == 10000);
