@@ -11,10 +11,10 @@ namespace {
 
 int run_agent_command(const args& argv) {
   po::options_description options("watchpost agent CONFIG.yaml");
-  options.add_options()
-      ("help,h", "show this help")
-      ("config", po::value<std::string>(), "agent config file (YAML)")
-      ("log-format", po::value<std::string>()->default_value("text"), "text or json (one line per event on stderr)");
+  options.add_options()("help,h", "show this help")("config", po::value<std::string>(),
+                                                    "agent config file (YAML)")(
+      "log-format", po::value<std::string>()->default_value("text"),
+      "text or json (one line per event on stderr)");
   po::positional_options_description positional;
   positional.add("config", 1);
   po::variables_map vm;
@@ -23,13 +23,16 @@ int run_agent_command(const args& argv) {
   agent::run_options run;
   run.config_path = vm["config"].as<std::string>();
   const std::string format = vm["log-format"].as<std::string>();
-  if (format == "json") run.logs = agent::log_format::json;
-  else if (format != "text") throw usage_error("--log-format must be text or json");
+  if (format == "json")
+    run.logs = agent::log_format::json;
+  else if (format != "text")
+    throw usage_error("--log-format must be text or json");
   return agent::run_agent(run);
 }
 
 const bool registered =
-    register_command({"agent", run_agent_command, "agent CONFIG.yaml: probe targets forever, serve /metrics, fire SLO webhooks", 40});
+    register_command({"agent", run_agent_command,
+                      "agent CONFIG.yaml: probe targets forever, serve /metrics, fire SLO webhooks", 40});
 
 }  // namespace
 

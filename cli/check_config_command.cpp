@@ -29,7 +29,8 @@ std::string validate_suite(const config_file& file, const std::map<std::string, 
 
 std::string validate_agent_config(const config_file& file, const std::map<std::string, std::string>&) {
   const agent::agent_config c = agent::load_config(file.path());
-  return std::to_string(c.targets.size()) + " targets, listen " + c.listen_host + ":" + std::to_string(c.listen_port);
+  return std::to_string(c.targets.size()) + " targets, listen " + c.listen_host + ":" +
+         std::to_string(c.listen_port);
 }
 
 // The plan is resolved exactly as `watchpost load PLAN` resolves it (no flags), so what load
@@ -40,7 +41,8 @@ std::string validate_load_plan(const config_file& file, const std::map<std::stri
   // A plan without url: gets its URL on the command line (load --plan PLAN URL); any will do here.
   if (!plan.url) none.url = "http://localhost/";
   auto resolved = loadgen::resolve(plan, none);
-  if (auto* errors = std::get_if<loadgen::resolve_errors>(&resolved)) throw usage_error(*errors);  // every error at once, one line each
+  if (auto* errors = std::get_if<loadgen::resolve_errors>(&resolved))
+    throw usage_error(*errors);  // every error at once, one line each
   const std::size_t mix = plan.requests.empty() ? 1 : plan.requests.size();
   return std::to_string(mix) + (mix == 1 ? " request" : " requests") + " in the mix, " +
          std::to_string(plan.thresholds.size()) + " thresholds";
@@ -56,10 +58,10 @@ constexpr file_kind kinds[] = {
 
 int run_check_config(const args& argv) {
   po::options_description options("watchpost check-config FILE");
-  options.add_options()
-      ("help,h", "show this help")
-      ("file", po::value<std::string>(), "suite, load plan or agent config to validate")
-      ("var", po::value<std::vector<std::string>>()->composing(), "variable NAME=VALUE for ${NAME} (repeatable)");
+  options.add_options()("help,h", "show this help")("file", po::value<std::string>(),
+                                                    "suite, load plan or agent config to validate")(
+      "var", po::value<std::vector<std::string>>()->composing(),
+      "variable NAME=VALUE for ${NAME} (repeatable)");
   po::positional_options_description positional;
   positional.add("file", 1);
   po::variables_map vm;
@@ -77,12 +79,16 @@ int run_check_config(const args& argv) {
     }
   }
   std::string expected;
-  for (const auto& kind : kinds) expected += std::string(expected.empty() ? "" : ", ") + "'" + kind.key + "' (" + kind.name + ")";
-  file.fail(file.root(), "cannot tell what kind of file this is: expected a mapping with a top-level key " + expected);
+  for (const auto& kind : kinds)
+    expected += std::string(expected.empty() ? "" : ", ") + "'" + kind.key + "' (" + kind.name + ")";
+  file.fail(file.root(),
+            "cannot tell what kind of file this is: expected a mapping with a top-level key " + expected);
 }
 
 const bool registered = register_command(
-    {"check-config", run_check_config, "check-config FILE: validate a suite, load plan or agent config without sending traffic (exit 0/2)", 60});
+    {"check-config", run_check_config,
+     "check-config FILE: validate a suite, load plan or agent config without sending traffic (exit 0/2)",
+     60});
 
 }  // namespace
 

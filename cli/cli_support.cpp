@@ -23,7 +23,8 @@ probes::url url_argument(const std::string& text) {
 
 probes::url push_gateway_option(const std::string& text) {
   auto parsed = exporters::parse_gateway_url(text);
-  if (auto* error = std::get_if<probes::url_error>(&parsed)) throw usage_error("--push-gateway: " + error->message);
+  if (auto* error = std::get_if<probes::url_error>(&parsed))
+    throw usage_error("--push-gateway: " + error->message);
   return std::get<probes::url>(std::move(parsed));
 }
 

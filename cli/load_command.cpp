@@ -48,35 +48,38 @@ loadgen::load_overrides load_overrides_of(const po::variables_map& vm, const std
 
 // Whole-run thresholds that can already be judged mid-run (not rps or counts, which grow).
 bool judged_mid_run(const loadgen::threshold& t) {
-  return !t.window && t.metric != loadgen::threshold_metric::rps && t.metric != loadgen::threshold_metric::requests;
+  return !t.window && t.metric != loadgen::threshold_metric::rps &&
+         t.metric != loadgen::threshold_metric::requests;
 }
 
 int run_load_command(const args& argv) {
   po::options_description options("watchpost load URL|PLAN.yaml [options]");
-  options.add_options()
-      ("help,h", "show this help")
-      ("url", po::value<std::string>(), "http:// or https:// URL, or a YAML load plan")
-      ("plan", po::value<std::string>(), "YAML load plan (flags override it)")
-      ("connections,c", po::value<std::uint64_t>(), "connections (default 10)")
-      ("threads,t", po::value<unsigned>(), "worker threads, one io_context each (default 1)")
-      ("duration,d", po::value<std::string>(), "run length, e.g. 30s (default 10s unless -n)")
-      ("requests,n", po::value<std::uint64_t>(), "stop after exactly N requests")
-      ("rate,r", po::value<double>(), "open model: requests per second, latency from the intended send time")
-      ("stage", po::value<std::vector<std::string>>()->composing(), "DUR:TARGET ramp step (rate if --rate, else connections); repeatable")
-      ("method,X", po::value<std::string>(), "request method (default GET)")
-      ("header,H", po::value<std::vector<std::string>>()->composing(), "request header 'Name: value' (repeatable)")
-      ("body", po::value<std::string>(), "request body")
-      ("timeout", po::value<std::string>(), "per-request deadline (default 10s)")
-      ("connect-timeout", po::value<std::string>()->default_value("5s"), "TCP connect + TLS handshake deadline")
-      ("insecure,k", "https: do not verify the server certificate")
-      ("ca-file", po::value<std::string>(), "https: trust this PEM bundle instead of the system store")
-      ("threshold", po::value<std::vector<std::string>>()->composing(), "e.g. 'p99<250ms', 'error_rate<0.1%', 'rps>9000', 'p99<250ms,window=10s'")
-      ("abort-on-fail", "end the run as soon as a threshold fails")
-      ("json", po::value<std::string>(), "write the JSON report (mergeable) to FILE")
-      ("html", po::value<std::string>(), "write a self-contained HTML report to FILE")
-      ("push-gateway", po::value<std::string>(), "push the run's metrics to this Prometheus Pushgateway (job watchpost_load)")
-      ("shard", po::value<std::string>(), "i/N: run share i of N of the rate, connections and -n")
-      ("quiet,q", "no progress and no summary (reports and exit code only)");
+  options.add_options()("help,h", "show this help")("url", po::value<std::string>(),
+                                                    "http:// or https:// URL, or a YAML load plan")(
+      "plan", po::value<std::string>(), "YAML load plan (flags override it)")(
+      "connections,c", po::value<std::uint64_t>(), "connections (default 10)")(
+      "threads,t", po::value<unsigned>(), "worker threads, one io_context each (default 1)")(
+      "duration,d", po::value<std::string>(), "run length, e.g. 30s (default 10s unless -n)")(
+      "requests,n", po::value<std::uint64_t>(), "stop after exactly N requests")(
+      "rate,r", po::value<double>(), "open model: requests per second, latency from the intended send time")(
+      "stage", po::value<std::vector<std::string>>()->composing(),
+      "DUR:TARGET ramp step (rate if --rate, else connections); repeatable")(
+      "method,X", po::value<std::string>(), "request method (default GET)")(
+      "header,H", po::value<std::vector<std::string>>()->composing(),
+      "request header 'Name: value' (repeatable)")("body", po::value<std::string>(), "request body")(
+      "timeout", po::value<std::string>(), "per-request deadline (default 10s)")(
+      "connect-timeout", po::value<std::string>()->default_value("5s"),
+      "TCP connect + TLS handshake deadline")("insecure,k", "https: do not verify the server certificate")(
+      "ca-file", po::value<std::string>(), "https: trust this PEM bundle instead of the system store")(
+      "threshold", po::value<std::vector<std::string>>()->composing(),
+      "e.g. 'p99<250ms', 'error_rate<0.1%', 'rps>9000', 'p99<250ms,window=10s'")(
+      "abort-on-fail", "end the run as soon as a threshold fails")(
+      "json", po::value<std::string>(), "write the JSON report (mergeable) to FILE")(
+      "html", po::value<std::string>(), "write a self-contained HTML report to FILE")(
+      "push-gateway", po::value<std::string>(),
+      "push the run's metrics to this Prometheus Pushgateway (job watchpost_load)")(
+      "shard", po::value<std::string>(), "i/N: run share i of N of the rate, connections and -n")(
+      "quiet,q", "no progress and no summary (reports and exit code only)");
   po::positional_options_description positional;
   positional.add("url", 1);
   po::variables_map vm;
@@ -93,7 +96,8 @@ int run_load_command(const args& argv) {
   loadgen::load_plan plan;
   if (plan_path) plan = loadgen::load_plan_file(*plan_path);
   auto resolved = loadgen::resolve(plan, load_overrides_of(vm, positional_text));
-  if (auto* errors = std::get_if<loadgen::resolve_errors>(&resolved)) throw usage_error(*errors);  // all at once
+  if (auto* errors = std::get_if<loadgen::resolve_errors>(&resolved))
+    throw usage_error(*errors);  // all at once
   loadgen::load_options& opt = std::get<loadgen::resolved_load>(resolved).options;
   const auto& thresholds = std::get<loadgen::resolved_load>(resolved).thresholds;
   const bool abort_on_fail = vm.count("abort-on-fail") > 0;
@@ -111,8 +115,10 @@ int run_load_command(const args& argv) {
   auto observer = [&](const loadgen::load_result& so_far, const loadgen::series_point& latest) {
     if (!quiet) {
       const std::string line = exporters::load_progress_line(so_far, latest, p.duration_seconds);
-      if (tty) std::fprintf(stderr, "\r\033[K%s", line.c_str());
-      else std::fprintf(stderr, "%s\n", line.c_str());
+      if (tty)
+        std::fprintf(stderr, "\r\033[K%s", line.c_str());
+      else
+        std::fprintf(stderr, "%s\n", line.c_str());
       std::fflush(stderr);
     }
     if (!abort_on_fail) return true;
@@ -145,7 +151,8 @@ int run_load_command(const args& argv) {
     exporters::push_options push;
     push.tls = opt.tls;
     const auto pushed = exporters::push_load_run(*push_gateway, result, outcomes, push);
-    if (!pushed.pushed) std::fprintf(stderr, "watchpost load: metrics not pushed: %s\n", pushed.error.c_str());
+    if (!pushed.pushed)
+      std::fprintf(stderr, "watchpost load: metrics not pushed: %s\n", pushed.error.c_str());
   }
 
   bool passed = thresholds_passed("load", outcomes);
@@ -156,8 +163,9 @@ int run_load_command(const args& argv) {
   return passed ? exit_pass : exit_failed;
 }
 
-const bool registered = register_command(
-    {"load", run_load_command, "load URL: closed (-c) or open (--rate) model load with thresholds and reports", 30});
+const bool registered =
+    register_command({"load", run_load_command,
+                      "load URL: closed (-c) or open (--rate) model load with thresholds and reports", 30});
 
 }  // namespace
 

@@ -47,8 +47,8 @@ int guarded(const watchpost::cli::command_info& command, const watchpost::cli::a
     // One line per error; a usage_error may hold several found at once.
     for (std::size_t start = 0; start <= message.size();) {
       const std::size_t end = std::min(message.find('\n', start), message.size());
-      std::fprintf(stderr, "watchpost %.*s: %.*s\n", static_cast<int>(command.name.size()), command.name.data(),
-                   static_cast<int>(end - start), message.data() + start);
+      std::fprintf(stderr, "watchpost %.*s: %.*s\n", static_cast<int>(command.name.size()),
+                   command.name.data(), static_cast<int>(end - start), message.data() + start);
       start = end + 1;
     }
     return code;

@@ -24,8 +24,7 @@ int run_probe(const args& argv) {
       "max-body", po::value<std::size_t>()->default_value(16 * 1024 * 1024), "response body cap in bytes")(
       "insecure,k", "do not verify the server certificate")(
       "ca-file", po::value<std::string>(), "trust this PEM bundle instead of the system store")(
-      "dns-server", po::value<std::string>(), dns_server_help)(
-      "json", "print the result as JSON");
+      "dns-server", po::value<std::string>(), dns_server_help)("json", "print the result as JSON");
   po::positional_options_description positional;
   positional.add("url", 1);
   po::variables_map vm;
@@ -64,8 +63,8 @@ int run_probe(const args& argv) {
   return res.ok() ? exit_pass : exit_failed;
 }
 
-const bool registered = register_command(
-    {"probe", run_probe, "probe URL: one request, its phase timings and failure kind", 10});
+const bool registered =
+    register_command({"probe", run_probe, "probe URL: one request, its phase timings and failure kind", 10});
 
 }  // namespace
 

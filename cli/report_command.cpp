@@ -15,14 +15,13 @@ namespace {
 
 int run_report_command(const args& argv) {
   po::options_description options("watchpost report merge A.json B.json ... [options]");
-  options.add_options()
-      ("help,h", "show this help")
-      ("action", po::value<std::string>(), "merge")
-      ("reports", po::value<std::vector<std::string>>()->composing(), "JSON reports written by `watchpost load --json`")
-      ("json", po::value<std::string>(), "write the merged JSON report to FILE")
-      ("html", po::value<std::string>(), "write the merged HTML report to FILE")
-      ("threshold", po::value<std::vector<std::string>>()->composing(), "judge these instead of the reports' own thresholds")
-      ("quiet,q", "no summary");
+  options.add_options()("help,h", "show this help")("action", po::value<std::string>(), "merge")(
+      "reports", po::value<std::vector<std::string>>()->composing(),
+      "JSON reports written by `watchpost load --json`")("json", po::value<std::string>(),
+                                                         "write the merged JSON report to FILE")(
+      "html", po::value<std::string>(), "write the merged HTML report to FILE")(
+      "threshold", po::value<std::vector<std::string>>()->composing(),
+      "judge these instead of the reports' own thresholds")("quiet,q", "no summary");
   po::positional_options_description positional;
   positional.add("action", 1).add("reports", -1);
   po::variables_map vm;
@@ -60,8 +59,9 @@ int run_report_command(const args& argv) {
   return thresholds_passed("report", outcomes) ? exit_pass : exit_failed;
 }
 
-const bool registered = register_command(
-    {"report", run_report_command, "report merge A.json B.json ...: merge load shard reports into one verdict", 50});
+const bool registered =
+    register_command({"report", run_report_command,
+                      "report merge A.json B.json ...: merge load shard reports into one verdict", 50});
 
 }  // namespace
 

@@ -8,10 +8,10 @@
 #include <sstream>
 
 #include "cli_support.hpp"
-#include "watchpost/exporters/webhook.hpp"
 #include "watchpost/exporters/junit.hpp"
 #include "watchpost/exporters/pushgateway.hpp"
 #include "watchpost/exporters/suite_report.hpp"
+#include "watchpost/exporters/webhook.hpp"
 #include "watchpost/probes/preset.hpp"
 #include "watchpost/probes/suite.hpp"
 
@@ -39,7 +39,8 @@ bool write_report(const std::string& flag, const std::string& path, const std::s
   out << content;
   if (out.flush()) return true;
   const std::string reason = errno ? std::strerror(errno) : "write failed";
-  const std::string line = redact("watchpost smoke: " + flag + ": cannot write '" + path + "': " + reason + "\n");
+  const std::string line =
+      redact("watchpost smoke: " + flag + ": cannot write '" + path + "': " + reason + "\n");
   std::fwrite(line.data(), 1, line.size(), stderr);
   return false;
 }
@@ -71,52 +72,69 @@ void notify(const exporters::webhook_endpoint& endpoint, const exporters::suite_
   policy.max_attempts = 4;
   policy.initial_backoff = std::chrono::milliseconds(250);
   policy.max_backoff = std::chrono::seconds(2);
-  policy.max_retry_after = std::chrono::seconds(10);  // a CI job must not sit out a receiver's long Retry-After
+  policy.max_retry_after =
+      std::chrono::seconds(10);  // a CI job must not sit out a receiver's long Retry-After
   const auto tls = endpoint.url.tls ? probes::make_tls_context(client.tls) : nullptr;
-  const auto outcome = exporters::deliver_webhook_now(endpoint, run.run_id,
-                                                      exporters::suite_failure_summary_json(run, redact), policy, tls);
+  const auto outcome = exporters::deliver_webhook_now(
+      endpoint, run.run_id, exporters::suite_failure_summary_json(run, redact), policy, tls);
   const std::string line =
-      outcome.delivered
-          ? "watchpost smoke: failure webhook delivered (" + std::to_string(outcome.attempts) + " attempt(s))\n"
-          : "watchpost smoke: failure webhook not delivered after " + std::to_string(outcome.attempts) +
-                " attempt(s): " + (outcome.last_error.empty() ? "HTTP " + std::to_string(outcome.last_status) : outcome.last_error) + "\n";
+      outcome.delivered ? "watchpost smoke: failure webhook delivered (" + std::to_string(outcome.attempts) +
+                              " attempt(s))\n"
+                        : "watchpost smoke: failure webhook not delivered after " +
+                              std::to_string(outcome.attempts) + " attempt(s): " +
+                              (outcome.last_error.empty() ? "HTTP " + std::to_string(outcome.last_status)
+                                                          : outcome.last_error) +
+                              "\n";
   const std::string safe = redact(line);
   std::fwrite(safe.data(), 1, safe.size(), stderr);
 }
 
 int run_smoke(const args& argv) {
-  po::options_description options("watchpost smoke SUITE.yaml [options] | watchpost smoke --preset deploy URL [options]");
-  options.add_options()
-      ("help,h", "show this help")
-      ("input", po::value<std::string>(), "suite file (or the URL with --preset)")
-      ("base-url", po::value<std::vector<std::string>>()->composing(), "target base URL (repeatable: targets run concurrently)")
-      ("var", po::value<std::vector<std::string>>()->composing(), "variable NAME=VALUE for ${NAME} (repeatable)")
-      ("wait-ready", po::value<std::string>(), "poll the first check until the target answers, up to this long")
-      ("json", po::value<std::string>(), "write the JSON report to this file")
-      ("junit", po::value<std::string>(), "write a JUnit XML report to this file")
-      ("insecure,k", "do not verify server certificates")
-      ("ca-file", po::value<std::string>(), "trust this PEM bundle instead of the system store")
-      ("dns-server", po::value<std::string>(), dns_server_help)
-      ("preset", po::value<std::string>(), "built-in suite: deploy")
-      ("timeout", po::value<std::string>()->default_value("5s"), "per-check deadline for presets")
-      ("http-url", po::value<std::string>(), "deploy preset: the plain-HTTP listener (default: same host, port 80)")
-      ("skip", po::value<std::vector<std::string>>()->composing(), "deploy preset: parts to skip (health,admin,cors,redirect,hsts,tls,html)")
-      ("health-path", po::value<std::string>(), "deploy preset: health endpoint (default /health)")
-      ("admin-path", po::value<std::vector<std::string>>()->composing(), "deploy preset: admin endpoint (repeatable, default /admin)")
-      ("api-path", po::value<std::string>(), "deploy preset: API path for the CORS preflight (default /api/info)")
-      ("min-cert-days", po::value<int>()->default_value(14), "deploy preset: minimum days of certificate validity")
-      ("push-gateway", po::value<std::string>(), "push the run's metrics to this Prometheus Pushgateway (job watchpost_smoke; --insecure and --ca-file apply)")
-      ("on-fail-webhook", po::value<std::string>(), "POST a signed JSON summary here when the suite fails")
-      ("webhook-secret-env", po::value<std::string>(), "environment variable holding the webhook HMAC secret (preferred)")
+  po::options_description options(
+      "watchpost smoke SUITE.yaml [options] | watchpost smoke --preset deploy URL [options]");
+  options.add_options()("help,h", "show this help")("input", po::value<std::string>(),
+                                                    "suite file (or the URL with --preset)")(
+      "base-url", po::value<std::vector<std::string>>()->composing(),
+      "target base URL (repeatable: targets run concurrently)")(
+      "var", po::value<std::vector<std::string>>()->composing(),
+      "variable NAME=VALUE for ${NAME} (repeatable)")(
+      "wait-ready", po::value<std::string>(),
+      "poll the first check until the target answers, up to this long")("json", po::value<std::string>(),
+                                                                        "write the JSON report to this file")(
+      "junit", po::value<std::string>(), "write a JUnit XML report to this file")(
+      "insecure,k", "do not verify server certificates")("ca-file", po::value<std::string>(),
+                                                         "trust this PEM bundle instead of the system store")(
+      "dns-server", po::value<std::string>(), dns_server_help)("preset", po::value<std::string>(),
+                                                               "built-in suite: deploy")(
+      "timeout", po::value<std::string>()->default_value("5s"), "per-check deadline for presets")(
+      "http-url", po::value<std::string>(),
+      "deploy preset: the plain-HTTP listener (default: same host, port 80)")(
+      "skip", po::value<std::vector<std::string>>()->composing(),
+      "deploy preset: parts to skip (health,admin,cors,redirect,hsts,tls,html)")(
+      "health-path", po::value<std::string>(), "deploy preset: health endpoint (default /health)")(
+      "admin-path", po::value<std::vector<std::string>>()->composing(),
+      "deploy preset: admin endpoint (repeatable, default /admin)")(
+      "api-path", po::value<std::string>(),
+      "deploy preset: API path for the CORS preflight (default /api/info)")(
+      "min-cert-days", po::value<int>()->default_value(14),
+      "deploy preset: minimum days of certificate validity")(
+      "push-gateway", po::value<std::string>(),
+      "push the run's metrics to this Prometheus Pushgateway (job watchpost_smoke; --insecure and --ca-file "
+      "apply)")("on-fail-webhook", po::value<std::string>(),
+                "POST a signed JSON summary here when the suite fails")(
+      "webhook-secret-env", po::value<std::string>(),
+      "environment variable holding the webhook HMAC secret (preferred)")
       // Spelled out: without it, option-prefix guessing read "--webhook-secret VALUE" as the
       // name of an environment variable and printed the secret in the error.
-      ("webhook-secret", po::value<std::string>(), "the webhook HMAC secret itself (visible to other processes in argv)");
+      ("webhook-secret", po::value<std::string>(),
+       "the webhook HMAC secret itself (visible to other processes in argv)");
   po::positional_options_description positional;
   positional.add("input", 1);
   po::variables_map vm;
   if (!parse_options(argv, options, positional, vm)) return exit_pass;  // --help was printed
   if (!vm.count("input"))
-    throw usage_error("missing suite file (usage: watchpost smoke SUITE.yaml [--base-url URL] | --preset deploy URL)");
+    throw usage_error(
+        "missing suite file (usage: watchpost smoke SUITE.yaml [--base-url URL] | --preset deploy URL)");
   const std::string input = vm["input"].as<std::string>();
   std::vector<std::string> targets = strings(vm, "base-url");
   for (const auto& t : targets) url_argument(t);  // validates, one-line usage error
@@ -136,15 +154,18 @@ int run_smoke(const args& argv) {
   // Validated before any traffic, so a typo is exit 2 rather than a lost notification. Messages
   // name the options, never a secret's value.
   std::optional<exporters::webhook_endpoint> webhook;
-  const bool secret_given = vm.count("webhook-secret") > 0, secret_env_given = vm.count("webhook-secret-env") > 0;
-  if (secret_given && secret_env_given) throw usage_error("give --webhook-secret or --webhook-secret-env, not both");
+  const bool secret_given = vm.count("webhook-secret") > 0,
+             secret_env_given = vm.count("webhook-secret-env") > 0;
+  if (secret_given && secret_env_given)
+    throw usage_error("give --webhook-secret or --webhook-secret-env, not both");
   if (vm.count("on-fail-webhook")) {
     webhook.emplace();
     webhook->url = url_argument(vm["on-fail-webhook"].as<std::string>());
     if (secret_env_given) {
       const std::string name = vm["webhook-secret-env"].as<std::string>();
       const char* secret = std::getenv(name.c_str());
-      if (!secret || !*secret) throw usage_error("--webhook-secret-env: environment variable '" + name + "' is not set");
+      if (!secret || !*secret)
+        throw usage_error("--webhook-secret-env: environment variable '" + name + "' is not set");
       webhook->secret = secret;
     } else if (secret_given) {
       webhook->secret = vm["webhook-secret"].as<std::string>();
@@ -152,7 +173,8 @@ int run_smoke(const args& argv) {
     }
     suite.secrets->add(webhook->secret);
   } else if (secret_given || secret_env_given) {
-    throw usage_error(std::string(secret_given ? "--webhook-secret" : "--webhook-secret-env") + " needs --on-fail-webhook");
+    throw usage_error(std::string(secret_given ? "--webhook-secret" : "--webhook-secret-env") +
+                      " needs --on-fail-webhook");
   }
 
   std::optional<probes::url> push_gateway;
@@ -175,9 +197,11 @@ int run_smoke(const args& argv) {
   std::fflush(stdout);
   bool reports_written = true;
   if (vm.count("json"))
-    reports_written &= write_report("--json", vm["json"].as<std::string>(), exporters::suite_json(run, redact), redact);
+    reports_written &=
+        write_report("--json", vm["json"].as<std::string>(), exporters::suite_json(run, redact), redact);
   if (vm.count("junit"))
-    reports_written &= write_report("--junit", vm["junit"].as<std::string>(), exporters::suite_junit(run, redact), redact);
+    reports_written &=
+        write_report("--junit", vm["junit"].as<std::string>(), exporters::suite_junit(run, redact), redact);
 
   // Metrics are a side channel: a gateway outage is reported but neither fails nor passes the gate.
   if (push_gateway) {
@@ -196,8 +220,9 @@ int run_smoke(const args& argv) {
   return run.passed() ? exit_pass : exit_failed;
 }
 
-const bool registered = register_command(
-    {"smoke", run_smoke, "smoke SUITE.yaml | --preset deploy URL: post-deploy checks, exit 1 on failure", 20});
+const bool registered =
+    register_command({"smoke", run_smoke,
+                      "smoke SUITE.yaml | --preset deploy URL: post-deploy checks, exit 1 on failure", 20});
 
 }  // namespace
 

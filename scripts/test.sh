@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds from scratch with -Werror and runs the whole test suite, then
+# Installs what is missing, checks the source layout (clang-format), builds from scratch with -Werror and runs the whole test suite, then
 # builds and runs the fuzz targets for 20 s each (WATCHPOST_CI_FUZZ=0 skips them), then builds it again
 # with ASan+UBSan and runs it once more (WATCHPOST_CI_SANITIZE=0 skips that part).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh --test
+# The layout is .clang-format's (Debian 12's clang-format 14): a change that breaks it fails here, first.
+git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
 build=${BUILD_DIR:-build-ci}
 start=$(date +%s)
 

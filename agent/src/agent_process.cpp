@@ -47,13 +47,16 @@ class agent_process {
     // Installed before READY so a signal sent right after it is never fatal.
     asio::signal_set signals(control_, SIGTERM, SIGINT, SIGHUP);
     descriptor_limit_ = raise_descriptor_limit();
-    const int max_clients = client_cap(config_->listen_max_connections, descriptor_limit_, config_->targets.size());
+    const int max_clients =
+        client_cap(config_->listen_max_connections, descriptor_limit_, config_->targets.size());
     status_server server(control_, config_->listen_host, config_->listen_port, config_->listen_security,
-                         {[this](std::string_view path) { return routes_(path); }, [this] { return routes_.render_metrics(); }},
+                         {[this](std::string_view path) { return routes_(path); },
+                          [this] { return routes_.render_metrics(); }},
                          max_clients);
     // After the bind: a start that fails says one line, the reason.
-    log_event(log_level::info, "descriptors", {{"nofile", std::to_string(descriptor_limit_)},
-                                              {"listen_max_connections", std::to_string(max_clients)}});
+    log_event(log_level::info, "descriptors",
+              {{"nofile", std::to_string(descriptor_limit_)},
+               {"listen_max_connections", std::to_string(max_clients)}});
     server_ = &server;
     std::printf("READY listen=%s:%u\n", config_->listen_host.c_str(), server.port());
     std::fflush(stdout);
@@ -65,11 +68,14 @@ class agent_process {
       start_targets(snapshots, true);
     }
     log_event(log_level::info, "agent started",
-              {{"targets", std::to_string(config_->targets.size())}, {"threads", std::to_string(config_->threads)},
+              {{"targets", std::to_string(config_->targets.size())},
+               {"threads", std::to_string(config_->threads)},
                {"listen", config_->listen_host + ":" + std::to_string(server.port())}});
-    asio::co_spawn(control_, handle_signals(signals, server), [](std::exception_ptr e) { log_exception(e, "signal handler failed"); });
+    asio::co_spawn(control_, handle_signals(signals, server),
+                   [](std::exception_ptr e) { log_exception(e, "signal handler failed"); });
     events_.start();
-    asio::co_spawn(control_, snapshot_loop(), [](std::exception_ptr e) { log_exception(e, "snapshot writer failed"); });
+    asio::co_spawn(control_, snapshot_loop(),
+                   [](std::exception_ptr e) { log_exception(e, "snapshot writer failed"); });
     control_.run();
     return 0;
   }
@@ -147,12 +153,14 @@ class agent_process {
       next = std::make_shared<const agent_config>(load_config(options_.config_path));
     } catch (const std::exception& e) {
       metrics_.reloads(false).Increment();
-      log_event(log_level::error, "config reload rejected; keeping the running config", {{"error", e.what()}});
+      log_event(log_level::error, "config reload rejected; keeping the running config",
+                {{"error", e.what()}});
       co_return;
     }
     if (next->listen_host != config_->listen_host || next->listen_port != config_->listen_port ||
         next->listen_security != config_->listen_security || next->state_dir != config_->state_dir)
-      log_event(log_level::warn, "listen, listen_basic_auth, listen_tls and state_dir changes take effect after a restart");
+      log_event(log_level::warn,
+                "listen, listen_basic_auth, listen_tls and state_dir changes take effect after a restart");
     // Awaited, not joined: /healthz, /status and webhook dispatch go on while probes drain.
     co_await scheduler_.wind_down(drain_grace());
     std::lock_guard lock(targets_mutex_);  // the /metrics renderer reads targets and workers
@@ -169,7 +177,8 @@ class agent_process {
     start_targets({carried.text()});
     events_.configure(*config_);
     events_.reloaded();
-    server_->set_max_connections(client_cap(config_->listen_max_connections, descriptor_limit_, config_->targets.size()));
+    server_->set_max_connections(
+        client_cap(config_->listen_max_connections, descriptor_limit_, config_->targets.size()));
     metrics_.reloads(true).Increment();
     log_event(log_level::info, "config reloaded", {{"targets", std::to_string(config_->targets.size())}});
   }

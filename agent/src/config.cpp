@@ -15,7 +15,10 @@ namespace watchpost::agent {
 std::string window_label(nanoseconds d) {
   using namespace std::chrono;
   const auto ms = duration_cast<milliseconds>(d).count();
-  struct unit { std::int64_t ms; const char* suffix; };
+  struct unit {
+    std::int64_t ms;
+    const char* suffix;
+  };
   for (unit u : {unit{86'400'000, "d"}, unit{3'600'000, "h"}, unit{60'000, "m"}, unit{1000, "s"}})
     if (ms >= u.ms && ms % u.ms == 0) return std::to_string(ms / u.ms) + u.suffix;
   return std::to_string(ms) + "ms";
@@ -48,7 +51,8 @@ probes::url url_value(const config_file& file, const YAML::Node& node, std::stri
                       probes::redactor* secrets = nullptr) {
   const std::string text = resolve_env(file, node, file.string(node, what), secrets);
   auto parsed = probes::parse_url(text);
-  if (auto* err = std::get_if<probes::url_error>(&parsed)) file.fail(node, std::string(what) + ": " + err->message);
+  if (auto* err = std::get_if<probes::url_error>(&parsed))
+    file.fail(node, std::string(what) + ": " + err->message);
   return std::get<probes::url>(parsed);
 }
 
@@ -99,7 +103,8 @@ slo_config parse_slo(const config_file& file, const YAML::Node& node) {
       alert.factor = file.number(factor, "burn alert 'factor'");
       a.finish();
       if (alert.factor <= 0) file.fail(factor, "burn alert 'factor' must be greater than zero");
-      if (alert.short_window > alert.long_window) file.fail(item, "burn alert 'short' must not exceed 'long'");
+      if (alert.short_window > alert.long_window)
+        file.fail(item, "burn alert 'short' must not exceed 'long'");
       if (alert.long_window > out.window) file.fail(item, "burn alert 'long' must not exceed slo.window");
       out.burn_alerts.push_back(alert);
     }
@@ -122,7 +127,8 @@ webhook_config parse_webhook(const config_file& file, const YAML::Node& node) {
   if (auto n = m.optional("secret")) out.secret = resolve_env(file, *n, file.string(*n, "secret"));
   if (auto n = m.optional("cooldown")) out.cooldown = file.duration(*n, "cooldown");
   if (auto n = m.optional("timeout")) out.timeout = positive_duration(file, *n, "timeout");
-  if (auto n = m.optional("collapse_resolved_pairs")) out.collapse_resolved_pairs = file.boolean(*n, "collapse_resolved_pairs");
+  if (auto n = m.optional("collapse_resolved_pairs"))
+    out.collapse_resolved_pairs = file.boolean(*n, "collapse_resolved_pairs");
   m.finish();
   return out;
 }
@@ -136,7 +142,8 @@ std::filesystem::path config_relative(const config_file& file, const std::string
 std::string existing_file(const config_file& file, const YAML::Node& node, std::string_view what) {
   const auto path = config_relative(file, file.string(node, what));
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) file.fail(node, "cannot open " + std::string(what) + " '" + path.string() + "'");
+  if (!std::filesystem::is_regular_file(path, ec))
+    file.fail(node, "cannot open " + std::string(what) + " '" + path.string() + "'");
   return path.string();
 }
 
@@ -180,8 +187,7 @@ target_config parse_target(const config_file& file, const YAML::Node& node,
   auto m = file.mapping(node, "target");
   const YAML::Node name = m.required("name");
   out.name = file.string(name, "target name");
-  if (out.name.empty() || out.name.size() > 128 ||
-      out.name.find_first_of("\"\\\n\r\t/") != std::string::npos)
+  if (out.name.empty() || out.name.size() > 128 || out.name.find_first_of("\"\\\n\r\t/") != std::string::npos)
     file.fail(name, "target name must be 1..128 characters without quotes, slashes or control characters");
   const auto url_node = m.optional("url");
   if (url_node) out.request.target = url_value(file, *url_node, "url", secrets.get());
@@ -191,8 +197,9 @@ target_config parse_target(const config_file& file, const YAML::Node& node,
   if (headers_node) {
     if (!headers_node->IsMap()) file.fail(*headers_node, "headers must be a mapping of Name: value");
     for (const auto& h : *headers_node)
-      out.request.headers.push_back({file.string(h.first, "header name"),
-                                     resolve_env(file, h.second, file.string(h.second, "header value"), secrets.get())});
+      out.request.headers.push_back(
+          {file.string(h.first, "header name"),
+           resolve_env(file, h.second, file.string(h.second, "header value"), secrets.get())});
     for (const auto& h : out.request.headers)
       if (probes::is_credential_header(h.name)) secrets->add_credential_header(h.value);
   }
@@ -211,8 +218,10 @@ target_config parse_target(const config_file& file, const YAML::Node& node,
     out.expect = parse_expect(file, *expect_node, url_node && !out.request.target.tls, *secrets);
   if (auto n = m.optional("suite")) {
     // Each check of a suite has its own request: a target-level one would be silently ignored.
-    if (expect_node) file.fail(*expect_node, "expect: is for single probes; a suite's checks carry their own");
-    if (method_node) file.fail(*method_node, "method: is for single probes; a suite's checks carry their own");
+    if (expect_node)
+      file.fail(*expect_node, "expect: is for single probes; a suite's checks carry their own");
+    if (method_node)
+      file.fail(*method_node, "method: is for single probes; a suite's checks carry their own");
     if (headers_node)
       file.fail(*headers_node, "headers: is for single probes; put them in the suite's defaults.headers");
     load_target_suite(file, *n, url_node ? file.string(*url_node, "url") : "", timeout, out);
@@ -220,8 +229,9 @@ target_config parse_target(const config_file& file, const YAML::Node& node,
     file.fail(node, "target needs url: (or suite:)");
   }
   const auto labels_node = m.optional("labels");
-  out.labels = merge_labels(file, labels_node ? *labels_node : node, agent_labels,
-                            labels_node ? parse_labels(file, *labels_node, "target labels") : decltype(out.labels){});
+  out.labels =
+      merge_labels(file, labels_node ? *labels_node : node, agent_labels,
+                   labels_node ? parse_labels(file, *labels_node, "target labels") : decltype(out.labels){});
   if (auto n = m.optional("slo")) out.slo = parse_slo(file, *n);
   if (auto n = m.optional("on_breach")) {
     for (const auto& item : file.sequence(*n, "on_breach")) {
@@ -231,7 +241,8 @@ target_config parse_target(const config_file& file, const YAML::Node& node,
         if (out.on_breach[i].url.to_string() == out.on_breach.back().url.to_string())
           file.fail(item, "duplicate on_breach webhook URL");
     }
-    if (out.slo.empty() && !out.on_breach.empty()) file.fail(*n, "on_breach needs an slo: on the same target");
+    if (out.slo.empty() && !out.on_breach.empty())
+      file.fail(*n, "on_breach needs an slo: on the same target");
   }
   m.finish();
   out.secrets = std::move(secrets);
@@ -241,7 +252,8 @@ target_config parse_target(const config_file& file, const YAML::Node& node,
 void parse_listen(const config_file& file, const YAML::Node& node, agent_config& out) {
   const std::string text = file.string(node, "listen");
   const auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0) file.fail(node, "listen must be host:port, e.g. 127.0.0.1:9464");
+  if (colon == std::string::npos || colon == 0)
+    file.fail(node, "listen must be host:port, e.g. 127.0.0.1:9464");
   std::string host = text.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   const std::string port = text.substr(colon + 1);

@@ -28,7 +28,8 @@ std::string order_key(const outbox_event& e) { return e.target + '\n' + e.hook; 
 }  // namespace
 
 void event_pipeline::start() {
-  asio::co_spawn(control_, dispatch_loop(), [](std::exception_ptr e) { log_exception(e, "webhook dispatcher failed"); });
+  asio::co_spawn(control_, dispatch_loop(),
+                 [](std::exception_ptr e) { log_exception(e, "webhook dispatcher failed"); });
 }
 
 // For a hook with collapse_resolved_pairs, a breached about to be sent whose resolved is pending
@@ -37,8 +38,9 @@ bool event_pipeline::collapse(pending_list::iterator breached, const webhook_con
   if (breached->event.resolved || !hook.collapse_resolved_pairs) return false;
   for (auto r = std::next(breached); r != pending_.end(); ++r) {
     if (!r->event.resolved || !same_breach(r->event, breached->event)) continue;
-    log_event(log_level::info, "undelivered breached/resolved pair collapsed (collapse_resolved_pairs)",
-              {{"target", r->event.target}, {"event_id", r->event.event_id}, {"hook", hook_label(r->event.hook)}});
+    log_event(
+        log_level::info, "undelivered breached/resolved pair collapsed (collapse_resolved_pairs)",
+        {{"target", r->event.target}, {"event_id", r->event.event_id}, {"hook", hook_label(r->event.hook)}});
     metrics_.events_dropped(drop_reason::collapsed).Increment(2);
     finish(r);
     finish(breached);
@@ -89,7 +91,8 @@ void event_pipeline::start_due() {
       blocked.insert(key);
       it->in_flight = true;
       ++running;
-      asio::co_spawn(control_, deliver(it), [](std::exception_ptr e) { log_exception(e, "webhook delivery failed"); });
+      asio::co_spawn(control_, deliver(it),
+                     [](std::exception_ptr e) { log_exception(e, "webhook delivery failed"); });
     }
     it = next;
   }
@@ -113,26 +116,31 @@ asio::awaitable<void> event_pipeline::deliver(pending_list::iterator it) {
   };
   if (outcome.delivered) {
     count(delivery_result::delivered);
-    log_event(log_level::info, "webhook delivered",
-              {{"target", target_name}, {"event_id", event_id}, {"status", std::to_string(outcome.last_status)}});
+    log_event(
+        log_level::info, "webhook delivered",
+        {{"target", target_name}, {"event_id", event_id}, {"status", std::to_string(outcome.last_status)}});
     finish(it);
     publish_depth();
     co_return;
   }
   if (outcome.permanent) {
     count(delivery_result::dead_letter);
-    log_event(log_level::error, "webhook refused permanently: dead letter, no more retries",
-              {{"target", target_name}, {"event_id", event_id}, {"status", std::to_string(outcome.last_status)}});
+    log_event(
+        log_level::error, "webhook refused permanently: dead letter, no more retries",
+        {{"target", target_name}, {"event_id", event_id}, {"status", std::to_string(outcome.last_status)}});
     drop(it, drop_reason::dead_letter, "webhook event dead-lettered");
     co_return;
   }
   count(delivery_result::failed);
   it->failures++;
   it->next_attempt =
-      steady::now() + exporters::next_wait(random_between(nanoseconds{0}, exporters::backoff_bound(outbox_rounds, it->failures)),
+      steady::now() + exporters::next_wait(random_between(nanoseconds{0}, exporters::backoff_bound(
+                                                                              outbox_rounds, it->failures)),
                                            outcome.retry_after);
   log_event(log_level::warn, "webhook delivery failed; will retry",
-            {{"target", target_name}, {"event_id", event_id}, {"attempt", std::to_string(it->failures)},
+            {{"target", target_name},
+             {"event_id", event_id},
+             {"attempt", std::to_string(it->failures)},
              {"error", outcome.last_error}});
 }
 

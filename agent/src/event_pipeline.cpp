@@ -38,9 +38,15 @@ bool same_breach(const outbox_event& a, const outbox_event& b) {
   return a.target == b.target && a.hook == b.hook && a.slo == b.slo && a.breach_ms == b.breach_ms;
 }
 
-event_pipeline::event_pipeline(asio::io_context& control, const std::string& state_dir, const target_list& targets,
-                               agent_metrics& metrics, state_store& state, tls_contexts& tls)
-    : control_(control), targets_(targets), metrics_(metrics), state_(state), tls_(tls), outbox_(state_dir + "/outbox") {}
+event_pipeline::event_pipeline(asio::io_context& control, const std::string& state_dir,
+                               const target_list& targets, agent_metrics& metrics, state_store& state,
+                               tls_contexts& tls)
+    : control_(control),
+      targets_(targets),
+      metrics_(metrics),
+      state_(state),
+      tls_(tls),
+      outbox_(state_dir + "/outbox") {}
 
 void event_pipeline::configure(const agent_config& config) {
   max_age_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(config.max_event_age).count();
@@ -59,7 +65,9 @@ void event_pipeline::restore(const agent_config& config) {
   };
   for (auto& e : outbox_.load(errors, legacy_hook)) pending_.push_back({std::move(e)});
   for (const auto& error : errors) log_event(log_level::warn, "outbox", {{"error", error}});
-  if (!pending_.empty()) log_event(log_level::info, "pending webhook events restored", {{"count", std::to_string(pending_.size())}});
+  if (!pending_.empty())
+    log_event(log_level::info, "pending webhook events restored",
+              {{"count", std::to_string(pending_.size())}});
   publish_depth();
 }
 
@@ -69,8 +77,8 @@ void event_pipeline::reconcile_states(const target_list& targets) const {
       if (t->config.name == p.event.target) reconcile(t->window, t->objectives, p.event);
 }
 
-std::vector<outbox_event> event_pipeline::raise(const agent_config& config, target_runtime& t, const evaluation& eval,
-                                                wall_time now) {
+std::vector<outbox_event> event_pipeline::raise(const agent_config& config, target_runtime& t,
+                                                const evaluation& eval, wall_time now) {
   std::vector<outbox_event> raised;
   for (const auto& d : eval.decisions) {
     const bool resolved = d.kind == slo_event_kind::resolved;
@@ -78,8 +86,15 @@ std::vector<outbox_event> event_pipeline::raise(const agent_config& config, targ
     const std::string body = render_event(config, t, d, now);
     const std::size_t before = raised.size();
     for (std::size_t h : d.hooks) {
-      outbox_event e{0, d.event_id, t.config.name, t.config.on_breach[h].url.to_string(), t.objectives[d.slo_index].name,
-                     resolved, d.breach_ms, unix_millis(now), body};
+      outbox_event e{0,
+                     d.event_id,
+                     t.config.name,
+                     t.config.on_breach[h].url.to_string(),
+                     t.objectives[d.slo_index].name,
+                     resolved,
+                     d.breach_ms,
+                     unix_millis(now),
+                     body};
       std::string error;
       const put_result stored = outbox_.put(e, error);
       if (stored == put_result::full) {
@@ -90,13 +105,17 @@ std::vector<outbox_event> event_pipeline::raise(const agent_config& config, targ
         if (!resolved && h < st.hooks.size()) st.hooks[h].open = false;
         continue;
       }
-      if (stored == put_result::failed) state_.report_error("cannot persist webhook event; delivering from memory", error);
+      if (stored == put_result::failed)
+        state_.report_error("cannot persist webhook event; delivering from memory", error);
       raised.push_back(std::move(e));
     }
     // After the store: a line here means the event survives a kill -9 (the chaos test counts them).
     log_event(resolved ? log_level::info : log_level::warn, resolved ? "slo resolved" : "slo breached",
-              {{"target", t.config.name}, {"slo", t.objectives[d.slo_index].name}, {"event_id", d.event_id},
-               {"window", d.window}, {"hooks", std::to_string(raised.size() - before)}});
+              {{"target", t.config.name},
+               {"slo", t.objectives[d.slo_index].name},
+               {"event_id", d.event_id},
+               {"window", d.window},
+               {"hooks", std::to_string(raised.size() - before)}});
   }
   return raised;
 }
@@ -152,7 +171,8 @@ void event_pipeline::close_hook(const outbox_event& breached) const {
 
 void event_pipeline::drop(pending_list::iterator it, drop_reason reason, const char* why) {
   const outbox_event e = it->event;
-  log_event(log_level::warn, why, {{"target", e.target}, {"event_id", e.event_id}, {"hook", hook_label(e.hook)}});
+  log_event(log_level::warn, why,
+            {{"target", e.target}, {"event_id", e.event_id}, {"hook", hook_label(e.hook)}});
   metrics_.events_dropped(reason).Increment();
   finish(it);
   if (e.resolved) return;

@@ -38,7 +38,8 @@ class event_pipeline {
 
   // Worker thread, with t.mutex held (so no snapshot sees eval's new breach state before its
   // events are on disk): renders, stores and logs the events of eval's decisions.
-  std::vector<outbox_event> raise(const agent_config& config, target_runtime& t, const evaluation& eval, wall_time now);
+  std::vector<outbox_event> raise(const agent_config& config, target_runtime& t, const evaluation& eval,
+                                  wall_time now);
   // Any thread: hands raised events to the dispatcher.
   void post(std::vector<outbox_event> events);
   // Control thread, after a reload: drops the pending events whose target or hook is gone.

@@ -4,12 +4,17 @@ namespace watchpost::agent::detail {
 
 http_routes::http_routes(const std::shared_ptr<const agent_config>& config, const target_list& targets,
                          agent_metrics& metrics, scheduler& probes, std::mutex& targets_mutex)
-    : config_(config), targets_(targets), metrics_(metrics), scheduler_(probes), targets_mutex_(targets_mutex) {}
+    : config_(config),
+      targets_(targets),
+      metrics_(metrics),
+      scheduler_(probes),
+      targets_mutex_(targets_mutex) {}
 
 http_reply http_routes::operator()(std::string_view path) {
   if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
   if (path == "/api/status") return {200, "application/json", render_status_json(*config_, targets_)};
-  if (path == "/status" || path == "/") return {200, "text/html; charset=utf-8", render_status_html(*config_, targets_)};
+  if (path == "/status" || path == "/")
+    return {200, "text/html; charset=utf-8", render_status_html(*config_, targets_)};
   return {404, "text/plain; charset=utf-8", "not found (try /metrics, /status, /api/status, /healthz)\n"};
 }
 

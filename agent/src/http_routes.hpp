@@ -14,8 +14,8 @@ class http_routes {
  public:
   // All references belong to the agent process and outlive the server; `config` is replaced on
   // reload. `targets_mutex` is held by whoever replaces the targets or restarts the scheduler.
-  http_routes(const std::shared_ptr<const agent_config>& config, const target_list& targets, agent_metrics& metrics,
-              scheduler& probes, std::mutex& targets_mutex);
+  http_routes(const std::shared_ptr<const agent_config>& config, const target_list& targets,
+              agent_metrics& metrics, scheduler& probes, std::mutex& targets_mutex);
   // Every path but /metrics; on the control thread, which owns `config` and `targets`.
   http_reply operator()(std::string_view path);
   // The /metrics text; on the status server's render thread.

@@ -24,25 +24,77 @@ std::size_t result_index(probes::failure_kind kind) {
 
 agent_metrics::agent_metrics()
     : registry_(std::make_shared<pm::Registry>()),
-      success_(pm::BuildGauge().Name("watchpost_probe_success").Help("1 if the last probe of the check succeeded").Register(*registry_)),
+      success_(pm::BuildGauge()
+                   .Name("watchpost_probe_success")
+                   .Help("1 if the last probe of the check succeeded")
+                   .Register(*registry_)),
       total_(pm::BuildCounter().Name("watchpost_probe_total").Help("Probes by result").Register(*registry_)),
-      duration_(pm::BuildHistogram().Name("watchpost_probe_duration_seconds").Help("Probe duration by phase").Register(*registry_)),
-      uptime_(pm::BuildGauge().Name("watchpost_uptime_ratio").Help("Fraction of successful probes over the window").Register(*registry_)),
-      burn_(pm::BuildGauge().Name("watchpost_slo_burn_rate").Help("Error budget burn rate over the window").Register(*registry_)),
-      breached_(pm::BuildGauge().Name("watchpost_slo_breached").Help("1 while a burn-rate alert of the SLO holds").Register(*registry_)),
-      budget_(pm::BuildGauge().Name("watchpost_slo_error_budget_remaining").Help("Fraction of the error budget left over the SLO window (negative when overspent)").Register(*registry_)),
-      cert_(pm::BuildGauge().Name("watchpost_tls_cert_expiry_timestamp_seconds").Help("notAfter of the peer certificate (Unix time)").Register(*registry_)),
-      webhook_(pm::BuildCounter().Name("watchpost_webhook_deliveries_total").Help("Webhook deliveries by result: delivered, failed (attempt, retried), dead_letter, expired").Register(*registry_)),
-      skipped_(pm::BuildCounter().Name("watchpost_agent_probes_skipped_total").Help("Ticks skipped because the previous probe was still running").Register(*registry_)) {
-  in_flight_ = &pm::BuildGauge().Name("watchpost_agent_probes_in_flight").Help("Probes currently running").Register(*registry_).Add({});
-  lag_ = &pm::BuildGauge().Name("watchpost_agent_scheduler_lag_seconds").Help("Largest lateness of a probe start over the last few seconds").Register(*registry_).Add({});
-  outbox_depth_ = &pm::BuildGauge().Name("watchpost_agent_outbox_depth").Help("Webhook events waiting for delivery").Register(*registry_).Add({});
-  state_errors_ = &pm::BuildCounter().Name("watchpost_agent_state_write_errors_total").Help("Failed writes to state_dir (outbox or SLO snapshot)").Register(*registry_).Add({});
-  auto& reloads = pm::BuildCounter().Name("watchpost_agent_config_reloads_total").Help("SIGHUP reloads by result").Register(*registry_);
+      duration_(pm::BuildHistogram()
+                    .Name("watchpost_probe_duration_seconds")
+                    .Help("Probe duration by phase")
+                    .Register(*registry_)),
+      uptime_(pm::BuildGauge()
+                  .Name("watchpost_uptime_ratio")
+                  .Help("Fraction of successful probes over the window")
+                  .Register(*registry_)),
+      burn_(pm::BuildGauge()
+                .Name("watchpost_slo_burn_rate")
+                .Help("Error budget burn rate over the window")
+                .Register(*registry_)),
+      breached_(pm::BuildGauge()
+                    .Name("watchpost_slo_breached")
+                    .Help("1 while a burn-rate alert of the SLO holds")
+                    .Register(*registry_)),
+      budget_(pm::BuildGauge()
+                  .Name("watchpost_slo_error_budget_remaining")
+                  .Help("Fraction of the error budget left over the SLO window (negative when overspent)")
+                  .Register(*registry_)),
+      cert_(pm::BuildGauge()
+                .Name("watchpost_tls_cert_expiry_timestamp_seconds")
+                .Help("notAfter of the peer certificate (Unix time)")
+                .Register(*registry_)),
+      webhook_(
+          pm::BuildCounter()
+              .Name("watchpost_webhook_deliveries_total")
+              .Help(
+                  "Webhook deliveries by result: delivered, failed (attempt, retried), dead_letter, expired")
+              .Register(*registry_)),
+      skipped_(pm::BuildCounter()
+                   .Name("watchpost_agent_probes_skipped_total")
+                   .Help("Ticks skipped because the previous probe was still running")
+                   .Register(*registry_)) {
+  in_flight_ = &pm::BuildGauge()
+                    .Name("watchpost_agent_probes_in_flight")
+                    .Help("Probes currently running")
+                    .Register(*registry_)
+                    .Add({});
+  lag_ = &pm::BuildGauge()
+              .Name("watchpost_agent_scheduler_lag_seconds")
+              .Help("Largest lateness of a probe start over the last few seconds")
+              .Register(*registry_)
+              .Add({});
+  outbox_depth_ = &pm::BuildGauge()
+                       .Name("watchpost_agent_outbox_depth")
+                       .Help("Webhook events waiting for delivery")
+                       .Register(*registry_)
+                       .Add({});
+  state_errors_ = &pm::BuildCounter()
+                       .Name("watchpost_agent_state_write_errors_total")
+                       .Help("Failed writes to state_dir (outbox or SLO snapshot)")
+                       .Register(*registry_)
+                       .Add({});
+  auto& reloads = pm::BuildCounter()
+                      .Name("watchpost_agent_config_reloads_total")
+                      .Help("SIGHUP reloads by result")
+                      .Register(*registry_);
   reload_ok_ = &reloads.Add({{"result", "ok"}});
   reload_failed_ = &reloads.Add({{"result", "rejected"}});
-  auto& dropped = pm::BuildCounter().Name("watchpost_webhook_events_dropped_total").Help("Webhook events removed from the outbox unsent, by reason").Register(*registry_);
-  for (std::size_t i = 0; i < drop_reasons.size(); ++i) dropped_[i] = &dropped.Add({{"reason", std::string(drop_reasons[i])}});
+  auto& dropped = pm::BuildCounter()
+                      .Name("watchpost_webhook_events_dropped_total")
+                      .Help("Webhook events removed from the outbox unsent, by reason")
+                      .Register(*registry_);
+  for (std::size_t i = 0; i < drop_reasons.size(); ++i)
+    dropped_[i] = &dropped.Add({{"reason", std::string(drop_reasons[i])}});
 }
 
 std::unique_ptr<target_metrics> agent_metrics::add_target(const target_config& target) {
@@ -106,7 +158,8 @@ void agent_metrics::observe_phase(target_metrics& m, std::size_t phase, double s
     // Loopback answers in tens of microseconds; Internet targets in hundreds of milliseconds.
     static const pm::Histogram::BucketBoundaries buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                          0.1,    0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
-    m.duration[phase] = &duration_.Add(with(m.labels, {{"phase", std::string(probe_phases[phase])}}), buckets);
+    m.duration[phase] =
+        &duration_.Add(with(m.labels, {{"phase", std::string(probe_phases[phase])}}), buckets);
   }
   m.duration[phase]->Observe(seconds);
 }

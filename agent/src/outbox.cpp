@@ -34,8 +34,8 @@ bool write_all(int fd, const std::string& content) {
 }
 
 json::object to_json(const outbox_event& e) {
-  return {{"seq", e.seq},       {"event_id", e.event_id}, {"target", e.target},       {"hook", e.hook},
-          {"slo", e.slo},       {"resolved", e.resolved}, {"breach_ms", e.breach_ms}, {"raised_ms", e.raised_ms},
+  return {{"seq", e.seq},  {"event_id", e.event_id}, {"target", e.target},       {"hook", e.hook},
+          {"slo", e.slo},  {"resolved", e.resolved}, {"breach_ms", e.breach_ms}, {"raised_ms", e.raised_ms},
           {"body", e.body}};
 }
 
@@ -63,7 +63,8 @@ std::optional<outbox_event> from_legacy(const json::object& o, const std::filesy
   const auto kind_at = e.event_id.rfind(':');
   const auto ms_at = e.event_id.rfind(':', kind_at - 1);
   const auto slo_at = e.event_id.rfind(':', ms_at - 1);
-  if (kind_at == std::string::npos || ms_at == std::string::npos || slo_at == std::string::npos) return std::nullopt;
+  if (kind_at == std::string::npos || ms_at == std::string::npos || slo_at == std::string::npos)
+    return std::nullopt;
   e.resolved = e.event_id.substr(kind_at + 1) == "resolved";
   e.breach_ms = std::stoll(e.event_id.substr(ms_at + 1, kind_at - ms_at - 1));
   e.slo = e.event_id.substr(slo_at + 1, ms_at - slo_at - 1);
@@ -116,7 +117,8 @@ std::string outbox_event::file_name() const {
   return buf;
 }
 
-outbox::outbox(std::string directory, std::size_t max_events) : directory_(std::move(directory)), limit_(max_events) {}
+outbox::outbox(std::string directory, std::size_t max_events)
+    : directory_(std::move(directory)), limit_(max_events) {}
 
 put_result outbox::put(outbox_event& event, std::string& error) {
   // Reserve a place first: concurrent workers never overshoot the limit.
@@ -186,11 +188,13 @@ std::vector<outbox_event> outbox::load(std::vector<std::string>& errors, const l
   return out;
 }
 
-void reconcile(target_window_state& state, const std::vector<slo_objective>& objectives, const outbox_event& e) {
+void reconcile(target_window_state& state, const std::vector<slo_objective>& objectives,
+               const outbox_event& e) {
   for (std::size_t i = 0; i < objectives.size() && i < state.slos.size(); ++i) {
     if (objectives[i].name != e.slo) continue;
     slo_status& st = state.slos[i];
-    auto hook = std::find_if(st.hooks.begin(), st.hooks.end(), [&](const hook_status& h) { return h.hook == e.hook; });
+    auto hook = std::find_if(st.hooks.begin(), st.hooks.end(),
+                             [&](const hook_status& h) { return h.hook == e.hook; });
     if (hook == st.hooks.end()) hook = st.hooks.insert(st.hooks.end(), hook_status{e.hook});
     if (!e.resolved && e.breach_ms > st.breach_started_ms) {
       // A breach the snapshot never saw: it is open, and owes its resolved.
@@ -222,7 +226,8 @@ void state_snapshot::add(const std::string& name, const target_window_state& st)
   for (const auto& s : st.slos) {
     json::array hooks;
     for (const auto& h : s.hooks)
-      hooks.push_back(json::object{{"hook", h.hook}, {"last_breach_event_ms", h.last_breach_event_ms}, {"open", h.open}});
+      hooks.push_back(
+          json::object{{"hook", h.hook}, {"last_breach_event_ms", h.last_breach_event_ms}, {"open", h.open}});
     slos.push_back(json::object{{"hooks", std::move(hooks)},
                                 {"breached", s.breached},
                                 {"event_open", s.event_open},
@@ -271,7 +276,8 @@ void restore_states(const std::string& text, std::map<std::string, target_window
           if (const auto* hooks = s.if_contains("hooks")) {
             for (const auto& h : hooks->as_array())
               st.hooks.push_back({json::value_to<std::string>(h.at("hook")),
-                                  h.at("last_breach_event_ms").to_number<std::int64_t>(), h.at("open").as_bool()});
+                                  h.at("last_breach_event_ms").to_number<std::int64_t>(),
+                                  h.at("open").as_bool()});
           } else {
             // A snapshot from before per-hook state: every hook was sent what the target was.
             st.hooks.push_back({std::string(any_hook), st.last_breach_event_ms, st.event_open});

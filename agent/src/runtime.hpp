@@ -14,8 +14,12 @@
 #include "watchpost/agent/metrics.hpp"
 #include "watchpost/agent/slo.hpp"
 
-namespace boost::asio::ssl { class context; }
-namespace watchpost::probes { class http_client; }
+namespace boost::asio::ssl {
+class context;
+}
+namespace watchpost::probes {
+class http_client;
+}
 
 namespace watchpost::agent::detail {
 
@@ -47,11 +51,13 @@ struct target_runtime {
 };
 
 // Status pages over the current targets (each locked briefly in turn).
-std::string render_status_json(const agent_config& config, const std::vector<std::unique_ptr<target_runtime>>& targets);
-std::string render_status_html(const agent_config& config, const std::vector<std::unique_ptr<target_runtime>>& targets);
+std::string render_status_json(const agent_config& config,
+                               const std::vector<std::unique_ptr<target_runtime>>& targets);
+std::string render_status_html(const agent_config& config,
+                               const std::vector<std::unique_ptr<target_runtime>>& targets);
 // The webhook payload of one SLO decision.
-std::string render_event(const agent_config& config, const target_runtime& target, const slo_decision& decision,
-                         wall_time now);
+std::string render_event(const agent_config& config, const target_runtime& target,
+                         const slo_decision& decision, wall_time now);
 
 // A uniformly random duration in [low, high] (jitter of probe starts and retry backoff).
 nanoseconds random_between(nanoseconds low, nanoseconds high);

@@ -1,6 +1,7 @@
 // Workers and probe runs: see scheduler.hpp.
 #include "scheduler.hpp"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -8,7 +9,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <algorithm>
 #include <optional>
 #include <queue>
 #include <thread>
@@ -78,7 +78,8 @@ struct run_verdict {
 };
 
 // Per-check counters, the target's phase histograms and its certificate expiry.
-void record_check(agent_metrics& metrics, target_runtime& t, std::size_t check, probes::failure_kind kind, const probes::result& res) {
+void record_check(agent_metrics& metrics, target_runtime& t, std::size_t check, probes::failure_kind kind,
+                  const probes::result& res) {
   target_metrics& m = *t.metrics;
   m.checks[check].success->Set(kind == probes::failure_kind::none ? 1 : 0);
   m.checks[check].total[result_index(kind)]->Increment();
@@ -88,16 +89,20 @@ void record_check(agent_metrics& metrics, target_runtime& t, std::size_t check, 
     if (phases[i] > nanoseconds{0} || i + 1 == std::size(phases))
       metrics.observe_phase(m, i, to_seconds(phases[i]));
   if (res.tls.cert_not_after)
-    metrics.set_cert_expiry(m, std::chrono::duration<double>(res.tls.cert_not_after->time_since_epoch()).count());
+    metrics.set_cert_expiry(
+        m, std::chrono::duration<double>(res.tls.cert_not_after->time_since_epoch()).count());
 }
 
 asio::awaitable<run_verdict> run_single_probe(agent_metrics& metrics, target_runtime& t) {
   // The suites' judge: the same expect: language and failure kinds (status, assertion, transport).
-  probes::result res = co_await t.client->send(t.config.request);  // not inside the call: GCC 12 and temporaries
-  const probes::check_outcome o = probes::judge(t.config.name, t.config.expect, std::move(res), {}, *t.config.secrets);
+  probes::result res =
+      co_await t.client->send(t.config.request);  // not inside the call: GCC 12 and temporaries
+  const probes::check_outcome o =
+      probes::judge(t.config.name, t.config.expect, std::move(res), {}, *t.config.secrets);
   record_check(metrics, t, 0, o.kind, o.response);
   const bool ok = o.passed();
-  co_return run_verdict{ok, o.response.timings.total, ok ? std::string() : std::string(probes::to_string(o.kind))};
+  co_return run_verdict{ok, o.response.timings.total,
+                        ok ? std::string() : std::string(probes::to_string(o.kind))};
 }
 
 // A suite run is good only if every check passed; skipped checks (after a failed
@@ -113,13 +118,15 @@ asio::awaitable<run_verdict> run_suite_checks(agent_metrics& metrics, target_run
     else
       record_check(metrics, t, i, c.kind, c.response);
     if (c.passed()) continue;
-    if (verdict.ok) verdict.failure = c.name + ": " + (c.skipped ? "skipped" : std::string(probes::to_string(c.kind)));
+    if (verdict.ok)
+      verdict.failure = c.name + ": " + (c.skipped ? "skipped" : std::string(probes::to_string(c.kind)));
     verdict.ok = false;
   }
   co_return verdict;
 }
 
-asio::awaitable<void> probe_once(probe_context& ctx, target_runtime& t, std::shared_ptr<const agent_config> cfg) {
+asio::awaitable<void> probe_once(probe_context& ctx, target_runtime& t,
+                                 std::shared_ptr<const agent_config> cfg) {
   ctx.metrics.probes_in_flight().Increment();
   run_verdict verdict;  // not a ?: of two co_awaits: GCC 12 frees a temporary twice there
   if (t.config.suite)
@@ -152,8 +159,10 @@ asio::awaitable<void> probe_once(probe_context& ctx, target_runtime& t, std::sha
       v.last_failure = verdict.failure;
       v.last_failure_ms = unix_millis(now);
     }
-    v.recent_seconds[v.recent_count++ % v.recent_seconds.size()] = static_cast<float>(to_seconds(verdict.duration));
-    for (std::size_t i = 0; i < t.objectives.size(); ++i) m.slos[i].breached->Set(t.window.slos[i].breached ? 1 : 0);
+    v.recent_seconds[v.recent_count++ % v.recent_seconds.size()] =
+        static_cast<float>(to_seconds(verdict.duration));
+    for (std::size_t i = 0; i < t.objectives.size(); ++i)
+      m.slos[i].breached->Set(t.window.slos[i].breached ? 1 : 0);
   }
   for (std::size_t i = 0; i < eval.burn.size(); ++i)
     for (std::size_t j = 0; j < eval.burn[i].size() && j < m.slos[i].burn.size(); ++j)
@@ -162,7 +171,8 @@ asio::awaitable<void> probe_once(probe_context& ctx, target_runtime& t, std::sha
   t.in_flight = false;
 }
 
-void start_probe(probe_context& ctx, target_runtime& t, const asio::any_io_executor& executor, const std::shared_ptr<const agent_config>& cfg) {
+void start_probe(probe_context& ctx, target_runtime& t, const asio::any_io_executor& executor,
+                 const std::shared_ptr<const agent_config>& cfg) {
   if (t.in_flight) {
     t.metrics->skipped->Increment();
     std::lock_guard lock(t.mutex);
@@ -187,7 +197,8 @@ asio::awaitable<void> schedule_loop(probe_context& ctx, worker& w, std::shared_p
     if (w.stopping) break;
     const auto now = steady::now();
     const std::int64_t lag = std::chrono::duration_cast<nanoseconds>(now - fire).count();
-    if (lag > w.max_lag_ns.load(std::memory_order_relaxed)) w.max_lag_ns.store(lag, std::memory_order_relaxed);
+    if (lag > w.max_lag_ns.load(std::memory_order_relaxed))
+      w.max_lag_ns.store(lag, std::memory_order_relaxed);
     while (!w.starts.empty() && align_up(w.starts.top().at, cfg->batch_window) <= now) {
       const scheduled_start due = w.starts.top();
       w.starts.pop();
@@ -210,16 +221,19 @@ scheduler::~scheduler() = default;
 
 void scheduler::start(const std::shared_ptr<const agent_config>& config, const target_list& targets) {
   const agent_config& cfg = *config;
-  const int threads = std::max(1, std::min<int>(cfg.threads, static_cast<int>(std::max<std::size_t>(1, targets.size()))));
+  const int threads =
+      std::max(1, std::min<int>(cfg.threads, static_cast<int>(std::max<std::size_t>(1, targets.size()))));
   probes::resolver_options dns;
   dns.servers = join_servers(cfg.dns.servers);
   dns.cache_ttl = cfg.dns.cache_ttl;
   nanoseconds shortest = nanoseconds::max();
   for (const auto& tc : cfg.targets) shortest = std::min(shortest, tc.timeout);
-  dns.try_timeout = probes::dns_try_timeout_for(shortest);  // a dropped query is retried within any target's timeout
+  dns.try_timeout =
+      probes::dns_try_timeout_for(shortest);  // a dropped query is retried within any target's timeout
   for (int i = 0; i < threads; ++i) {
     workers_.push_back(std::make_unique<worker>());
-    workers_.back()->resolver = std::make_shared<probes::dns_resolver>(workers_.back()->io.get_executor(), dns);
+    workers_.back()->resolver =
+        std::make_shared<probes::dns_resolver>(workers_.back()->io.get_executor(), dns);
   }
   for (std::size_t i = 0; i < targets.size(); ++i) {
     worker& w = *workers_[i % workers_.size()];
@@ -241,7 +255,8 @@ void scheduler::start(const std::shared_ptr<const agent_config>& config, const t
     w.targets.push_back(&t);
   }
   for (auto& w : workers_) {
-    asio::co_spawn(w->io, schedule_loop(*context_, *w, config), [](std::exception_ptr e) { log_exception(e, "scheduler failed"); });
+    asio::co_spawn(w->io, schedule_loop(*context_, *w, config),
+                   [](std::exception_ptr e) { log_exception(e, "scheduler failed"); });
     w->thread = std::thread([&w = *w] {
       w.io.run();
       w.finished = true;

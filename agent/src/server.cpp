@@ -4,7 +4,6 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
-#include <list>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -15,6 +14,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <list>
 #include <optional>
 #include <stdexcept>
 
@@ -70,8 +70,9 @@ constexpr std::string_view metrics_content_type = "text/plain; version=0.0.4; ch
 std::string basic_authorization(const std::string& user, const std::string& password) {
   const std::string plain = user + ":" + password;
   std::string encoded(4 * ((plain.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
-                                reinterpret_cast<const unsigned char*>(plain.data()), static_cast<int>(plain.size()));
+  const int n =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                      reinterpret_cast<const unsigned char*>(plain.data()), static_cast<int>(plain.size()));
   encoded.resize(static_cast<std::size_t>(n));
   return "Basic " + encoded;
 }
@@ -99,8 +100,8 @@ struct answer {
 };
 
 // Everything but the read and the write; /metrics awaits the render thread.
-asio::awaitable<void> respond(const http::request<http::empty_body>& req, bool has_body, status_server::impl& server,
-                              answer& a) {
+asio::awaitable<void> respond(const http::request<http::empty_body>& req, bool has_body,
+                              status_server::impl& server, answer& a) {
   std::string_view target = req.target();
   const std::string_view path = target.substr(0, target.find('?'));
   const bool get_or_head = req.method() == http::verb::get || req.method() == http::verb::head;
@@ -110,7 +111,8 @@ asio::awaitable<void> respond(const http::request<http::empty_body>& req, bool h
     a.res.set(http::field::allow, "GET, HEAD");
   } else if (has_body) {
     a.set(http::status::payload_too_large, "text/plain; charset=utf-8", "GET and HEAD take no body\n");
-  } else if (path != "/healthz" && !authorized(server.expected_authorization, req[http::field::authorization])) {
+  } else if (path != "/healthz" &&
+             !authorized(server.expected_authorization, req[http::field::authorization])) {
     a.set(http::status::unauthorized, "text/plain; charset=utf-8", "authentication required\n");
     a.res.set(http::field::www_authenticate, "Basic realm=\"watchpost\", charset=\"UTF-8\"");
   } else if (path == "/metrics" && server.render) {
@@ -183,20 +185,22 @@ asio::awaitable<bool> serve(Stream& stream, slot& held) {
         co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
     held.client_spoke();
     if (read_error == http::error::header_limit || read_error == http::error::buffer_overflow)
-      co_return co_await write_error(stream, http::status::request_header_fields_too_large, "request header too large\n");
-    if (read_error == http::error::end_of_stream || read_error == http::error::partial_message) co_return false;
+      co_return co_await write_error(stream, http::status::request_header_fields_too_large,
+                                     "request header too large\n");
+    if (read_error == http::error::end_of_stream || read_error == http::error::partial_message)
+      co_return false;
     if (read_error && read_error.category() == beast::error_code(http::error::bad_method).category())
       co_return co_await write_error(stream, http::status::bad_request, "malformed request\n");
     if (read_error) co_return false;  // timeout, reset: nothing to answer
     const auto& req = parser.get();
     answer a;
     co_await respond(req, !parser.is_done() || req.count(http::field::transfer_encoding) > 0, server, a);
-    auto [write_error, write_bytes] = co_await http::async_write(stream, a.res, asio::as_tuple(asio::use_awaitable));
+    auto [write_error, write_bytes] =
+        co_await http::async_write(stream, a.res, asio::as_tuple(asio::use_awaitable));
     if (write_error) co_return false;
     if (a.close) co_return !parser.is_done();
   }
 }
-
 
 asio::awaitable<void> linger(beast::tcp_stream& stream) {
   beast::error_code ignored;
@@ -222,7 +226,8 @@ asio::awaitable<void> tls_session(tcp::socket socket, slot held) {
   ssl::stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *held.server->tls);
   beast::get_lowest_layer(stream).expires_after(idle_timeout);
   held.wait_for_client(beast::get_lowest_layer(stream).socket());
-  auto [handshake_error] = co_await stream.async_handshake(ssl::stream_base::server, asio::as_tuple(asio::use_awaitable));
+  auto [handshake_error] =
+      co_await stream.async_handshake(ssl::stream_base::server, asio::as_tuple(asio::use_awaitable));
   held.client_spoke();
   if (handshake_error) co_return;  // e.g. a plain-http client: nothing worth logging
   co_await serve(stream, held);
@@ -249,7 +254,8 @@ void note_rejected(status_server::impl& server) {
   const auto now = steady::now();
   if (now - server.rejected_logged < reject_log_period) return;
   log_event(log_level::warn, "status server at its connection cap: closing idle or new connections",
-            {{"max_connections", std::to_string(server.max_connections)}, {"closed", std::to_string(server.rejected)}});
+            {{"max_connections", std::to_string(server.max_connections)},
+             {"closed", std::to_string(server.rejected)}});
   server.rejected = 0;
   server.rejected_logged = now;
 }
@@ -265,7 +271,8 @@ asio::awaitable<void> accept_loop(std::shared_ptr<status_server::impl> server) {
       // spins. Wait 10 ms, doubling up to 1 s, while the connections we have go on.
       const bool first = backoff.count() == 0;
       backoff = std::clamp(backoff * 2, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
-      if (first) log_event(log_level::warn, "status server cannot accept; backing off", {{"error", ec.message()}});
+      if (first)
+        log_event(log_level::warn, "status server cannot accept; backing off", {{"error", ec.message()}});
       pause.expires_after(backoff);
       co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
@@ -277,7 +284,8 @@ asio::awaitable<void> accept_loop(std::shared_ptr<status_server::impl> server) {
       // at most the connections closed in this turn of the loop.
       if (!close_longest_waiting(*server)) continue;  // the new socket closes here
     }
-    auto session = server->tls ? tls_session(std::move(socket), slot(server)) : plain_session(std::move(socket), slot(server));
+    auto session = server->tls ? tls_session(std::move(socket), slot(server))
+                               : plain_session(std::move(socket), slot(server));
     asio::co_spawn(server->acceptor.get_executor(), std::move(session), [](std::exception_ptr e) {
       if (!e) return;
       try {
@@ -293,11 +301,13 @@ asio::awaitable<void> accept_loop(std::shared_ptr<status_server::impl> server) {
 
 status_server::status_server(asio::io_context& io, const std::string& host, std::uint16_t port,
                              const listen_protection& security, status_routes routes, int max_connections)
-    : impl_(std::make_shared<impl>(io)), renderer_(std::make_unique<metrics_renderer>(std::move(routes.render_metrics))) {
+    : impl_(std::make_shared<impl>(io)),
+      renderer_(std::make_unique<metrics_renderer>(std::move(routes.render_metrics))) {
   impl_->routes = std::move(routes);
   impl_->render = renderer_.get();
   impl_->max_connections = max_connections;
-  if (!security.user.empty()) impl_->expected_authorization = basic_authorization(security.user, security.password);
+  if (!security.user.empty())
+    impl_->expected_authorization = basic_authorization(security.user, security.password);
   beast::error_code ec;
   if (!security.tls_cert.empty()) {
     auto& tls = impl_->tls.emplace(ssl::context::tls_server);
@@ -310,8 +320,9 @@ status_server::status_server(asio::io_context& io, const std::string& host, std:
   const auto address = asio::ip::make_address(host, ec);
   if (ec) throw usage_error("listen address '" + host + "' is not an IP address");
   if (!address.is_loopback() && security.user.empty() && security.tls_cert.empty())
-    log_event(log_level::warn, "listening beyond loopback without listen_basic_auth or listen_tls: anyone who can "
-                               "reach it reads /metrics and /status",
+    log_event(log_level::warn,
+              "listening beyond loopback without listen_basic_auth or listen_tls: anyone who can "
+              "reach it reads /metrics and /status",
               {{"listen", host}});
   const tcp::endpoint endpoint(address, port);
   impl_->acceptor.open(endpoint.protocol(), ec);

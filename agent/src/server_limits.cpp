@@ -21,7 +21,8 @@ std::uint64_t raise_descriptor_limit() {
 int client_cap(int configured, std::uint64_t descriptor_limit, std::size_t targets) {
   const std::uint64_t reserve = 2 * static_cast<std::uint64_t>(targets) + 64;
   const std::uint64_t spare = descriptor_limit > reserve ? descriptor_limit - reserve : 0;
-  return static_cast<int>(std::max<std::uint64_t>(1, std::min<std::uint64_t>(spare, static_cast<std::uint64_t>(std::max(configured, 1)))));
+  return static_cast<int>(std::max<std::uint64_t>(
+      1, std::min<std::uint64_t>(spare, static_cast<std::uint64_t>(std::max(configured, 1)))));
 }
 
 }  // namespace watchpost::agent::detail

@@ -10,8 +10,12 @@ namespace {
 std::int64_t millis(wall_time t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
-std::uint32_t bad_of(const slo_objective& o, const slice_counts& c) { return o.counts_slow ? c.slow : c.failed; }
-double ratio(std::uint32_t part, std::uint32_t total) { return total ? static_cast<double>(part) / total : 0.0; }
+std::uint32_t bad_of(const slo_objective& o, const slice_counts& c) {
+  return o.counts_slow ? c.slow : c.failed;
+}
+double ratio(std::uint32_t part, std::uint32_t total) {
+  return total ? static_cast<double>(part) / total : 0.0;
+}
 }  // namespace
 
 slice_ring::slice_ring(nanoseconds slice, std::size_t length) : slice_(slice), slots_(length) {}
@@ -33,9 +37,8 @@ slice_counts slice_ring::sum(wall_time now, nanoseconds window) const {
   if (slots_.empty()) return out;
   const std::int64_t newest = index_at(now);
   // The current, partial slice counts whole: windows are at least one slice wide.
-  const std::int64_t count =
-      std::clamp<std::int64_t>((window.count() + slice_.count() - 1) / slice_.count(), 1,
-                               static_cast<std::int64_t>(slots_.size()));
+  const std::int64_t count = std::clamp<std::int64_t>((window.count() + slice_.count() - 1) / slice_.count(),
+                                                      1, static_cast<std::int64_t>(slots_.size()));
   for (const slot& s : slots_)
     if (s.index > newest - count && s.index <= newest) out.add(s.counts);
   return out;
@@ -45,7 +48,8 @@ std::string slice_ring::serialize() const {
   std::ostringstream out;
   out << slice_.count() << ' ' << slots_.size();
   for (const slot& s : slots_)
-    if (s.index >= 0) out << ' ' << s.index << ':' << s.counts.total << ':' << s.counts.failed << ':' << s.counts.slow;
+    if (s.index >= 0)
+      out << ' ' << s.index << ':' << s.counts.total << ':' << s.counts.failed << ':' << s.counts.slow;
   return out.str();
 }
 
@@ -60,7 +64,8 @@ bool slice_ring::parse(const std::string& text) {
     slot s;
     char c1 = 0, c2 = 0, c3 = 0;
     std::istringstream fields(item);
-    if (!(fields >> s.index >> c1 >> s.counts.total >> c2 >> s.counts.failed >> c3 >> s.counts.slow) || s.index < 0)
+    if (!(fields >> s.index >> c1 >> s.counts.total >> c2 >> s.counts.failed >> c3 >> s.counts.slow) ||
+        s.index < 0)
       return false;
     restored[static_cast<std::size_t>(s.index % static_cast<std::int64_t>(length))] = s;
   }
@@ -73,7 +78,8 @@ std::vector<slo_objective> objectives_of(const slo_config& slo) {
   if (slo.availability) out.push_back({"availability", 1.0 - *slo.availability, *slo.availability, false});
   if (slo.latency_quantile) {
     const int q = static_cast<int>(*slo.latency_quantile * 100 + 0.5);
-    out.push_back({"latency_p" + std::to_string(q), 1.0 - *slo.latency_quantile, to_seconds(slo.latency_bound), true});
+    out.push_back(
+        {"latency_p" + std::to_string(q), 1.0 - *slo.latency_quantile, to_seconds(slo.latency_bound), true});
   }
   if (slo.error_rate) out.push_back({"error_rate", *slo.error_rate, *slo.error_rate, false});
   return out;
@@ -94,7 +100,8 @@ target_window_state target_window_state::make(const target_config& target) {
     st.burn_ring = slice_ring(slice, static_cast<std::size_t>(longest / slice) + 2);
     st.slos.resize(objectives_of(slo).size());
     constexpr std::size_t window_slices = 288;  // the budget is within 1/288 of the window
-    st.window_ring = slice_ring(std::max<nanoseconds>(slo.window / window_slices, seconds(1)), window_slices + 1);
+    st.window_ring =
+        slice_ring(std::max<nanoseconds>(slo.window / window_slices, seconds(1)), window_slices + 1);
   }
   st.hour_ring = slice_ring(minutes(1), 61);
   st.day_ring = slice_ring(minutes(15), 97);
@@ -119,8 +126,8 @@ double target_window_state::uptime_ratio(wall_time now, nanoseconds window) cons
   return c.total ? 1.0 - ratio(c.failed, c.total) : 1.0;
 }
 
-std::vector<std::optional<double>> error_budget_remaining(const slo_config& slo, const target_window_state& state,
-                                                          wall_time now) {
+std::vector<std::optional<double>> error_budget_remaining(const slo_config& slo,
+                                                          const target_window_state& state, wall_time now) {
   std::vector<std::optional<double>> out;
   const slice_counts c = state.window_ring.sum(now, slo.window);
   for (const slo_objective& obj : objectives_of(slo)) {
@@ -136,7 +143,8 @@ std::vector<std::optional<double>> error_budget_remaining(const slo_config& slo,
 void sync_hooks(const target_config& target, slo_status& status) {
   const auto& hooks = target.on_breach;
   bool same = status.hooks.size() == hooks.size();
-  for (std::size_t i = 0; same && i < hooks.size(); ++i) same = status.hooks[i].hook == hooks[i].url.to_string();
+  for (std::size_t i = 0; same && i < hooks.size(); ++i)
+    same = status.hooks[i].hook == hooks[i].url.to_string();
   if (same) return;
   std::vector<hook_status> next;
   for (const auto& h : hooks) {

@@ -27,8 +27,8 @@ std::string rfc3339(std::int64_t ms) {
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
   return buf;
 }
 
@@ -44,7 +44,8 @@ json::object target_json(const target_runtime& t, wall_time now) {
   o["uptime_24h"] = t.window.uptime_ratio(now, std::chrono::hours(24));
   o["p95_seconds"] = t.view.p95_seconds();
   o["last_failure"] = t.view.last_failure;
-  o["last_failure_at"] = t.view.last_failure_ms ? json::value(rfc3339(t.view.last_failure_ms)) : json::value(nullptr);
+  o["last_failure_at"] =
+      t.view.last_failure_ms ? json::value(rfc3339(t.view.last_failure_ms)) : json::value(nullptr);
   json::array slos;
   for (std::size_t i = 0; i < t.objectives.size() && i < t.window.slos.size(); ++i) {
     json::object s;
@@ -68,7 +69,8 @@ std::string fixed(double v, int decimals) {
 
 }  // namespace
 
-std::string render_status_json(const agent_config& config, const std::vector<std::unique_ptr<target_runtime>>& targets) {
+std::string render_status_json(const agent_config& config,
+                               const std::vector<std::unique_ptr<target_runtime>>& targets) {
   const auto now = wall_clock::now();
   json::array list;
   for (const auto& t : targets) list.push_back(target_json(*t, now));
@@ -80,13 +82,17 @@ std::string render_status_json(const agent_config& config, const std::vector<std
                                       {"targets", std::move(list)}});
 }
 
-std::string render_status_html(const agent_config& config, const std::vector<std::unique_ptr<target_runtime>>& targets) {
+std::string render_status_html(const agent_config& config,
+                               const std::vector<std::unique_ptr<target_runtime>>& targets) {
   const auto now = wall_clock::now();
   std::string out =
       "<!doctype html><html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"10\">"
-      "<title>watchpost status</title><style>body{font-family:sans-serif}td,th{padding:2px 10px;text-align:left}"
-      ".up{color:#070}.down{color:#b00}</style></head><body><h1>watchpost — " + html_escape(config.agent_id) +
-      "</h1><table><tr><th>target</th><th>state</th><th>uptime 24h</th><th>p95</th><th>last failure</th><th>SLO</th></tr>";
+      "<title>watchpost status</title><style>body{font-family:sans-serif}td,th{padding:2px "
+      "10px;text-align:left}"
+      ".up{color:#070}.down{color:#b00}</style></head><body><h1>watchpost — " +
+      html_escape(config.agent_id) +
+      "</h1><table><tr><th>target</th><th>state</th><th>uptime 24h</th><th>p95</th><th>last "
+      "failure</th><th>SLO</th></tr>";
   for (const auto& t : targets) {
     const json::object o = target_json(*t, now);
     const bool probed = o.at("probed").as_bool(), up = o.at("up").as_bool();
@@ -94,16 +100,19 @@ std::string render_status_html(const agent_config& config, const std::vector<std
     for (const auto& s : o.at("slos").as_array())
       slo += std::string(s.at("slo").as_string()) + (s.at("breached").as_bool() ? ": BREACHED " : ": ok ");
     out += "<tr><td>" + html_escape(t->config.name) + "</td><td class=\"" + (up ? "up" : "down") + "\">" +
-           (!probed ? "pending" : up ? "up" : "down") + "</td><td>" +
-           fixed(o.at("uptime_24h").as_double() * 100, 3) + "%</td><td>" +
+           (!probed ? "pending"
+            : up    ? "up"
+                    : "down") +
+           "</td><td>" + fixed(o.at("uptime_24h").as_double() * 100, 3) + "%</td><td>" +
            fixed(o.at("p95_seconds").as_double() * 1000, 1) + " ms</td><td>" +
-           html_escape(std::string(o.at("last_failure").as_string())) + "</td><td>" + html_escape(slo) + "</td></tr>";
+           html_escape(std::string(o.at("last_failure").as_string())) + "</td><td>" + html_escape(slo) +
+           "</td></tr>";
   }
   return out + "</table></body></html>\n";
 }
 
-std::string render_event(const agent_config& config, const target_runtime& target, const slo_decision& decision,
-                         wall_time now) {
+std::string render_event(const agent_config& config, const target_runtime& target,
+                         const slo_decision& decision, wall_time now) {
   const auto& objective = target.objectives[decision.slo_index];
   json::object labels;
   for (const auto& [k, v] : config.labels) labels[k] = v;

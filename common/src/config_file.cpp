@@ -103,7 +103,8 @@ bool config_file::boolean(const YAML::Node& node, std::string_view what) const {
 nanoseconds config_file::duration(const YAML::Node& node, std::string_view what) const {
   const std::string text = string(node, what);
   auto d = parse_duration(text);
-  if (!d) fail(node, std::string(what) + " must be a duration like 250ms, 5s, 2m, 1h or 30d, got '" + text + "'");
+  if (!d)
+    fail(node, std::string(what) + " must be a duration like 250ms, 5s, 2m, 1h or 30d, got '" + text + "'");
   return *d;
 }
 

@@ -47,8 +47,10 @@ std::optional<nanoseconds> parse_duration(std::string_view text) {
   double ns = 0;
   do {
     std::size_t end = 0;
-    while (end < text.size() && (std::isdigit(static_cast<unsigned char>(text[end])) || text[end] == '.')) ++end;
-    while (end < text.size() && !std::isdigit(static_cast<unsigned char>(text[end])) && text[end] != '.') ++end;
+    while (end < text.size() && (std::isdigit(static_cast<unsigned char>(text[end])) || text[end] == '.'))
+      ++end;
+    while (end < text.size() && !std::isdigit(static_cast<unsigned char>(text[end])) && text[end] != '.')
+      ++end;
     const auto term = parse_term(text.substr(0, end));
     if (!term) return std::nullopt;
     ns += *term;

@@ -12,17 +12,33 @@ std::string xml_escape(std::string_view raw) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      case '\n': out += "&#10;"; break;
-      case '\t': out += "&#9;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      case '\n':
+        out += "&#10;";
+        break;
+      case '\t':
+        out += "&#9;";
+        break;
       default:
         // XML 1.0 forbids the other C0 controls, even as character references.
-        if (static_cast<unsigned char>(c) >= 0x20) out += c;
-        else out += '?';
+        if (static_cast<unsigned char>(c) >= 0x20)
+          out += c;
+        else
+          out += '?';
     }
   }
   return out;
@@ -53,9 +69,12 @@ std::string suite_junit(const suite_run& run, const probes::redactor& redact) {
       // A target that never answered is one failed test, so the report cannot look green.
       ++tests;
       ++failures;
-      body += "  <testsuite" + attr("name", suite_name) + " tests=\"1\" failures=\"1\" errors=\"0\" skipped=\"0\" time=\"0\">\n";
-      body += "    <testcase" + attr("name", "target is ready") + attr("classname", suite_name) + " time=\"0\">\n";
-      body += "      <failure" + attr("message", "expected any HTTP response, got none before --wait-ready ran out") +
+      body += "  <testsuite" + attr("name", suite_name) +
+              " tests=\"1\" failures=\"1\" errors=\"0\" skipped=\"0\" time=\"0\">\n";
+      body += "    <testcase" + attr("name", "target is ready") + attr("classname", suite_name) +
+              " time=\"0\">\n";
+      body += "      <failure" +
+              attr("message", "expected any HTTP response, got none before --wait-ready ran out") +
               attr("type", "not_ready") + "/>\n    </testcase>\n  </testsuite>\n";
       continue;
     }
@@ -92,8 +111,9 @@ std::string suite_junit(const suite_run& run, const probes::redactor& redact) {
     body += "  </testsuite>\n";
   }
   return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites" + attr("name", r(run.suite_name)) +
-         " tests=\"" + std::to_string(tests) + "\" failures=\"" + std::to_string(failures) + "\" errors=\"0\" skipped=\"" +
-         std::to_string(skipped) + "\" time=\"" + seconds(total) + "\">\n" + body + "</testsuites>\n";
+         " tests=\"" + std::to_string(tests) + "\" failures=\"" + std::to_string(failures) +
+         "\" errors=\"0\" skipped=\"" + std::to_string(skipped) + "\" time=\"" + seconds(total) + "\">\n" +
+         body + "</testsuites>\n";
 }
 
 }  // namespace watchpost::exporters

@@ -45,29 +45,30 @@ std::string chart(const std::string& title, const std::vector<line_series>& line
   const double pw = chart_w - margin_l - margin_r, ph = chart_h - margin_t - margin_b;
   auto sx = [&](double x) { return margin_l + (x - min_x) / (max_x - min_x) * pw; };
   auto sy = [&](double y) { return margin_t + ph - y / max_y * ph; };
-  std::string svg = "<h2>" + html_escape(title) + "</h2>\n<svg xmlns='http://www.w3.org/2000/svg' width='" + num(chart_w, 0) +
-                    "' height='" + num(chart_h, 0) + "' role='img' aria-label='" + html_escape(title) + "'>\n";
-  svg += "<rect x='" + num(margin_l, 0) + "' y='" + num(margin_t, 0) + "' width='" + num(pw, 0) + "' height='" +
-         num(ph, 0) + "' fill='#fafafa' stroke='#ccc'/>\n";
+  std::string svg = "<h2>" + html_escape(title) + "</h2>\n<svg xmlns='http://www.w3.org/2000/svg' width='" +
+                    num(chart_w, 0) + "' height='" + num(chart_h, 0) + "' role='img' aria-label='" +
+                    html_escape(title) + "'>\n";
+  svg += "<rect x='" + num(margin_l, 0) + "' y='" + num(margin_t, 0) + "' width='" + num(pw, 0) +
+         "' height='" + num(ph, 0) + "' fill='#fafafa' stroke='#ccc'/>\n";
   for (int i = 0; i <= 4; ++i) {
     const double y = max_y * i / 4;
-    svg += "<line x1='" + num(margin_l) + "' x2='" + num(margin_l + pw) + "' y1='" + num(sy(y)) + "' y2='" + num(sy(y)) +
-           "' stroke='#e4e4e4'/><text x='" + num(margin_l - 6) + "' y='" + num(sy(y) + 4) +
+    svg += "<line x1='" + num(margin_l) + "' x2='" + num(margin_l + pw) + "' y1='" + num(sy(y)) + "' y2='" +
+           num(sy(y)) + "' stroke='#e4e4e4'/><text x='" + num(margin_l - 6) + "' y='" + num(sy(y) + 4) +
            "' font-size='11' text-anchor='end'>" + html_escape(y_format(y)) + "</text>\n";
     const double x = min_x + (max_x - min_x) * i / 4;
-    svg += "<text x='" + num(sx(x)) + "' y='" + num(margin_t + ph + 16) + "' font-size='11' text-anchor='middle'>" +
-           html_escape(x_format(x)) + "</text>\n";
+    svg += "<text x='" + num(sx(x)) + "' y='" + num(margin_t + ph + 16) +
+           "' font-size='11' text-anchor='middle'>" + html_escape(x_format(x)) + "</text>\n";
   }
-  svg += "<text x='" + num(margin_l + pw / 2) + "' y='" + num(chart_h - 4) + "' font-size='12' text-anchor='middle'>" +
-         html_escape(x_label) + "</text>\n";
+  svg += "<text x='" + num(margin_l + pw / 2) + "' y='" + num(chart_h - 4) +
+         "' font-size='12' text-anchor='middle'>" + html_escape(x_label) + "</text>\n";
   double legend_x = margin_l + 8;
   for (const auto& l : lines) {
     std::string pts;
     for (auto [x, y] : l.points) pts += num(sx(x)) + "," + num(sy(y)) + " ";
     svg += "<polyline fill='none' stroke='" + l.color + "' stroke-width='1.8' points='" + pts + "'/>\n";
-    svg += "<rect x='" + num(legend_x) + "' y='" + num(margin_t + 6) + "' width='10' height='10' fill='" + l.color +
-           "'/><text x='" + num(legend_x + 14) + "' y='" + num(margin_t + 15) + "' font-size='11'>" + html_escape(l.label) +
-           "</text>\n";
+    svg += "<rect x='" + num(legend_x) + "' y='" + num(margin_t + 6) + "' width='10' height='10' fill='" +
+           l.color + "'/><text x='" + num(legend_x + 14) + "' y='" + num(margin_t + 15) +
+           "' font-size='11'>" + html_escape(l.label) + "</text>\n";
     legend_x += 24 + 7.0 * static_cast<double>(l.label.size());
   }
   svg += "</svg>\n";
@@ -87,7 +88,8 @@ double ms(std::int64_t ns) { return static_cast<double>(ns) / 1e6; }
 
 }  // namespace
 
-std::string load_report_html(const loadgen::load_result& r, const std::vector<loadgen::threshold_outcome>& outcomes) {
+std::string load_report_html(const loadgen::load_result& r,
+                             const std::vector<loadgen::threshold_outcome>& outcomes) {
   std::string html =
       "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>watchpost load report</title>\n"
       "<style>body{font-family:system-ui,sans-serif;max-width:820px;margin:24px auto;color:#222}"
@@ -97,14 +99,17 @@ std::string load_report_html(const loadgen::load_result& r, const std::vector<lo
   bool passed = true;
   for (const auto& o : outcomes) passed = passed && o.passed;
   if (!outcomes.empty())
-    html += std::string("<p class='") + (passed ? "pass'>All thresholds passed." : "fail'>Thresholds failed.") + "</p>\n";
-  html += "<p>Each point below is one second of the run. In the open model, latency counts from the time each "
-          "request was <em>scheduled</em> to be sent, so a stalled server shows as a latency spike rather than "
-          "as fewer requests (coordinated omission corrected).</p>\n";
+    html += std::string("<p class='") +
+            (passed ? "pass'>All thresholds passed." : "fail'>Thresholds failed.") + "</p>\n";
+  html +=
+      "<p>Each point below is one second of the run. In the open model, latency counts from the time each "
+      "request was <em>scheduled</em> to be sent, so a stalled server shows as a latency spike rather than "
+      "as fewer requests (coordinated omission corrected).</p>\n";
   html += "<h2>Summary</h2>\n<pre>" + html_escape(load_summary(r, outcomes)) + "</pre>\n";
 
   line_series rps{"requests/s", "#1f77b4", {}}, errors{"errors/s", "#d62728", {}};
-  line_series p50{"p50", "#2ca02c", {}}, p90{"p90", "#ff7f0e", {}}, p99{"p99", "#d62728", {}}, max{"max", "#9467bd", {}};
+  line_series p50{"p50", "#2ca02c", {}}, p90{"p90", "#ff7f0e", {}}, p99{"p99", "#d62728", {}},
+      max{"max", "#9467bd", {}};
   for (const auto& s : r.series) {
     const double x = static_cast<double>(s.second + 1);
     rps.points.emplace_back(x, static_cast<double>(s.totals.requests));
@@ -115,7 +120,8 @@ std::string load_report_html(const loadgen::load_result& r, const std::vector<lo
     max.points.emplace_back(x, ms(s.max));
   }
   html += chart("Requests per second", {rps, errors}, "seconds since start", fmt_count, fmt_seconds);
-  html += chart("Latency percentiles per second", {p50, p90, p99, max}, "seconds since start", fmt_ms, fmt_seconds);
+  html += chart("Latency percentiles per second", {p50, p90, p99, max}, "seconds since start", fmt_ms,
+                fmt_seconds);
 
   // The distribution: latency at each percentile, percentiles spread on a log scale as in
   // HdrHistogram plots so the tail is visible.

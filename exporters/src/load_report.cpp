@@ -31,7 +31,8 @@ std::pair<unsigned, unsigned> parse_shard(std::string_view text) {
   const unsigned index = slash == std::string_view::npos ? 0 : number(text.substr(0, slash));
   const unsigned count = slash == std::string_view::npos ? 0 : number(text.substr(slash + 1));
   if (index == 0 || count == 0 || index > count)
-    throw std::runtime_error("load report: malformed shard '" + std::string(text) + "' (expected i/N, 1 <= i <= N)");
+    throw std::runtime_error("load report: malformed shard '" + std::string(text) +
+                             "' (expected i/N, 1 <= i <= N)");
   return {index - 1, count};
 }
 
@@ -63,8 +64,12 @@ json::object latency_json(const stats::histogram& h) {
   o["max_ns"] = h.max();
   o["stddev_ns"] = h.stddev();
   json::object q;
-  for (auto [name, quantile] : {std::pair{"p50", 0.5}, {"p75", 0.75}, {"p90", 0.9}, {"p99", 0.99},
-                                {"p99.9", 0.999}, {"p99.99", 0.9999}})
+  for (auto [name, quantile] : {std::pair{"p50", 0.5},
+                                {"p75", 0.75},
+                                {"p90", 0.9},
+                                {"p99", 0.99},
+                                {"p99.9", 0.999},
+                                {"p99.99", 0.9999}})
     q[name] = h.value_at_quantile(quantile);
   o["quantiles_ns"] = std::move(q);
   o["histogram"] = h.serialize();
@@ -87,7 +92,8 @@ counters parse_counters(const json::object& o) {
   c.errors = unsigned_field(o, "errors");
   c.bytes_read = unsigned_field(o, "bytes_read");
   // Reports written before these counters existed read as zero.
-  for (auto [key, into] : {std::pair{"dropped", &c.dropped}, {"in_flight_at_end", &c.in_flight_at_end},
+  for (auto [key, into] : {std::pair{"dropped", &c.dropped},
+                           {"in_flight_at_end", &c.in_flight_at_end},
                            {"reconnects", &c.reconnects}})
     if (auto it = o.find(key); it != o.end()) *into = json::value_to<std::uint64_t>(it->value());
   for (const auto& [name, n] : field(o, "errors_by_kind").as_object()) {
@@ -109,7 +115,8 @@ stats::histogram parse_histogram(const json::object& latency) {
 
 }  // namespace
 
-std::string load_report_json(const loadgen::load_result& r, const std::vector<loadgen::threshold_outcome>& outcomes) {
+std::string load_report_json(const loadgen::load_result& r,
+                             const std::vector<loadgen::threshold_outcome>& outcomes) {
   json::object root;
   root["watchpost_load_report"] = load_report_version;
   const auto& p = r.parameters;
@@ -150,8 +157,8 @@ std::string load_report_json(const loadgen::load_result& r, const std::vector<lo
   json::array verdict;
   bool passed = true;
   for (const auto& o : outcomes) {
-    verdict.emplace_back(json::object{{"threshold", o.text}, {"passed", o.passed}, {"observed", o.observed},
-                                      {"where", o.where}});
+    verdict.emplace_back(json::object{
+        {"threshold", o.text}, {"passed", o.passed}, {"observed", o.observed}, {"where", o.where}});
     passed = passed && o.passed;
   }
   root["thresholds"] = std::move(verdict);
@@ -176,12 +183,14 @@ loadgen::load_result parse_load_report(const std::string& text) {
     p.duration_seconds = json::value_to<double>(field(params, "duration_s"));
     p.max_requests = unsigned_field(params, "max_requests");
     std::tie(p.shard_index, p.shard_count) = parse_shard(json::value_to<std::string>(field(params, "shard")));
-    for (const auto& t : field(params, "thresholds").as_array()) p.thresholds.push_back(json::value_to<std::string>(t));
+    for (const auto& t : field(params, "thresholds").as_array())
+      p.thresholds.push_back(json::value_to<std::string>(t));
     r.elapsed_seconds = json::value_to<double>(field(root, "elapsed_s"));
     r.interrupted = field(root, "interrupted").as_bool();
     r.totals = parse_counters(field(root, "totals").as_object());
     r.latency = parse_histogram(field(root, "latency").as_object());
-    if (r.open_model()) r.uncorrected_latency = parse_histogram(field(root, "uncorrected_latency").as_object());
+    if (r.open_model())
+      r.uncorrected_latency = parse_histogram(field(root, "uncorrected_latency").as_object());
     for (const auto& v : field(root, "series").as_array()) {
       const auto& o = v.as_object();
       loadgen::series_point s;
@@ -198,7 +207,8 @@ loadgen::load_result parse_load_report(const std::string& text) {
     }
     if (auto it = root.find("assertion_failures"); it != root.end())
       for (const auto& [message, n] : it->value().as_object())
-        loadgen::add_failure_message(r.assertion_failures, std::string(message), json::value_to<std::uint64_t>(n));
+        loadgen::add_failure_message(r.assertion_failures, std::string(message),
+                                     json::value_to<std::uint64_t>(n));
     return r;
   } catch (const boost::system::system_error& e) {  // JSON syntax and conversion errors
     throw std::runtime_error(std::string("load report: ") + e.what());

@@ -222,12 +222,11 @@ push_group load_run_metrics(const loadgen::load_result& r,
     requests.Add(with("result", std::string(result))).Increment(static_cast<double>(n));
 
   // What never became a request: a gate reading only requests_total would miss a stalled server.
-  for (auto [name, help, n] : {std::tuple{"watchpost_load_dropped_total",
-                                          "Open model: scheduled sends dropped because no connection was free",
-                                          r.totals.dropped},
-                               {"watchpost_load_reconnects_total",
-                                "Idle keep-alive connections the server closed, the request resent",
-                                r.totals.reconnects}})
+  for (auto [name, help, n] :
+       {std::tuple{"watchpost_load_dropped_total",
+                   "Open model: scheduled sends dropped because no connection was free", r.totals.dropped},
+        {"watchpost_load_reconnects_total",
+         "Idle keep-alive connections the server closed, the request resent", r.totals.reconnects}})
     pm::BuildCounter().Name(name).Help(help).Register(registry).Add(base).Increment(static_cast<double>(n));
   pm::BuildGauge()
       .Name("watchpost_load_in_flight_at_end")

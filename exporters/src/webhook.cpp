@@ -25,8 +25,8 @@ namespace asio = boost::asio;
 std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), digest, &length);
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest, &length);
   static constexpr char hex[] = "0123456789abcdef";
   std::string out;
   out.reserve(length * 2);
@@ -82,7 +82,8 @@ nanoseconds full_jitter(nanoseconds bound) {
 }
 
 std::int64_t unix_seconds_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 // Retry-After counts only where HTTP gives it a meaning for a retry (429, 503).
@@ -123,9 +124,10 @@ bool record_attempt(delivery_outcome& outcome, const probes::result& res, const 
 
 }  // namespace
 
-asio::awaitable<delivery_outcome> deliver_webhook(const webhook_endpoint& endpoint, const std::string& event_id,
-                                                 const std::string& json_body, const retry_policy& policy,
-                                                 std::shared_ptr<asio::ssl::context> tls) {
+asio::awaitable<delivery_outcome> deliver_webhook(const webhook_endpoint& endpoint,
+                                                  const std::string& event_id, const std::string& json_body,
+                                                  const retry_policy& policy,
+                                                  std::shared_ptr<asio::ssl::context> tls) {
   auto executor = co_await asio::this_coro::executor;
   probes::client_options options;
   options.total_timeout = endpoint.timeout;
@@ -149,7 +151,8 @@ asio::awaitable<delivery_outcome> deliver_webhook(const webhook_endpoint& endpoi
   const int attempts = std::max(1, policy.max_attempts);
   for (int attempt = 1; attempt <= attempts; ++attempt) {
     if (attempt > 1) {
-      asio::steady_timer timer(executor, next_wait(full_jitter(backoff_bound(policy, attempt - 1)), outcome.retry_after));
+      asio::steady_timer timer(
+          executor, next_wait(full_jitter(backoff_bound(policy, attempt - 1)), outcome.retry_after));
       co_await timer.async_wait(asio::use_awaitable);
     }
     // Stamped at send time, not at the event: a retry an hour later must still pass a receiver's
@@ -157,7 +160,8 @@ asio::awaitable<delivery_outcome> deliver_webhook(const webhook_endpoint& endpoi
     const std::int64_t now = unix_seconds_now();
     req.headers.resize(per_attempt);
     req.headers.push_back({"X-Watchpost-Timestamp", std::to_string(now)});
-    if (!endpoint.secret.empty()) req.headers.push_back({"X-Watchpost-Signature", webhook_signature(endpoint.secret, now, json_body)});
+    if (!endpoint.secret.empty())
+      req.headers.push_back({"X-Watchpost-Signature", webhook_signature(endpoint.secret, now, json_body)});
     outcome.attempts = attempt;
     if (record_attempt(outcome, co_await client.send(req), policy)) co_return outcome;
   }

@@ -7,9 +7,7 @@ namespace watchpost::loadgen {
 
 namespace {
 double seconds_of(nanoseconds d) { return to_seconds(d); }
-nanoseconds from_seconds(double s) {
-  return nanoseconds(static_cast<std::int64_t>(std::llround(s * 1e9)));
-}
+nanoseconds from_seconds(double s) { return nanoseconds(static_cast<std::int64_t>(std::llround(s * 1e9))); }
 }  // namespace
 
 schedule schedule::constant(double value, nanoseconds duration) {

@@ -13,13 +13,15 @@ namespace watchpost::loadgen {
 
 namespace {
 
-probes::header_list read_headers(const config_file& file, const YAML::Node& node, const probes::variable_scope& scope) {
+probes::header_list read_headers(const config_file& file, const YAML::Node& node,
+                                 const probes::variable_scope& scope) {
   if (!node.IsMap()) file.fail(node, "headers must be a mapping of name: value");
   probes::header_list out;
   for (const auto& kv : node) {
     std::string name = file.string(kv.first, "header name");
     std::string value = scope.expand_now(file, kv.second, "header value");
-    if (name.empty() || name.find_first_of(" \t\r\n:") != std::string::npos || value.find_first_of("\r\n") != std::string::npos)
+    if (name.empty() || name.find_first_of(" \t\r\n:") != std::string::npos ||
+        value.find_first_of("\r\n") != std::string::npos)
       file.fail(kv.first, "header '" + name + "' has an invalid name or a line break in its value");
     out.push_back({std::move(name), std::move(value)});
   }
@@ -28,9 +30,11 @@ probes::header_list read_headers(const config_file& file, const YAML::Node& node
 
 // The `expect:` block of suites (probes/check.hpp), so plans and suites share one syntax and
 // one evaluation. ${env:NAME} expands; there are no captures in a load run.
-probes::expectation read_expect(const config_file& file, const YAML::Node& node, const probes::variable_scope& scope) {
+probes::expectation read_expect(const config_file& file, const YAML::Node& node,
+                                const probes::variable_scope& scope) {
   probes::expectation e = probes::parse_expectation(file, node, scope);
-  if (e.tls) file.fail(node["tls"] ? node["tls"] : node, "load plans do not check tls: rules; use watchpost smoke");
+  if (e.tls)
+    file.fail(node["tls"] ? node["tls"] : node, "load plans do not check tls: rules; use watchpost smoke");
   return e;
 }
 
@@ -46,14 +50,15 @@ double read_sample(const config_file& file, const YAML::Node& node) {
   return percent / 100;
 }
 
-planned_request read_request(const config_file& file, const YAML::Node& node, const probes::header_list& common,
-                             const probes::variable_scope& scope) {
+planned_request read_request(const config_file& file, const YAML::Node& node,
+                             const probes::header_list& common, const probes::variable_scope& scope) {
   auto m = file.mapping(node, "request");
   planned_request r;
   if (auto n = m.optional("name")) r.name = file.string(*n, "name");
   if (auto n = m.optional("method")) {
     r.method = file.string(*n, "method");
-    if (r.method.empty() || r.method.find_first_of(" \t\r\n") != std::string::npos) file.fail(*n, "invalid method");
+    if (r.method.empty() || r.method.find_first_of(" \t\r\n") != std::string::npos)
+      file.fail(*n, "invalid method");
   }
   if (auto n = m.optional("path")) {
     r.target = file.string(*n, "path");
@@ -154,7 +159,8 @@ load_plan parse_load_plan(const config_file& file) {
   probes::header_list common;
   if (auto n = m.optional("headers")) common = read_headers(file, *n, scope);
   if (auto n = m.optional("requests")) {
-    for (const auto& r : file.sequence(*n, "requests")) plan.requests.push_back(read_request(file, r, common, scope));
+    for (const auto& r : file.sequence(*n, "requests"))
+      plan.requests.push_back(read_request(file, r, common, scope));
     if (plan.requests.empty()) file.fail(*n, "requests must list at least one request");
   } else if (!common.empty()) {
     planned_request r;

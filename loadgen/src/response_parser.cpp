@@ -36,7 +36,8 @@ bool has_token(std::string_view value, std::string_view token) noexcept {
 bool is_token(std::string_view s) noexcept {
   constexpr std::string_view punctuation = "!#$%&'*+-.^_`|~";
   for (char c : s)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && punctuation.find(c) == std::string_view::npos) return false;
+    if (!std::isalnum(static_cast<unsigned char>(c)) && punctuation.find(c) == std::string_view::npos)
+      return false;
   return !s.empty();
 }
 
@@ -51,7 +52,8 @@ bool is_field_text(std::string_view s) noexcept {
 // "name: value" with a valid name and value (headers and trailers).
 bool is_field_line(std::string_view line) noexcept {
   const auto colon = line.find(':');
-  return colon != std::string_view::npos && is_token(line.substr(0, colon)) && is_field_text(line.substr(colon + 1));
+  return colon != std::string_view::npos && is_token(line.substr(0, colon)) &&
+         is_field_text(line.substr(colon + 1));
 }
 
 bool is_body_length_field(std::string_view name) noexcept {
@@ -125,10 +127,14 @@ bool parse_hex(std::string_view s, std::uint64_t& out) noexcept {
   std::uint64_t v = 0;
   for (char c : s) {
     int d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-    else return false;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      d = c - 'A' + 10;
+    else
+      return false;
     v = v * 16 + static_cast<std::uint64_t>(d);
   }
   out = v;
@@ -217,8 +223,10 @@ void response_parser::on_header(std::string_view name, std::string_view value) n
     }
     chunked_ = iequals(last, "chunked");
   } else if (iequals(name, "connection")) {
-    if (has_token(value, "close")) keep_alive_ = false;
-    else if (has_token(value, "keep-alive")) keep_alive_ = true;
+    if (has_token(value, "close"))
+      keep_alive_ = false;
+    else if (has_token(value, "keep-alive"))
+      keep_alive_ = true;
   }
 }
 
@@ -317,13 +325,16 @@ void response_parser::on_line(std::string_view line) noexcept {
       return;
     }
     case state::chunk_data_end:
-      if (!line.empty()) state_ = state::error;
-      else state_ = state::chunk_size;
+      if (!line.empty())
+        state_ = state::error;
+      else
+        state_ = state::chunk_size;
       return;
     case state::trailers:
       if (line.empty()) state_ = state::done;
       // Framing fields have no place in trailers (RFC 9110 6.5.1); Beast rejects them too.
-      else if (!is_field_line(line) || is_body_length_field(line.substr(0, line.find(':')))) state_ = state::error;
+      else if (!is_field_line(line) || is_body_length_field(line.substr(0, line.find(':'))))
+        state_ = state::error;
       return;
     default:
       return;
@@ -356,7 +367,8 @@ std::size_t response_parser::feed(const char* data, std::size_t size) noexcept {
         const void* nl = std::memchr(p, '\n', avail);
         const std::size_t len = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - p) : avail;
         // Every line is bounded while it arrives, so an endless one fails at once, not at the deadline.
-        const bool field_lines = state_ == state::status_line || state_ == state::headers || state_ == state::trailers;
+        const bool field_lines =
+            state_ == state::status_line || state_ == state::headers || state_ == state::trailers;
         std::size_t& line_budget_used = field_lines ? header_bytes_ : chunk_line_bytes_;
         line_budget_used += len + (nl ? 1 : 0);
         if (line_budget_used > (field_lines ? max_response_header_bytes : max_chunk_line_bytes)) {
@@ -427,8 +439,10 @@ void response_parser::clear_carry() noexcept {
 }
 
 void response_parser::on_eof() noexcept {
-  if (state_ == state::body_until_close) state_ = state::done;
-  else if (state_ != state::done) state_ = state::error;
+  if (state_ == state::body_until_close)
+    state_ = state::done;
+  else if (state_ != state::done)
+    state_ = state::error;
 }
 
 }  // namespace watchpost::loadgen

@@ -17,8 +17,10 @@ void counters::merge(const counters& other) {
 
 void add_failure_message(failure_messages& into, const std::string& message, std::uint64_t count) {
   auto it = into.find(message);
-  if (it == into.end() && into.size() >= max_failure_messages) it = into.try_emplace(std::string(other_failure_messages)).first;
-  else if (it == into.end()) it = into.try_emplace(message).first;
+  if (it == into.end() && into.size() >= max_failure_messages)
+    it = into.try_emplace(std::string(other_failure_messages)).first;
+  else if (it == into.end())
+    it = into.try_emplace(message).first;
   it->second += count;
 }
 
@@ -76,7 +78,8 @@ void load_result::merge(const load_result& other) {
   latency.merge(other.latency);
   uncorrected_latency.merge(other.uncorrected_latency);
   merge_failure_messages(assertion_failures, other.assertion_failures);
-  for (const auto& p : other.series) merge_point(point_at(series, p.second), p.totals, parse_or_empty(p.latency));
+  for (const auto& p : other.series)
+    merge_point(point_at(series, p.second), p.totals, parse_or_empty(p.latency));
   elapsed_seconds = std::max(elapsed_seconds, other.elapsed_seconds);
   interrupted = interrupted || other.interrupted;
   parameters.connections += other.parameters.connections;
@@ -104,8 +107,8 @@ bool worse(const threshold& t, observation a, observation b) {
 }
 
 // Evaluates the windows of `width` seconds ending at each index in [first_end, last_end].
-window_eval evaluate_windows(const threshold& t, const load_result& r, std::size_t first_end, std::size_t last_end,
-                             std::int64_t width) {
+window_eval evaluate_windows(const threshold& t, const load_result& r, std::size_t first_end,
+                             std::size_t last_end, std::int64_t width) {
   window_eval ev;
   const auto& s = r.series;
   for (std::size_t end = first_end; end <= last_end && end < s.size(); ++end) {
@@ -143,10 +146,12 @@ threshold_outcome from_windows(const threshold& t, const window_eval& ev) {
 
 }  // namespace
 
-std::vector<threshold_outcome> evaluate_thresholds(const std::vector<threshold>& thresholds, const load_result& r) {
+std::vector<threshold_outcome> evaluate_thresholds(const std::vector<threshold>& thresholds,
+                                                   const load_result& r) {
   std::vector<threshold_outcome> out;
   for (const auto& t : thresholds) {
-    const std::int64_t width = t.window ? std::chrono::duration_cast<std::chrono::seconds>(*t.window).count() : 0;
+    const std::int64_t width =
+        t.window ? std::chrono::duration_cast<std::chrono::seconds>(*t.window).count() : 0;
     // A run shorter than its window (or without a series) is judged as a whole.
     if (width == 0 || r.series.empty() || r.series.back().second + 1 < width) {
       out.push_back(whole_run(t, r));
@@ -159,7 +164,8 @@ std::vector<threshold_outcome> evaluate_thresholds(const std::vector<threshold>&
   return out;
 }
 
-std::vector<threshold_outcome> evaluate_latest_windows(const std::vector<threshold>& thresholds, const load_result& r) {
+std::vector<threshold_outcome> evaluate_latest_windows(const std::vector<threshold>& thresholds,
+                                                       const load_result& r) {
   std::vector<threshold_outcome> out;
   for (const auto& t : thresholds) {
     if (!t.window || r.series.empty()) continue;

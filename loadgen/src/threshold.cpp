@@ -43,7 +43,8 @@ std::variant<threshold, threshold_error> parse_threshold(std::string_view text) 
   if (auto comma = body.find(','); comma != std::string_view::npos) {
     std::string_view option = trim(body.substr(comma + 1));
     body = trim(body.substr(0, comma));
-    if (!option.starts_with("window=")) return fail("unknown option '" + std::string(option) + "' (expected window=DURATION)");
+    if (!option.starts_with("window="))
+      return fail("unknown option '" + std::string(option) + "' (expected window=DURATION)");
     auto d = parse_duration(option.substr(7));
     if (!d || *d < std::chrono::seconds(1) || *d % std::chrono::seconds(1) != nanoseconds{0})
       return fail("window must be a whole number of seconds, at least 1s (e.g. window=10s)");
@@ -80,7 +81,8 @@ std::variant<threshold, threshold_error> parse_threshold(std::string_view text) 
     t.metric = threshold_metric::latency_quantile;
     t.quantile = *q / 100.0;
   } else {
-    return fail("unknown metric '" + std::string(name) + "' (use pNN, min, mean, max, error_rate, rps, requests, errors)");
+    return fail("unknown metric '" + std::string(name) +
+                "' (use pNN, min, mean, max, error_rate, rps, requests, errors)");
   }
 
   if (is_latency(t.metric)) {
@@ -137,10 +139,14 @@ observation observe(const threshold& t, const window_stats& w) {
 bool holds(const threshold& t, observation observed) {
   if (!observed) return false;
   switch (t.op) {
-    case comparison::less: return *observed < t.value;
-    case comparison::less_equal: return *observed <= t.value;
-    case comparison::greater: return *observed > t.value;
-    case comparison::greater_equal: return *observed >= t.value;
+    case comparison::less:
+      return *observed < t.value;
+    case comparison::less_equal:
+      return *observed <= t.value;
+    case comparison::greater:
+      return *observed > t.value;
+    case comparison::greater_equal:
+      return *observed >= t.value;
   }
   return false;
 }

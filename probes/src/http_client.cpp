@@ -143,7 +143,7 @@ struct http_client::impl {
         // A ca_file is loaded (and a bad one reported) up front; the system store only once an
         // https URL is actually used, as loading it costs ~1 MB and milliseconds.
         tls_context(options.tls_context || options.tls.ca_file.empty() ? options.tls_context
-                                                                        : make_tls_context(options.tls)),
+                                                                       : make_tls_context(options.tls)),
         resolver(options.resolver) {}
 
   void close() {
@@ -173,8 +173,8 @@ struct http_client::impl {
       fail(r, failure_kind::dns, std::move(outcome.error));
       co_return std::nullopt;
     }
-    co_return tcp::resolver::results_type::create(outcome.endpoints.begin(), outcome.endpoints.end(), target.host,
-                                                  std::to_string(target.port));
+    co_return tcp::resolver::results_type::create(outcome.endpoints.begin(), outcome.endpoints.end(),
+                                                  target.host, std::to_string(target.port));
   }
 
   // Opens a TCP (and TLS) connection to target's origin. False with r.failure set on error.

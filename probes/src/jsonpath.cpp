@@ -16,7 +16,9 @@ std::optional<jsonpath> parse_jsonpath(std::string_view text, std::string& error
   };
   if (text.empty() || text[0] != '$') return fail(0, "expected '$'");
   std::size_t i = 1;
-  auto is_name_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; };
+  auto is_name_char = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  };
   while (i < text.size()) {
     if (text[i] == '.') {
       const std::size_t start = ++i;
@@ -49,13 +51,20 @@ std::optional<jsonpath> parse_jsonpath(std::string_view text, std::string& error
 
 std::string_view to_string(json_type type) {
   switch (type) {
-    case json_type::missing: return "missing";
-    case json_type::null: return "null";
-    case json_type::boolean: return "boolean";
-    case json_type::number: return "number";
-    case json_type::string: return "string";
-    case json_type::array: return "array";
-    case json_type::object: return "object";
+    case json_type::missing:
+      return "missing";
+    case json_type::null:
+      return "null";
+    case json_type::boolean:
+      return "boolean";
+    case json_type::number:
+      return "number";
+    case json_type::string:
+      return "string";
+    case json_type::array:
+      return "array";
+    case json_type::object:
+      return "object";
   }
   return "missing";
 }
@@ -99,7 +108,9 @@ json_lookup evaluate_jsonpath(const jsonpath& path, std::string_view document) {
   }
   out.json = simdjson::minify(element);
   switch (element.type()) {
-    case simdjson::dom::element_type::NULL_VALUE: out.type = json_type::null; break;
+    case simdjson::dom::element_type::NULL_VALUE:
+      out.type = json_type::null;
+      break;
     case simdjson::dom::element_type::BOOL:
       out.type = json_type::boolean;
       out.bool_value = element.get_bool().value_unsafe();
@@ -114,8 +125,12 @@ json_lookup evaluate_jsonpath(const jsonpath& path, std::string_view document) {
       out.type = json_type::string;
       out.string_value = std::string(element.get_string().value_unsafe());
       break;
-    case simdjson::dom::element_type::ARRAY: out.type = json_type::array; break;
-    case simdjson::dom::element_type::OBJECT: out.type = json_type::object; break;
+    case simdjson::dom::element_type::ARRAY:
+      out.type = json_type::array;
+      break;
+    case simdjson::dom::element_type::OBJECT:
+      out.type = json_type::object;
+      break;
   }
   return out;
 }

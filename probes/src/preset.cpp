@@ -9,7 +9,8 @@
 namespace watchpost::probes {
 
 const std::vector<std::string>& deploy_preset_parts() {
-  static const std::vector<std::string> parts = {"health", "admin", "cors", "redirect", "hsts", "tls", "html"};
+  static const std::vector<std::string> parts = {"health", "admin", "cors", "redirect",
+                                                 "hsts",   "tls",   "html"};
   return parts;
 }
 
@@ -26,7 +27,9 @@ check make_check(std::string name, std::string method, std::string path, expecta
 
 status_rule status_class(int klass) { return status_rule{{}, {klass}}; }
 
-header_rule header_present(std::string name) { return header_rule{std::move(name), header_rule::op::present, {}, {}}; }
+header_rule header_present(std::string name) {
+  return header_rule{std::move(name), header_rule::op::present, {}, {}};
+}
 
 // The plain-HTTP twin of an https base URL: the given --http-url, else the same host on port 80.
 std::string plain_url(const url& base, const std::string& http_url) {
@@ -49,8 +52,10 @@ std::string plain_url(const url& base, const std::string& http_url) {
 
 suite deploy_preset(const std::string& base_url, const deploy_preset_options& options) {
   for (const auto& part : options.skip)
-    if (std::find(deploy_preset_parts().begin(), deploy_preset_parts().end(), part) == deploy_preset_parts().end())
-      throw usage_error("--skip: unknown part '" + part + "' (parts: health, admin, cors, redirect, hsts, tls, html)");
+    if (std::find(deploy_preset_parts().begin(), deploy_preset_parts().end(), part) ==
+        deploy_preset_parts().end())
+      throw usage_error("--skip: unknown part '" + part +
+                        "' (parts: health, admin, cors, redirect, hsts, tls, html)");
   auto base = parse_url(base_url);
   if (auto* e = std::get_if<url_error>(&base)) throw usage_error("URL: " + e->message);
   const url& target = std::get<url>(base);
@@ -65,13 +70,15 @@ suite deploy_preset(const std::string& base_url, const deploy_preset_options& op
   if (wanted("health")) {
     expectation e;
     e.status = status_class(2);
-    s.checks.push_back(make_check("health: GET " + options.health_path + " is 2xx", "GET", options.health_path, e));
+    s.checks.push_back(
+        make_check("health: GET " + options.health_path + " is 2xx", "GET", options.health_path, e));
   }
   if (wanted("admin")) {
     for (const auto& path : options.admin_paths) {
       expectation e;
       e.status = status_rule{{401, 403}, {}};
-      s.checks.push_back(make_check("admin: " + path + " refuses requests without credentials", "GET", path, e));
+      s.checks.push_back(
+          make_check("admin: " + path + " refuses requests without credentials", "GET", path, e));
     }
   }
   if (wanted("cors")) {
@@ -90,7 +97,8 @@ suite deploy_preset(const std::string& base_url, const deploy_preset_options& op
     e.redirect_to_https = true;
     e.redirect_allow_refused = true;
     const std::string plain = plain_url(target, options.http_url);
-    s.checks.push_back(make_check("redirect: " + plain + " redirects to https (or refuses)", "GET", plain, e));
+    s.checks.push_back(
+        make_check("redirect: " + plain + " redirects to https (or refuses)", "GET", plain, e));
   }
   if (wanted("hsts")) {
     expectation e;
@@ -102,15 +110,16 @@ suite deploy_preset(const std::string& base_url, const deploy_preset_options& op
     expectation e;
     e.tls = tls_rule{"1.2", comparison{comparison::op::ge, static_cast<double>(options.min_cert_days),
                                        ">= " + std::to_string(options.min_cert_days)}};
-    s.checks.push_back(make_check("tls: TLS >= 1.2, certificate valid >= " + std::to_string(options.min_cert_days) +
-                                      " days",
-                                  "GET", options.health_path, e));
+    s.checks.push_back(
+        make_check("tls: TLS >= 1.2, certificate valid >= " + std::to_string(options.min_cert_days) + " days",
+                   "GET", options.health_path, e));
   }
   if (wanted("html")) {
     expectation e;
     e.status = status_class(2);
     std::string error;
-    e.headers.push_back(header_rule{"Content-Type", header_rule::op::matches, {}, *pattern::compile("^text/html", error)});
+    e.headers.push_back(
+        header_rule{"Content-Type", header_rule::op::matches, {}, *pattern::compile("^text/html", error)});
     e.body.push_back(body_rule{body_rule::op::contains, text_template::literal("<html"), {}, 0});
     s.checks.push_back(make_check("html: / returns HTML", "GET", "/", e));
   }

@@ -49,9 +49,8 @@ void redactor::rebuild() {
   for (const auto& [slot, secrets] : slots_) sorted_.insert(sorted_.end(), secrets.begin(), secrets.end());
   std::erase_if(sorted_, [](const std::string& s) { return !worth_masking(s); });
   // Longest first, so a secret that contains another is masked whole.
-  std::sort(sorted_.begin(), sorted_.end(), [](const auto& a, const auto& b) {
-    return a.size() != b.size() ? a.size() > b.size() : a < b;
-  });
+  std::sort(sorted_.begin(), sorted_.end(),
+            [](const auto& a, const auto& b) { return a.size() != b.size() ? a.size() > b.size() : a < b; });
   sorted_.erase(std::unique(sorted_.begin(), sorted_.end()), sorted_.end());
 }
 

@@ -108,9 +108,10 @@ class suite_parser {
   }
 
   void validate_path(const YAML::Node& node, const std::string& text_value) const {
-    if (!(text_value.starts_with("/") || text_value.starts_with("http://") || text_value.starts_with("https://") ||
-          text_value.starts_with("${")))
-      file_.fail(node, "request path must start with '/' (or be an absolute http(s) URL), got '" + text_value + "'");
+    if (!(text_value.starts_with("/") || text_value.starts_with("http://") ||
+          text_value.starts_with("https://") || text_value.starts_with("${")))
+      file_.fail(
+          node, "request path must start with '/' (or be an absolute http(s) URL), got '" + text_value + "'");
   }
 
   request_template request(const YAML::Node& node) {
@@ -139,7 +140,8 @@ class suite_parser {
       if (auto n = m.optional("body")) r.body = scope_.expand(file_, *n, "request.body");
       m.finish();
     }
-    if (!valid_method(r.method)) file_.fail(node, "request method must be upper-case letters like GET, got '" + r.method + "'");
+    if (!valid_method(r.method))
+      file_.fail(node, "request method must be upper-case letters like GET, got '" + r.method + "'");
     return r;
   }
 
@@ -152,8 +154,10 @@ class suite_parser {
       m.optional(c.name);
       bool valid = !c.name.empty();
       for (char ch : c.name) valid = valid && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_');
-      if (!valid) file_.fail(entry.first, "capture name must be letters, digits and '_', got '" + c.name + "'");
-      if (scope_.is_capture(c.name)) file_.fail(entry.first, "capture '" + c.name + "' is already declared by an earlier check");
+      if (!valid)
+        file_.fail(entry.first, "capture name must be letters, digits and '_', got '" + c.name + "'");
+      if (scope_.is_capture(c.name))
+        file_.fail(entry.first, "capture '" + c.name + "' is already declared by an earlier check");
       const YAML::Node& spec = entry.second;
       if (spec.IsScalar()) {  // shorthand: a JSONPath
         c.path = jsonpath_at(spec);
@@ -179,7 +183,8 @@ class suite_parser {
         }
         if (auto n = s.optional("secret")) c.secret = file_.boolean(*n, "secret");
         s.finish();
-        if (sources != 1) file_.fail(spec, "capture " + c.name + " needs exactly one of: json, header, regex");
+        if (sources != 1)
+          file_.fail(spec, "capture " + c.name + " needs exactly one of: json, header, regex");
       }
       out.push_back(std::move(c));
     }
@@ -219,8 +224,9 @@ class suite_parser {
     if (c.name.empty()) {
       std::string p;
       for (const auto& part : c.request.path.parts)
-        p += std::holds_alternative<std::string>(part) ? std::get<std::string>(part)
-                                                       : "${" + std::get<text_template::capture_ref>(part).name + "}";
+        p += std::holds_alternative<std::string>(part)
+                 ? std::get<std::string>(part)
+                 : "${" + std::get<text_template::capture_ref>(part).name + "}";
       c.name = c.request.method + " " + p;
     }
     return c;

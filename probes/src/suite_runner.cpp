@@ -100,8 +100,10 @@ bool take_captures(const suite& s, std::size_t index, const std::string& base_ur
       case capture_rule::source::json: {
         where = cap.path.text;
         const json_lookup v = evaluate_jsonpath(cap.path, o.response.body);
-        if (v.type == json_type::string) value = v.string_value;
-        else if (v.type != json_type::missing) value = v.json;
+        if (v.type == json_type::string)
+          value = v.string_value;
+        else if (v.type != json_type::missing)
+          value = v.json;
         break;
       }
       case capture_rule::source::header:
@@ -130,7 +132,8 @@ bool take_captures(const suite& s, std::size_t index, const std::string& base_ur
 // One client per distinct timeout, so sequential checks share keep-alive connections.
 class client_pool {
  public:
-  client_pool(net::any_io_executor executor, const client_options& options) : executor_(executor), options_(options) {}
+  client_pool(net::any_io_executor executor, const client_options& options)
+      : executor_(executor), options_(options) {}
   http_client& get(nanoseconds total_timeout) {
     for (auto& [timeout, client] : clients_)
       if (timeout == total_timeout) return *client;
@@ -193,7 +196,8 @@ std::vector<std::size_t> dependency_levels(const suite& s) {
   std::vector<std::size_t> level(s.checks.size(), 0);
   for (std::size_t i = 0; i < s.checks.size(); ++i) {
     for (const auto& need : s.checks[i].needs)
-      if (auto it = declared_at.find(need); it != declared_at.end()) level[i] = std::max(level[i], level[it->second] + 1);
+      if (auto it = declared_at.find(need); it != declared_at.end())
+        level[i] = std::max(level[i], level[it->second] + 1);
     for (const auto& cap : s.checks[i].captures) declared_at[cap.name] = i;
   }
   return level;
@@ -227,7 +231,8 @@ client_options with_shared_tls_context(const suite& s, const std::vector<std::st
 
 }  // namespace
 
-awaitable<suite_result> run_suite(const suite& s, std::string base_url, const client_options& caller_options) {
+awaitable<suite_result> run_suite(const suite& s, std::string base_url,
+                                  const client_options& caller_options) {
   suite_result out;
   out.suite_name = s.name;
   out.target = base_url.empty() ? s.base_url : base_url;
@@ -267,7 +272,8 @@ awaitable<suite_result> run_suite(const suite& s, std::string base_url, const cl
   co_return out;
 }
 
-awaitable<bool> wait_ready(const suite& s, std::string base_url, const client_options& options, nanoseconds budget) {
+awaitable<bool> wait_ready(const suite& s, std::string base_url, const client_options& options,
+                           nanoseconds budget) {
   if (s.checks.empty()) co_return true;
   const auto deadline = monotonic_clock::now() + budget;
   const rendered_request r = render(s, 0, base_url.empty() ? s.base_url : base_url, {});
@@ -290,9 +296,10 @@ awaitable<bool> wait_ready(const suite& s, std::string base_url, const client_op
   }
 }
 
-std::vector<std::optional<suite_result>> run_suite_on_targets(const suite& s, const std::vector<std::string>& targets,
-                                                               const client_options& options,
-                                                               std::optional<nanoseconds> wait_budget) {
+std::vector<std::optional<suite_result>> run_suite_on_targets(const suite& s,
+                                                              const std::vector<std::string>& targets,
+                                                              const client_options& options,
+                                                              std::optional<nanoseconds> wait_budget) {
   std::vector<std::string> bases = targets.empty() ? std::vector<std::string>{s.base_url} : targets;
   const client_options shared = with_shared_tls_context(s, bases, options);
   std::vector<std::optional<suite_result>> results(bases.size());

@@ -19,7 +19,8 @@ std::string quoted_url(std::string_view text) {
   const auto authority = scheme_end == std::string::npos ? 0 : scheme_end + 3;
   const auto authority_end = std::min(out.find_first_of("/?#", authority), out.size());
   const auto at = out.rfind('@', authority_end == 0 ? 0 : authority_end - 1);
-  if (at != std::string::npos && at >= authority && at < authority_end) out.replace(authority, at - authority, "***");
+  if (at != std::string::npos && at >= authority && at < authority_end)
+    out.replace(authority, at - authority, "***");
   return "'" + out + "'";
 }
 

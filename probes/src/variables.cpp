@@ -65,7 +65,8 @@ text_template variable_scope::expand(const config_file& file, const YAML::Node& 
       continue;
     }
     const std::size_t close = text.find('}', i + 2);
-    if (close == std::string::npos) file.fail(node, std::string(what) + ": unterminated '${' in '" + text + "'");
+    if (close == std::string::npos)
+      file.fail(node, std::string(what) + ": unterminated '${' in '" + text + "'");
     const std::string name = text.substr(i + 2, close - i - 2);
     i = close + 1;
     if (name.starts_with("env:")) {
@@ -81,7 +82,8 @@ text_template variable_scope::expand(const config_file& file, const YAML::Node& 
       literal += it->second;
     } else if (captures_.contains(name)) {
       if (!allow_captures)
-        file.fail(node, std::string(what) + ": capture '${" + name + "}' cannot be used here (only load-time variables)");
+        file.fail(node, std::string(what) + ": capture '${" + name +
+                            "}' cannot be used here (only load-time variables)");
       flush();
       out.parts.emplace_back(text_template::capture_ref{name});
     } else if (const char* env = std::getenv(name.c_str())) {
@@ -95,7 +97,8 @@ text_template variable_scope::expand(const config_file& file, const YAML::Node& 
   return out;
 }
 
-std::string variable_scope::expand_now(const config_file& file, const YAML::Node& node, std::string_view what) const {
+std::string variable_scope::expand_now(const config_file& file, const YAML::Node& node,
+                                       std::string_view what) const {
   return expand(file, node, what, false).render({});
 }
 

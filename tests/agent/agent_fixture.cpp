@@ -24,7 +24,8 @@ std::string running_agent::get(const std::string& path) const {
 }
 
 std::string temp_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("watchpost-agent-test-" + name + "-" + std::to_string(::getpid()));
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("watchpost-agent-test-" + name + "-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir.string();
@@ -40,7 +41,8 @@ void write_text(const std::string& path, const std::string& text) {
 namespace {
 probes::result get_once(const std::string& url) {
   auto parsed = probes::parse_url(url);
-  if (!std::holds_alternative<probes::url>(parsed)) throw std::invalid_argument("http_get: not a URL: " + url);
+  if (!std::holds_alternative<probes::url>(parsed))
+    throw std::invalid_argument("http_get: not a URL: " + url);
   probes::request req;
   req.target = std::get<probes::url>(parsed);
   probes::client_options options;
@@ -51,7 +53,9 @@ probes::result get_once(const std::string& url) {
 
 std::string http_get(const std::string& url) {
   auto res = get_once(url);
-  if (!res.ok()) throw std::runtime_error("GET " + url + " got no answer: " + std::string(probes::to_string(res.failure)) + ": " + res.error);
+  if (!res.ok())
+    throw std::runtime_error("GET " + url + " got no answer: " + std::string(probes::to_string(res.failure)) +
+                             ": " + res.error);
   return std::move(res.body);
 }
 

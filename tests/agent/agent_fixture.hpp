@@ -24,14 +24,15 @@ class running_agent {
   explicit running_agent(const std::string& config_path);
   std::uint16_t port() const { return port_; }
   testing::child_process& process() { return process_; }
-  std::string get(const std::string& path) const;  // body of GET http://127.0.0.1:port/path (throws on failure)
+  std::string get(
+      const std::string& path) const;  // body of GET http://127.0.0.1:port/path (throws on failure)
 
  private:
   testing::child_process process_;
   std::uint16_t port_ = 0;
 };
 
-std::string temp_dir(const std::string& name);  // fresh, empty
+std::string temp_dir(const std::string& name);                      // fresh, empty
 void write_text(const std::string& path, const std::string& text);  // throws when it cannot
 // The body of GET url, whatever the status; throws std::runtime_error naming the URL and the
 // failure (connect, timeout...) when no answer came.

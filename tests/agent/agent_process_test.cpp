@@ -3,8 +3,8 @@
 #include <signal.h>
 
 #include <boost/json.hpp>
-#include <cstdlib>
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <thread>
@@ -22,8 +22,10 @@ std::string slo_target_yaml(const std::string& url, std::uint16_t hook_port) {
   return "  - name: api\n    url: " + url +
          "\n    interval: 100ms\n    timeout: 500ms\n    slo:\n      availability: 90%\n      window: 20s\n"
          "      burn_alerts: [ { long: 4s, short: 1s, factor: 2 } ]\n      min_requests: 5\n"
-         "    on_breach:\n      - webhook: http://127.0.0.1:" + std::to_string(hook_port) +
-         "/hook\n        secret: ${env:WATCHPOST_TEST_HOOK_SECRET}\n        cooldown: 0s\n        timeout: 1s\n";
+         "    on_breach:\n      - webhook: http://127.0.0.1:" +
+         std::to_string(hook_port) +
+         "/hook\n        secret: ${env:WATCHPOST_TEST_HOOK_SECRET}\n        cooldown: 0s\n        timeout: "
+         "1s\n";
 }
 
 std::string event_of(const received_webhook& w) {
@@ -34,17 +36,21 @@ std::string event_of(const received_webhook& w) {
 TEST_CASE("a target that goes down fires one signed breached event, then one resolved") {
   ::setenv("WATCHPOST_TEST_HOOK_SECRET", "hook-secret", 1);
   const std::uint16_t target_port = reserve_port();
-  auto target = std::make_unique<testing::test_target>(std::vector<std::string>{"--port", std::to_string(target_port), "--no-tls"});
+  auto target = std::make_unique<testing::test_target>(
+      std::vector<std::string>{"--port", std::to_string(target_port), "--no-tls"});
   webhook_receiver receiver;
   const auto dir = temp_dir("slo");
-  write_text(dir + "/agent.yaml", "listen: 127.0.0.1:0\nstate_dir: " + dir + "/state\ntargets:\n" +
-                                      slo_target_yaml("http://127.0.0.1:" + std::to_string(target_port) + "/health", receiver.port()));
+  write_text(
+      dir + "/agent.yaml",
+      "listen: 127.0.0.1:0\nstate_dir: " + dir + "/state\ntargets:\n" +
+          slo_target_yaml("http://127.0.0.1:" + std::to_string(target_port) + "/health", receiver.port()));
   running_agent agent(dir + "/agent.yaml");
   std::this_thread::sleep_for(1500ms);
   CHECK(receiver.received().empty());
   target.reset();  // connect failures from now on
   REQUIRE(wait_until([&] { return receiver.received().size() >= 1; }, 10s));
-  target = std::make_unique<testing::test_target>(std::vector<std::string>{"--port", std::to_string(target_port), "--no-tls"});
+  target = std::make_unique<testing::test_target>(
+      std::vector<std::string>{"--port", std::to_string(target_port), "--no-tls"});
   REQUIRE(wait_until([&] { return receiver.received().size() >= 2; }, 10s));
   std::this_thread::sleep_for(1500ms);  // nothing more may arrive
   const auto got = receiver.received();
@@ -56,7 +62,8 @@ TEST_CASE("a target that goes down fires one signed breached event, then one res
     CHECK(w.body.find("hook-secret") == std::string::npos);
   }
   const std::string metrics = agent.get("/metrics");
-  CHECK(metrics.find("watchpost_webhook_deliveries_total{result=\"delivered\",target=\"api\"} 2") != std::string::npos);
+  CHECK(metrics.find("watchpost_webhook_deliveries_total{result=\"delivered\",target=\"api\"} 2") !=
+        std::string::npos);
   CHECK(metrics.find("hook-secret") == std::string::npos);
   agent.process().signal(SIGTERM);
   CHECK(agent.process().wait(10s) == 0);
@@ -67,12 +74,14 @@ TEST_CASE("pending events survive kill -9 and are delivered once each after rest
   const std::uint16_t hook_port = reserve_port();
   const std::uint16_t target_port = reserve_port();  // nothing listens yet: the target is down
   const auto dir = temp_dir("durable");
-  write_text(dir + "/agent.yaml", "listen: 127.0.0.1:0\nstate_dir: " + dir + "/state\ntargets:\n" +
-                                      slo_target_yaml("http://127.0.0.1:" + std::to_string(target_port) + "/health", hook_port));
+  write_text(dir + "/agent.yaml",
+             "listen: 127.0.0.1:0\nstate_dir: " + dir + "/state\ntargets:\n" +
+                 slo_target_yaml("http://127.0.0.1:" + std::to_string(target_port) + "/health", hook_port));
   auto outbox_files = [&] {
     std::error_code ec;
     std::size_t n = 0;
-    for (const auto& e : std::filesystem::directory_iterator(dir + "/state/outbox", ec)) n += e.path().extension() == ".json";
+    for (const auto& e : std::filesystem::directory_iterator(dir + "/state/outbox", ec))
+      n += e.path().extension() == ".json";
     return n;
   };
   {
@@ -99,16 +108,24 @@ TEST_CASE("garbage responses, an unwritable state_dir and an unreachable webhook
   const auto dir = temp_dir("faults");
   write_text(dir + "/agent.yaml",
              "listen: 127.0.0.1:0\nstate_dir: /proc/watchpost-cannot-write\ntargets:\n"
-             "  - name: garbage\n    url: " + target.http_url("/garbage") + "\n    interval: 100ms\n"
-             "    slo: { availability: 90%, window: 20s, burn_alerts: [ { long: 2s, short: 1s, factor: 2 } ], min_requests: 3 }\n"
-             "    on_breach: [ { webhook: 'http://127.0.0.1:1/hook', timeout: 200ms } ]\n"
-             "  - name: ok\n    url: " + target.http_url("/health") + "\n    interval: 100ms\n");
+             "  - name: garbage\n    url: " +
+                 target.http_url("/garbage") +
+                 "\n    interval: 100ms\n"
+                 "    slo: { availability: 90%, window: 20s, burn_alerts: [ { long: 2s, short: 1s, factor: 2 "
+                 "} ], min_requests: 3 }\n"
+                 "    on_breach: [ { webhook: 'http://127.0.0.1:1/hook', timeout: 200ms } ]\n"
+                 "  - name: ok\n    url: " +
+                 target.http_url("/health") + "\n    interval: 100ms\n");
   running_agent agent(dir + "/agent.yaml");
-  REQUIRE(wait_until([&] {
-    const auto m = agent.get("/metrics");
-    return m.find("watchpost_webhook_deliveries_total{result=\"failed\",target=\"garbage\"} 0") == std::string::npos &&
-           m.find("watchpost_probe_total{check=\"probe\",result=\"protocol\",target=\"garbage\"}") != std::string::npos;
-  }, 10s));
+  REQUIRE(wait_until(
+      [&] {
+        const auto m = agent.get("/metrics");
+        return m.find("watchpost_webhook_deliveries_total{result=\"failed\",target=\"garbage\"} 0") ==
+                   std::string::npos &&
+               m.find("watchpost_probe_total{check=\"probe\",result=\"protocol\",target=\"garbage\"}") !=
+                   std::string::npos;
+      },
+      10s));
   const std::string metrics = agent.get("/metrics");
   CHECK(metrics.find("watchpost_probe_success{check=\"probe\",target=\"ok\"} 1") != std::string::npos);
   CHECK(metrics.find("watchpost_agent_state_write_errors_total 0") == std::string::npos);
@@ -121,14 +138,18 @@ TEST_CASE("garbage responses, an unwritable state_dir and an unreachable webhook
 TEST_CASE("SIGHUP with an invalid config keeps the old one running") {
   testing::test_target target;
   const auto dir = temp_dir("reload");
-  write_text(dir + "/agent.yaml", "listen: 127.0.0.1:0\nstate_dir: " + dir + "/state\ntargets:\n  - name: ok\n    url: " +
+  write_text(dir + "/agent.yaml", "listen: 127.0.0.1:0\nstate_dir: " + dir +
+                                      "/state\ntargets:\n  - name: ok\n    url: " +
                                       target.http_url("/health") + "\n    interval: 100ms\n");
   running_agent agent(dir + "/agent.yaml");
   write_text(dir + "/agent.yaml", "targets: [ { name: x } ]\n");
   agent.process().signal(SIGHUP);
-  REQUIRE(wait_until([&] {
-    return agent.get("/metrics").find("watchpost_agent_config_reloads_total{result=\"rejected\"} 1") != std::string::npos;
-  }, 5s));
+  REQUIRE(wait_until(
+      [&] {
+        return agent.get("/metrics").find("watchpost_agent_config_reloads_total{result=\"rejected\"} 1") !=
+               std::string::npos;
+      },
+      5s));
   CHECK(agent.get("/api/status").find("\"name\":\"ok\"") != std::string::npos);
   agent.process().signal(SIGTERM);
   CHECK(agent.process().wait(10s) == 0);
@@ -137,8 +158,10 @@ TEST_CASE("SIGHUP with an invalid config keeps the old one running") {
 TEST_CASE("a reload waits for in-flight probes without stalling /healthz") {
   testing::test_target target({"--no-tls"});
   const auto dir = temp_dir("reload-drain");
-  const std::string config = "listen: 127.0.0.1:0\nstate_dir: " + dir + "/state\ntargets:\n"
-                             "  - { name: stalled, url: " + target.http_url("/stall") + ", interval: 100ms, timeout: 3s }\n";
+  const std::string config = "listen: 127.0.0.1:0\nstate_dir: " + dir +
+                             "/state\ntargets:\n"
+                             "  - { name: stalled, url: " +
+                             target.http_url("/stall") + ", interval: 100ms, timeout: 3s }\n";
   write_text(dir + "/agent.yaml", config);
   running_agent agent(dir + "/agent.yaml");
   std::this_thread::sleep_for(500ms);  // the stalled probe is in flight: a reload must wait up to 3 s for it
@@ -148,12 +171,16 @@ TEST_CASE("a reload waits for in-flight probes without stalling /healthz") {
   while (std::chrono::steady_clock::now() - sent < 2s) {  // the drain lasts until ~2.5 s
     const auto start = std::chrono::steady_clock::now();
     REQUIRE(agent.get("/healthz") == "ok\n");
-    worst = std::max(worst, std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start));
+    worst = std::max(worst, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::steady_clock::now() - start));
     std::this_thread::sleep_for(50ms);
   }
-  CHECK(wait_until([&] {
-    return agent.get("/metrics").find("watchpost_agent_config_reloads_total{result=\"ok\"} 1") != std::string::npos;
-  }, 10s));
+  CHECK(wait_until(
+      [&] {
+        return agent.get("/metrics").find("watchpost_agent_config_reloads_total{result=\"ok\"} 1") !=
+               std::string::npos;
+      },
+      10s));
   CHECK(worst < 250ms);  // joining the workers on the control thread made it wait the whole drain
 }
 
@@ -161,21 +188,29 @@ TEST_CASE("a suite target exports success per check and is down unless every che
   testing::test_target target({"--no-tls"});
   const auto dir = temp_dir("suite");
   std::filesystem::create_directories(dir + "/suites");
-  write_text(dir + "/suites/smoke.yaml", "name: smoke\nchecks:\n"
-                                         "  - { name: health, request: GET /health, expect: { status: 200 } }\n"
-                                         "  - { name: broken, request: GET /status/503, expect: { status: 200 } }\n");
+  write_text(dir + "/suites/smoke.yaml",
+             "name: smoke\nchecks:\n"
+             "  - { name: health, request: GET /health, expect: { status: 200 } }\n"
+             "  - { name: broken, request: GET /status/503, expect: { status: 200 } }\n");
   // The suite path is relative to the agent config's directory, not to the working directory.
-  write_text(dir + "/agent.yaml", "listen: 127.0.0.1:0\nstate_dir: " + dir + "/state\ntargets:\n"
-                                  "  - name: app\n    url: " + target.http_url("") +
-                                  "\n    suite: suites/smoke.yaml\n    interval: 100ms\n");
+  write_text(dir + "/agent.yaml", "listen: 127.0.0.1:0\nstate_dir: " + dir +
+                                      "/state\ntargets:\n"
+                                      "  - name: app\n    url: " +
+                                      target.http_url("") +
+                                      "\n    suite: suites/smoke.yaml\n    interval: 100ms\n");
   running_agent agent(dir + "/agent.yaml");
-  REQUIRE(wait_until([&] { return agent.get("/api/status").find("\"last_failure\":\"broken: status\"") != std::string::npos; },
-                     10s));
+  REQUIRE(wait_until(
+      [&] {
+        return agent.get("/api/status").find("\"last_failure\":\"broken: status\"") != std::string::npos;
+      },
+      10s));
   const std::string metrics = agent.get("/metrics");
   CHECK(metrics.find("watchpost_probe_success{check=\"health\",target=\"app\"} 1") != std::string::npos);
   CHECK(metrics.find("watchpost_probe_success{check=\"broken\",target=\"app\"} 0") != std::string::npos);
-  CHECK(metrics.find("watchpost_probe_total{check=\"health\",result=\"ok\",target=\"app\"} 0") == std::string::npos);
-  CHECK(metrics.find("watchpost_probe_total{check=\"broken\",result=\"status\",target=\"app\"} 0") == std::string::npos);
+  CHECK(metrics.find("watchpost_probe_total{check=\"health\",result=\"ok\",target=\"app\"} 0") ==
+        std::string::npos);
+  CHECK(metrics.find("watchpost_probe_total{check=\"broken\",result=\"status\",target=\"app\"} 0") ==
+        std::string::npos);
   CHECK(metrics.find("check=\"probe\",target=\"app\"") == std::string::npos);
   const auto status = boost::json::parse(agent.get("/api/status")).at("targets").as_array().at(0);
   CHECK(status.at("up").as_bool() == false);
@@ -189,14 +224,18 @@ TEST_CASE("listen_basic_auth and listen_tls protect every endpoint but /healthz"
   ::setenv("WATCHPOST_TEST_SCRAPE_PASSWORD", "scrape-secret", 1);
   const auto dir = temp_dir("listen-security");
   make_test_certificate(dir);
-  write_text(dir + "/agent.yaml", "listen: 127.0.0.1:0\nstate_dir: " + dir + "/state\n"
-                                  "listen_basic_auth: { user: prometheus, password: '${env:WATCHPOST_TEST_SCRAPE_PASSWORD}' }\n"
-                                  "listen_tls: { cert: cert.pem, key: key.pem }\n"
-                                  "targets:\n  - { name: a, url: 'http://127.0.0.1:1/', interval: 1s }\n");
+  write_text(
+      dir + "/agent.yaml",
+      "listen: 127.0.0.1:0\nstate_dir: " + dir +
+          "/state\n"
+          "listen_basic_auth: { user: prometheus, password: '${env:WATCHPOST_TEST_SCRAPE_PASSWORD}' }\n"
+          "listen_tls: { cert: cert.pem, key: key.pem }\n"
+          "targets:\n  - { name: a, url: 'http://127.0.0.1:1/', interval: 1s }\n");
   running_agent agent(dir + "/agent.yaml");
   auto get = [&](const std::string& path, const std::string& authorization) {
     probes::request req;
-    req.target = std::get<probes::url>(probes::parse_url("https://127.0.0.1:" + std::to_string(agent.port()) + path));
+    req.target =
+        std::get<probes::url>(probes::parse_url("https://127.0.0.1:" + std::to_string(agent.port()) + path));
     if (!authorization.empty()) req.headers.push_back({"Authorization", authorization});
     probes::client_options options;
     options.tls.ca_file = dir + "/cert.pem";
@@ -251,7 +290,9 @@ TEST_CASE("a full disk under state_dir is reported while probing and delivery go
   const auto dir = temp_dir("fulldisk");
   full_filesystem disk(dir + "/disk");
   if (!disk.mounted) {
-    WARN("SKIP: cannot mount a tmpfs (needs root): the unwritable-state_dir case above still covers the error path");
+    WARN(
+        "SKIP: cannot mount a tmpfs (needs root): the unwritable-state_dir case above still covers the error "
+        "path");
     return;
   }
   testing::test_target target({"--no-tls"});
@@ -269,7 +310,11 @@ TEST_CASE("a full disk under state_dir is reported while probing and delivery go
   };
   CHECK(count("watchpost_agent_state_write_errors_total") >= 1);
   const double before = count("watchpost_probe_total{check=\"probe\",result=\"status\",target=\"api\"}");
-  REQUIRE(wait_until([&] { return count("watchpost_probe_total{check=\"probe\",result=\"status\",target=\"api\"}") > before + 3; }, 5s));
+  REQUIRE(wait_until(
+      [&] {
+        return count("watchpost_probe_total{check=\"probe\",result=\"status\",target=\"api\"}") > before + 3;
+      },
+      5s));
   CHECK(std::filesystem::is_empty(disk.path + "/state/outbox"));
   agent.process().signal(SIGTERM);
   CHECK(agent.process().wait(10s) == 0);
@@ -279,8 +324,9 @@ TEST_CASE("uptime windows of a target without an SLO survive a restart") {
   testing::test_target target({"--no-tls"});
   const auto dir = temp_dir("uptime-restart");
   auto config = [&](const std::string& path) {
-    write_text(dir + "/agent.yaml", "listen: 127.0.0.1:0\nstate_dir: " + dir + "/state\ntargets:\n  - { name: web, url: '" +
-                                        target.http_url(path) + "', interval: 100ms }\n");
+    write_text(dir + "/agent.yaml", "listen: 127.0.0.1:0\nstate_dir: " + dir +
+                                        "/state\ntargets:\n  - { name: web, url: '" + target.http_url(path) +
+                                        "', interval: 100ms }\n");
   };
   auto uptime = [](running_agent& agent) {
     const auto status = boost::json::parse(agent.get("/api/status"));
@@ -289,7 +335,8 @@ TEST_CASE("uptime windows of a target without an SLO survive a restart") {
   config("/status/503");
   {
     running_agent agent(dir + "/agent.yaml");
-    REQUIRE(wait_until([&] { return agent.get("/api/status").find("\"probes\":10") != std::string::npos; }, 10s));
+    REQUIRE(
+        wait_until([&] { return agent.get("/api/status").find("\"probes\":10") != std::string::npos; }, 10s));
     CHECK(uptime(agent) == 0.0);
     agent.process().signal(SIGTERM);
     REQUIRE(agent.process().wait(10s) == 0);

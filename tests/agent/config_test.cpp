@@ -41,7 +41,8 @@ targets:
       - webhook: https://deployer.internal/rollback
         secret: ${env:WATCHPOST_TEST_SECRET}
         cooldown: 15m
-)", "agent.yaml");
+)",
+                              "agent.yaml");
   CHECK(c.listen_port == 9999);
   REQUIRE(c.targets.size() == 1);
   const auto& t = c.targets[0];
@@ -56,11 +57,14 @@ targets:
 }
 
 TEST_CASE("config errors name file, line and column") {
-  CHECK(error_of("targets:\n  - name: a\n    url: http://x/\n    intervall: 5s\n").starts_with("bad.yaml:4:5:"));
+  CHECK(error_of("targets:\n  - name: a\n    url: http://x/\n    intervall: 5s\n")
+            .starts_with("bad.yaml:4:5:"));
   CHECK(error_of("targets:\n  - name: a\n    url: http://x/\n    interval: 5\n").find("bad.yaml:4:15") == 0);
   CHECK(error_of("targets:\n  - name: a\n    url: ftp://x/\n").starts_with("bad.yaml:3:10:"));
-  CHECK(error_of("targets:\n  - name: a\n    url: http://x/\n  - name: a\n    url: http://y/\n").find("duplicate") != std::string::npos);
-  CHECK(error_of("targets:\n  - name: a\n    url: http://x/\n    slo: { availability: 99% }\n    on_breach:\n      - webhook: http://h/\n        secret: ${env:WATCHPOST_SURELY_UNSET}\n")
+  CHECK(error_of("targets:\n  - name: a\n    url: http://x/\n  - name: a\n    url: http://y/\n")
+            .find("duplicate") != std::string::npos);
+  CHECK(error_of("targets:\n  - name: a\n    url: http://x/\n    slo: { availability: 99% }\n    "
+                 "on_breach:\n      - webhook: http://h/\n        secret: ${env:WATCHPOST_SURELY_UNSET}\n")
             .find("WATCHPOST_SURELY_UNSET' is not set") != std::string::npos);
   CHECK(error_of("listen: nowhere\ntargets: []\n").starts_with("bad.yaml:1:9:"));
   CHECK(error_of("batch_window: 2s\ntargets: []\n").starts_with("bad.yaml:1:15: batch_window must be 0..1s"));
@@ -79,11 +83,13 @@ TEST_CASE("day durations are validated like every other duration") {
             .starts_with("bad.yaml:4:15: interval must be greater than zero"));
   CHECK(error_of("targets:\n  - name: a\n    url: http://x/\n    slo: { availability: 99%, window: 0d }\n")
             .starts_with("bad.yaml:4:39: slo.window must be greater than zero"));
-  CHECK(error_of("targets:\n  - name: a\n    url: http://x/\n    slo: { availability: 99%, window: 9999999999999d }\n")
+  CHECK(error_of("targets:\n  - name: a\n    url: http://x/\n    slo: { availability: 99%, window: "
+                 "9999999999999d }\n")
             .starts_with("bad.yaml:4:39: slo.window must be a duration like"));
-  const auto c = parse_config("targets:\n  - name: a\n    url: http://x/\n    interval: 1d\n"
-                              "    slo: { availability: 99%, window: 1.5d, burn_alerts: [ { long: 1d, short: 1h, factor: 2 } ] }\n",
-                              "ok.yaml");
+  const auto c = parse_config(
+      "targets:\n  - name: a\n    url: http://x/\n    interval: 1d\n"
+      "    slo: { availability: 99%, window: 1.5d, burn_alerts: [ { long: 1d, short: 1h, factor: 2 } ] }\n",
+      "ok.yaml");
   CHECK(c.targets.at(0).interval == std::chrono::hours(24));
   CHECK(c.targets.at(0).slo.window == std::chrono::hours(36));
   CHECK(c.targets.at(0).slo.burn_alerts.at(0).long_window == std::chrono::hours(24));
@@ -91,13 +97,15 @@ TEST_CASE("day durations are validated like every other duration") {
 
 TEST_CASE("a suite target rejects method and headers and its timeout bounds every check") {
   const auto dir = agent_test::temp_dir("suite-target-config");
-  agent_test::write_text(dir + "/smoke.yaml", "name: s\nbase_url: http://127.0.0.1:1\ndefaults: { timeout: 10s }\nchecks:\n"
-                                              "  - { name: long, request: GET /a, timeout: 30s }\n"
-                                              "  - { name: short, request: GET /b, timeout: 1s }\n"
-                                              "  - { name: plain, request: GET /c }\n");
+  agent_test::write_text(dir + "/smoke.yaml",
+                         "name: s\nbase_url: http://127.0.0.1:1\ndefaults: { timeout: 10s }\nchecks:\n"
+                         "  - { name: long, request: GET /a, timeout: 30s }\n"
+                         "  - { name: short, request: GET /b, timeout: 1s }\n"
+                         "  - { name: plain, request: GET /c }\n");
   const std::string head = "targets:\n  - name: a\n    suite: " + dir + "/smoke.yaml\n";
   CHECK(error_of(head + "    method: POST\n").starts_with("bad.yaml:4:13: method: is for single probes"));
-  CHECK(error_of(head + "    headers: { X-Env: prod }\n").starts_with("bad.yaml:4:14: headers: is for single probes"));
+  CHECK(error_of(head + "    headers: { X-Env: prod }\n")
+            .starts_with("bad.yaml:4:14: headers: is for single probes"));
   const auto bounded = parse_config(head + "    timeout: 2s\n", "ok.yaml").targets.at(0);
   REQUIRE(bounded.suite);
   CHECK(bounded.suite->timeout == std::chrono::seconds(2));
@@ -110,11 +118,13 @@ TEST_CASE("a suite target rejects method and headers and its timeout bounds ever
 }
 
 TEST_CASE("labels of the agent and of a target merge into validated metric labels") {
-  const auto c = parse_config("labels: { region: eu, team: core }\ntargets:\n"
-                              "  - { name: a, url: 'http://x/', labels: { team: payments, tier: '1' } }\n"
-                              "  - { name: b, url: 'http://y/' }\n",
-                              "ok.yaml");
-  CHECK(c.targets.at(0).labels == std::map<std::string, std::string>{{"region", "eu"}, {"team", "payments"}, {"tier", "1"}});
+  const auto c = parse_config(
+      "labels: { region: eu, team: core }\ntargets:\n"
+      "  - { name: a, url: 'http://x/', labels: { team: payments, tier: '1' } }\n"
+      "  - { name: b, url: 'http://y/' }\n",
+      "ok.yaml");
+  CHECK(c.targets.at(0).labels ==
+        std::map<std::string, std::string>{{"region", "eu"}, {"team", "payments"}, {"tier", "1"}});
   CHECK(c.targets.at(1).labels == std::map<std::string, std::string>{{"region", "eu"}, {"team", "core"}});
   CHECK(c.labels.at("team") == "core");
   const std::string target = "targets:\n  - name: a\n    url: http://x/\n    labels: ";
@@ -132,6 +142,8 @@ TEST_CASE("labels of the agent and of a target merge into validated metric label
   eleven += "}";
   CHECK(error_of(target + eleven + "\n").find("has 11 labels; at most 10") != std::string::npos);
   std::string six_a = "labels: { ", six_t = "{ ";
-  for (int i = 0; i < 6; ++i) six_a += "a" + std::to_string(i) + ": v, ", six_t += "t" + std::to_string(i) + ": v, ";
-  CHECK(error_of(six_a + "}\n" + target + six_t + "}\n").find("bad.yaml:5:13: the agent's and the target's labels add up to 12") == 0);
+  for (int i = 0; i < 6; ++i)
+    six_a += "a" + std::to_string(i) + ": v, ", six_t += "t" + std::to_string(i) + ": v, ";
+  CHECK(error_of(six_a + "}\n" + target + six_t + "}\n")
+            .find("bad.yaml:5:13: the agent's and the target's labels add up to 12") == 0);
 }

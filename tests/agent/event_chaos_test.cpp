@@ -33,8 +33,8 @@ struct agent_run {
 };
 agent_run start_agent(const std::string& config, const std::string& log) {
   auto p = std::make_unique<testing::child_process>(
-      "/bin/sh", std::vector<std::string>{"-c", "exec \"$0\" agent \"$1\" 2>>\"$2\"", testing::watchpost_binary_path(),
-                                          config, log});
+      "/bin/sh", std::vector<std::string>{"-c", "exec \"$0\" agent \"$1\" 2>>\"$2\"",
+                                          testing::watchpost_binary_path(), config, log});
   const std::uint16_t port = testing::read_agent_port(*p);
   return {std::move(p), port};
 }
@@ -45,7 +45,9 @@ std::map<std::string, int> raised_events(const std::string& log) {
   std::ifstream in(log);
   std::string line;
   while (std::getline(in, line)) {
-    if (line.find("\"slo breached\"") == std::string::npos && line.find("\"slo resolved\"") == std::string::npos) continue;
+    if (line.find("\"slo breached\"") == std::string::npos &&
+        line.find("\"slo resolved\"") == std::string::npos)
+      continue;
     auto field = [&](const std::string& name) {
       const auto at = line.find(" " + name + "=");
       if (at == std::string::npos) return std::string();
@@ -75,13 +77,19 @@ TEST_CASE("kill -9 at 50 random moments loses no event and keeps breached/resolv
   webhook_receiver receiver;
   const auto dir = temp_dir("chaos");
   const std::string hook = "http://127.0.0.1:" + std::to_string(receiver.port());
-  write_text(dir + "/agent.yaml",
-             "listen: 127.0.0.1:0\nstate_dir: " + dir + "/state\ntargets:\n"
-             "  - name: api\n    url: " + target.http_url("/health") + "\n    interval: 100ms\n    timeout: 150ms\n"
-             "    slo: { availability: 90%, window: 20s, burn_alerts: [ { long: 1s, short: 500ms, factor: 2 } ], min_requests: 3 }\n"
-             "    on_breach:\n"
-             "      - { webhook: '" + hook + "/a', cooldown: 0s, timeout: 300ms }\n"
-             "      - { webhook: '" + hook + "/b', cooldown: 0s, timeout: 300ms }\n");
+  write_text(dir + "/agent.yaml", "listen: 127.0.0.1:0\nstate_dir: " + dir +
+                                      "/state\ntargets:\n"
+                                      "  - name: api\n    url: " +
+                                      target.http_url("/health") +
+                                      "\n    interval: 100ms\n    timeout: 150ms\n"
+                                      "    slo: { availability: 90%, window: 20s, burn_alerts: [ { long: 1s, "
+                                      "short: 500ms, factor: 2 } ], min_requests: 3 }\n"
+                                      "    on_breach:\n"
+                                      "      - { webhook: '" +
+                                      hook +
+                                      "/a', cooldown: 0s, timeout: 300ms }\n"
+                                      "      - { webhook: '" +
+                                      hook + "/b', cooldown: 0s, timeout: 300ms }\n");
   const std::string log = dir + "/agent.log";
 
   // Faults run on their own clocks, unrelated to the kills: the target is unhealthy 1 s out of
@@ -123,15 +131,18 @@ TEST_CASE("kill -9 at 50 random moments loses no event and keeps breached/resolv
   auto agent = start_agent(dir + "/agent.yaml", log);
   auto settled = [&] {
     const auto metrics = http_get("http://127.0.0.1:" + std::to_string(agent.port) + "/metrics");
-    return metrics.find("watchpost_slo_breached{slo=\"availability\",target=\"api\"} 0") != std::string::npos &&
+    return metrics.find("watchpost_slo_breached{slo=\"availability\",target=\"api\"} 0") !=
+               std::string::npos &&
            outbox_files(dir + "/state/outbox") == 0;
   };
   // Settled for 2 s in a row: a breach the restored windows still hold fires and resolves first.
   auto settled_since = std::chrono::steady_clock::now();
-  REQUIRE(wait_until([&] {
-    if (!settled()) settled_since = std::chrono::steady_clock::now();
-    return std::chrono::steady_clock::now() - settled_since >= 2s;
-  }, 40s));
+  REQUIRE(wait_until(
+      [&] {
+        if (!settled()) settled_since = std::chrono::steady_clock::now();
+        return std::chrono::steady_clock::now() - settled_since >= 2s;
+      },
+      40s));
   agent.process->signal(SIGTERM);
   CHECK(agent.process->wait(10s) == 0);
 
@@ -140,7 +151,7 @@ TEST_CASE("kill -9 at 50 random moments loses no event and keeps breached/resolv
   INFO("raised " << raised.size() << " events, receiver got " << got.size() << " requests");
   REQUIRE(raised.size() >= 10);  // the cycles really ran: no vacuous pass
 
-  std::map<std::string, std::set<std::string>> hooks_of;  // event id -> paths it reached
+  std::map<std::string, std::set<std::string>> hooks_of;     // event id -> paths it reached
   std::map<std::string, std::vector<std::string>> sequence;  // path -> ids in first-arrival order
   for (const auto& w : got) {
     const auto body = boost::json::parse(w.body).as_object();

@@ -23,15 +23,17 @@ struct hook_spec {
   std::string extra;  // more flow-mapping entries, e.g. "collapse_resolved_pairs: true"
 };
 
-std::string agent_yaml(const std::string& dir, const testing::test_target& target, const std::vector<hook_spec>& hooks,
-                       const std::string& agent_extra = "") {
-  std::string out = "listen: 127.0.0.1:0\nstate_dir: " + dir + "/state\n" + agent_extra + "targets:\n  - name: api\n    url: " +
-                    target.http_url("/health") +
+std::string agent_yaml(const std::string& dir, const testing::test_target& target,
+                       const std::vector<hook_spec>& hooks, const std::string& agent_extra = "") {
+  std::string out = "listen: 127.0.0.1:0\nstate_dir: " + dir + "/state\n" + agent_extra +
+                    "targets:\n  - name: api\n    url: " + target.http_url("/health") +
                     "\n    interval: 100ms\n    timeout: 150ms\n"
-                    "    slo: { availability: 90%, window: 20s, burn_alerts: [ { long: 1s, short: 500ms, factor: 2 } ], min_requests: 3 }\n"
+                    "    slo: { availability: 90%, window: 20s, burn_alerts: [ { long: 1s, short: 500ms, "
+                    "factor: 2 } ], min_requests: 3 }\n"
                     "    on_breach:\n";
   for (const auto& h : hooks)
-    out += "      - { webhook: '" + h.url + "', cooldown: 0s, timeout: 300ms" + (h.extra.empty() ? "" : ", " + h.extra) + " }\n";
+    out += "      - { webhook: '" + h.url + "', cooldown: 0s, timeout: 300ms" +
+           (h.extra.empty() ? "" : ", " + h.extra) + " }\n";
   return out;
 }
 
@@ -39,7 +41,9 @@ std::string url_on(std::uint16_t port, const std::string& path = "/hook") {
   return "http://127.0.0.1:" + std::to_string(port) + path;
 }
 
-bool has(const running_agent& agent, const std::string& line) { return agent.get("/metrics").find(line) != std::string::npos; }
+bool has(const running_agent& agent, const std::string& line) {
+  return agent.get("/metrics").find(line) != std::string::npos;
+}
 
 const std::string breached_1 = "watchpost_slo_breached{slo=\"availability\",target=\"api\"} 1";
 const std::string breached_0 = "watchpost_slo_breached{slo=\"availability\",target=\"api\"} 0";
@@ -86,7 +90,9 @@ TEST_CASE("an event older than max_event_age is expired unsent, and no resolved 
   // well before the recovery could raise its resolved.
   http_get(target.http_url("/control/freeze?ms=8000"));
   REQUIRE(wait_until([&] { return has(agent, breached_1); }, 10s));
-  REQUIRE(wait_until([&] { return has(agent, "watchpost_webhook_deliveries_total{result=\"expired\",target=\"api\"} 1"); }, 10s));
+  REQUIRE(wait_until(
+      [&] { return has(agent, "watchpost_webhook_deliveries_total{result=\"expired\",target=\"api\"} 1"); },
+      10s));
   CHECK(has(agent, "watchpost_webhook_events_dropped_total{reason=\"expired\"} 1"));
   webhook_receiver receiver(hook_port);
   REQUIRE(wait_until([&] { return has(agent, breached_0); }, 15s));
@@ -109,25 +115,31 @@ TEST_CASE("pending events follow their hook's URL across a reload and a removed 
   // `added` takes the first place, where `kept` was; `removed` is gone.
   write_text(dir + "/agent.yaml", agent_yaml(dir, target, {{added.url()}, {kept.url()}}));
   agent.process().signal(SIGHUP);
-  REQUIRE(wait_until([&] { return has(agent, "watchpost_webhook_events_dropped_total{reason=\"hook_removed\"} 1"); }, 10s));
+  REQUIRE(wait_until(
+      [&] { return has(agent, "watchpost_webhook_events_dropped_total{reason=\"hook_removed\"} 1"); }, 10s));
   const std::size_t removed_count = removed.count();
   removed.reset();
   kept.reset();
-  REQUIRE(wait_until([&] { return !kept.received().empty() && kept.received().back().answered == 200; }, 15s));
+  REQUIRE(
+      wait_until([&] { return !kept.received().empty() && kept.received().back().answered == 200; }, 15s));
   std::this_thread::sleep_for(1000ms);
   CHECK(kept.received().back().event_id == id);
   CHECK(added.count() == 0);  // it was never sent this breach
   CHECK(removed.count() == removed_count);
 }
 
-TEST_CASE("a receiver down for a whole breach gets breached then resolved, or nothing if it asked to collapse") {
+TEST_CASE(
+    "a receiver down for a whole breach gets breached then resolved, or nothing if it asked to collapse") {
   testing::test_target target({"--no-tls"});
   const std::uint16_t plain_port = reserve_port(), collapse_port = reserve_port();
   const auto dir = temp_dir("downpair");
-  write_text(dir + "/agent.yaml", agent_yaml(dir, target, {{url_on(plain_port)}, {url_on(collapse_port), "collapse_resolved_pairs: true"}}));
+  write_text(dir + "/agent.yaml",
+             agent_yaml(dir, target,
+                        {{url_on(plain_port)}, {url_on(collapse_port), "collapse_resolved_pairs: true"}}));
   running_agent agent(dir + "/agent.yaml");
   breach_and_resolve(target, agent);
-  REQUIRE(wait_until([&] { return has(agent, "watchpost_webhook_events_dropped_total{reason=\"collapsed\"} 2"); }, 15s));
+  REQUIRE(wait_until(
+      [&] { return has(agent, "watchpost_webhook_events_dropped_total{reason=\"collapsed\"} 2"); }, 15s));
   webhook_receiver plain(plain_port), collapsing(collapse_port);
   REQUIRE(plain.wait_for(2, 20s));
   std::this_thread::sleep_for(1000ms);
@@ -143,8 +155,8 @@ TEST_CASE("a full outbox drops new breaches, counted, and never a resolved that 
   testing::test_target target({"--no-tls"});
   const std::uint16_t first_port = reserve_port(), second_port = reserve_port();
   const auto dir = temp_dir("outboxfull");
-  write_text(dir + "/agent.yaml",
-             agent_yaml(dir, target, {{url_on(first_port)}, {url_on(second_port)}}, "max_outbox_events: 1\n"));
+  write_text(dir + "/agent.yaml", agent_yaml(dir, target, {{url_on(first_port)}, {url_on(second_port)}},
+                                             "max_outbox_events: 1\n"));
   running_agent agent(dir + "/agent.yaml");
   breach_and_resolve(target, agent);
   CHECK(has(agent, "watchpost_webhook_events_dropped_total{reason=\"outbox_full\"} 1"));

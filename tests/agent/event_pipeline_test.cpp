@@ -17,8 +17,9 @@ using agent_test::run;
 namespace {
 
 target_config two_hook_target() {
-  return agent_test::fast_slo_target("      - { webhook: 'http://127.0.0.1:1/fast', cooldown: 0s }\n"
-                                     "      - { webhook: 'http://127.0.0.1:1/slow', cooldown: 1h }\n");
+  return agent_test::fast_slo_target(
+      "      - { webhook: 'http://127.0.0.1:1/fast', cooldown: 0s }\n"
+      "      - { webhook: 'http://127.0.0.1:1/slow', cooldown: 1h }\n");
 }
 
 // A fresh state after 3 s of healthy probes.
@@ -47,8 +48,15 @@ std::string breached_snapshot(const target_config& t, target_window_state& st, w
 }
 
 outbox_event event_of(const target_config& t, const slo_decision& d, std::size_t hook) {
-  return {0, d.event_id, t.name, t.on_breach[hook].url.to_string(), "availability",
-          d.kind == slo_event_kind::resolved, d.breach_ms, d.breach_ms, "{}"};
+  return {0,
+          d.event_id,
+          t.name,
+          t.on_breach[hook].url.to_string(),
+          "availability",
+          d.kind == slo_event_kind::resolved,
+          d.breach_ms,
+          d.breach_ms,
+          "{}"};
 }
 
 outbox_event named(const std::string& id) {
@@ -93,7 +101,8 @@ TEST_CASE("outbox keeps raise order across a restart and continues the sequence"
 TEST_CASE("outbox adopts records of the previous format in breach order, bound to the hook's URL") {
   const std::string dir = agent_test::temp_dir("outbox-legacy");
   auto legacy = [&](const std::string& file, const std::string& id, int webhook) {
-    agent_test::write_text(dir + "/" + file, "{\"event_id\":\"" + id + "\",\"target\":\"api:v2\",\"webhook\":" +
+    agent_test::write_text(dir + "/" + file, "{\"event_id\":\"" + id +
+                                                 "\",\"target\":\"api:v2\",\"webhook\":" +
                                                  std::to_string(webhook) + ",\"body\":\"{}\"}");
   };
   legacy("0a.json", "api:v2:availability:2000:resolved", 1);
@@ -236,19 +245,22 @@ TEST_CASE("pipeline settings parse with their defaults and a hook URL repeated i
   const auto defaults = parse_config("targets: [ { name: a, url: 'http://127.0.0.1:1/' } ]\n", "d.yaml");
   CHECK(defaults.max_event_age == 1h);
   CHECK(defaults.max_outbox_events == 10000);
-  const auto set = parse_config("max_event_age: 10m\nmax_outbox_events: 5\ntargets:\n"
-                                "  - { name: a, url: 'http://127.0.0.1:1/', slo: { availability: 99% },\n"
-                                "      on_breach: [ { webhook: 'http://h/x', collapse_resolved_pairs: true } ] }\n",
-                                "s.yaml");
+  const auto set = parse_config(
+      "max_event_age: 10m\nmax_outbox_events: 5\ntargets:\n"
+      "  - { name: a, url: 'http://127.0.0.1:1/', slo: { availability: 99% },\n"
+      "      on_breach: [ { webhook: 'http://h/x', collapse_resolved_pairs: true } ] }\n",
+      "s.yaml");
   CHECK(set.max_event_age == 10min);
   CHECK(set.max_outbox_events == 5);
   CHECK(set.targets.at(0).on_breach.at(0).collapse_resolved_pairs);
-  CHECK_THROWS_WITH(parse_config("targets:\n  - { name: a, url: 'http://127.0.0.1:1/', slo: { availability: 99% },\n"
-                                 "      on_breach: [ { webhook: 'http://h/x' }, { webhook: 'http://h/x' } ] }\n",
-                                 "dup.yaml"),
-                    Catch::Contains("dup.yaml:3:") && Catch::Contains("duplicate on_breach webhook URL"));
-  CHECK_THROWS_WITH(parse_config("max_outbox_events: 0\ntargets: [ { name: a, url: 'http://127.0.0.1:1/' } ]\n", "z.yaml"),
-                    Catch::Contains("z.yaml:1:") && Catch::Contains("max_outbox_events must be"));
+  CHECK_THROWS_WITH(
+      parse_config("targets:\n  - { name: a, url: 'http://127.0.0.1:1/', slo: { availability: 99% },\n"
+                   "      on_breach: [ { webhook: 'http://h/x' }, { webhook: 'http://h/x' } ] }\n",
+                   "dup.yaml"),
+      Catch::Contains("dup.yaml:3:") && Catch::Contains("duplicate on_breach webhook URL"));
+  CHECK_THROWS_WITH(
+      parse_config("max_outbox_events: 0\ntargets: [ { name: a, url: 'http://127.0.0.1:1/' } ]\n", "z.yaml"),
+      Catch::Contains("z.yaml:1:") && Catch::Contains("max_outbox_events must be"));
 }
 
 TEST_CASE("a snapshot from before per-hook state owes the resolved to every hook") {

@@ -12,8 +12,9 @@ using namespace std::chrono_literals;
 
 TEST_CASE("fixture: http_get of a killed agent throws with the reason instead of returning empty") {
   const auto dir = temp_dir("fixture-crash");
-  write_text(dir + "/agent.yaml", "listen: 127.0.0.1:0\nstate_dir: " + dir +
-                                      "/state\ntargets:\n  - { name: down, url: 'http://127.0.0.1:1/', interval: 1s }\n");
+  write_text(dir + "/agent.yaml",
+             "listen: 127.0.0.1:0\nstate_dir: " + dir +
+                 "/state\ntargets:\n  - { name: down, url: 'http://127.0.0.1:1/', interval: 1s }\n");
   running_agent agent(dir + "/agent.yaml");
   CHECK(agent.get("/healthz") == "ok\n");
   agent.process().signal(SIGKILL);

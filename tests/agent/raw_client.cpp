@@ -24,7 +24,8 @@ raw_socket::raw_socket(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM |
   if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     const int error = errno;
     ::close(fd_);
-    throw std::runtime_error("connect to 127.0.0.1:" + std::to_string(port) + " failed: errno " + std::to_string(error));
+    throw std::runtime_error("connect to 127.0.0.1:" + std::to_string(port) + " failed: errno " +
+                             std::to_string(error));
   }
 }
 
@@ -130,15 +131,18 @@ process_usage usage_of(pid_t pid) {
 }
 
 logged_agent::logged_agent(const std::string& config_path, const std::string& log_path, int nofile)
-    : process_("/bin/sh", {"-c", (nofile > 0 ? "ulimit -n " + std::to_string(nofile) + " && " : std::string{}) + "exec '" +
-                                     testing::watchpost_binary_path() + "' agent '" + config_path + "' 2>'" + log_path + "'"}) {
+    : process_("/bin/sh",
+               {"-c", (nofile > 0 ? "ulimit -n " + std::to_string(nofile) + " && " : std::string{}) +
+                          "exec '" + testing::watchpost_binary_path() + "' agent '" + config_path + "' 2>'" +
+                          log_path + "'"}) {
   port_ = testing::read_agent_port(process_);
 }
 
 double metric_value(const std::string& metrics_text, const std::string& series) {
   std::size_t at = 0;
   while ((at = metrics_text.find(series + " ", at)) != std::string::npos) {
-    if (at == 0 || metrics_text[at - 1] == '\n') return std::stod(metrics_text.substr(at + series.size() + 1));
+    if (at == 0 || metrics_text[at - 1] == '\n')
+      return std::stod(metrics_text.substr(at + series.size() + 1));
     at += series.size();
   }
   return -1;

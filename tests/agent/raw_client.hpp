@@ -40,8 +40,8 @@ std::string body_of(const std::string& response);  // after the blank line
 std::uint64_t raise_own_descriptor_limit();
 
 struct process_usage {
-  long rss_kb = 0;        // VmRSS
-  long cpu_ticks = 0;     // utime + stime, in clock ticks
+  long rss_kb = 0;     // VmRSS
+  long cpu_ticks = 0;  // utime + stime, in clock ticks
 };
 process_usage usage_of(pid_t pid);
 

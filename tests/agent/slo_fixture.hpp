@@ -22,7 +22,9 @@ targets:
       window: 20s
       burn_alerts: [ { long: 4s, short: 1s, factor: 2 } ]
       min_requests: 5
-)" + (on_breach.empty() ? std::string() : "    on_breach:\n" + on_breach), "test.yaml").targets.at(0);
+)" + (on_breach.empty() ? std::string() : "    on_breach:\n" + on_breach),
+                             "test.yaml")
+      .targets.at(0);
 }
 
 // Far from the epoch, so slice indexes are realistic.

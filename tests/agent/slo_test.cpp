@@ -2,9 +2,9 @@
 
 #include <catch2/catch.hpp>
 
+#include "slo_fixture.hpp"
 #include "watchpost/agent/config.hpp"
 #include "watchpost/agent/outbox.hpp"
-#include "slo_fixture.hpp"
 
 using namespace watchpost;
 using namespace watchpost::agent;
@@ -42,7 +42,8 @@ TEST_CASE("min_requests guards a breach on too few probes") {
 }
 
 TEST_CASE("a second breach inside a hook's cooldown is not notified") {
-  const auto t = agent_test::fast_slo_target("      - { webhook: 'http://127.0.0.1:1/hook', cooldown: 1h }\n");
+  const auto t =
+      agent_test::fast_slo_target("      - { webhook: 'http://127.0.0.1:1/hook', cooldown: 1h }\n");
   auto st = target_window_state::make(t);
   wall_time now = agent_test::test_epoch;
   run(t, st, now, 3s, true);
@@ -70,7 +71,9 @@ TEST_CASE("window state survives a snapshot round trip") {
 
 namespace {
 target_config target_with_slo(const std::string& slo) {
-  return parse_config("targets:\n  - { name: api, url: 'http://127.0.0.1:1/', slo: " + slo + " }\n", "test.yaml").targets.at(0);
+  return parse_config("targets:\n  - { name: api, url: 'http://127.0.0.1:1/', slo: " + slo + " }\n",
+                      "test.yaml")
+      .targets.at(0);
 }
 // 2.5 h (the 30d window's slice) divides this instant, so an old-style coarse ring would hold
 // the whole scenario below in one slice.
@@ -87,7 +90,9 @@ void record_span(target_window_state& st, wall_time& now, nanoseconds span, nano
 // The 1h figure used to come from the SLO window's ring: with a 30d window that is one 2.5 h
 // slice, so a recovered target read 43% up over "1h".
 TEST_CASE("uptime over 1h and 24h is right whatever the SLO window") {
-  for (const char* slo : {"{ availability: 99.9%, window: 30d }", "{ availability: 90%, window: 20s, burn_alerts: [ { long: 4s, short: 1s, factor: 2 } ] }"}) {
+  for (const char* slo :
+       {"{ availability: 99.9%, window: 30d }",
+        "{ availability: 90%, window: 20s, burn_alerts: [ { long: 4s, short: 1s, factor: 2 } ] }"}) {
     INFO(slo);
     const auto t = target_with_slo(slo);
     auto st = target_window_state::make(t);
@@ -109,7 +114,8 @@ TEST_CASE("uptime over 1h and 24h is right whatever the SLO window") {
 }
 
 TEST_CASE("a target without an SLO still has exact 1h and 24h uptime") {
-  const auto t = parse_config("targets:\n  - { name: a, url: 'http://127.0.0.1:1/' }\n", "t.yaml").targets.at(0);
+  const auto t =
+      parse_config("targets:\n  - { name: a, url: 'http://127.0.0.1:1/' }\n", "t.yaml").targets.at(0);
   auto st = target_window_state::make(t);
   CHECK(st.window_ring.length() == 0);
   wall_time now = epoch_2070;

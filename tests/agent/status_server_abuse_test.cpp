@@ -2,6 +2,7 @@
 // and its descriptor reserve for probes, /metrics rendered at most once per second off the control
 // thread, the non-loopback warning, and a flood of idle and chunk-extension clients.
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -10,7 +11,6 @@
 #include <fstream>
 #include <set>
 #include <thread>
-#include <unistd.h>
 
 #include "agent_fixture.hpp"
 #include "raw_client.hpp"
@@ -39,7 +39,8 @@ const std::string success_series = "watchpost_probe_success{check=\"probe\",targ
 // probe needs a free descriptor.
 std::string agent_yaml(const std::string& dir, const std::string& listen, const std::string& url,
                        const std::string& extra = "") {
-  return "listen: " + listen + "\nstate_dir: " + dir + "/state\n" + extra + "targets:\n  - name: app\n    url: " + url +
+  return "listen: " + listen + "\nstate_dir: " + dir + "/state\n" + extra +
+         "targets:\n  - name: app\n    url: " + url +
          "\n    interval: 200ms\n    timeout: 1s\n    keep_alive: false\n";
 }
 
@@ -51,7 +52,8 @@ std::string read_file(const std::string& path) {
 std::string status_line(const std::string& response) { return response.substr(0, response.find("\r\n")); }
 }  // namespace
 
-TEST_CASE("status server: a request header over 8 KiB gets 431 and the connection closes", "[status_server]") {
+TEST_CASE("status server: a request header over 8 KiB gets 431 and the connection closes",
+          "[status_server]") {
   const auto dir = temp_dir("abuse-431");
   write_text(dir + "/agent.yaml", agent_yaml(dir, "127.0.0.1:0", "http://127.0.0.1:1/"));
   running_agent agent(dir + "/agent.yaml");
@@ -90,7 +92,8 @@ TEST_CASE("status server: a GET with a body or chunk extensions gets 413 unread 
   CHECK(closed);
 }
 
-TEST_CASE("status server: at 256 clients the 257th closes the longest-idle one and is served", "[status_server]") {
+TEST_CASE("status server: at 256 clients the 257th closes the longest-idle one and is served",
+          "[status_server]") {
   REQUIRE(raise_own_descriptor_limit() >= 400);
   const auto dir = temp_dir("abuse-cap");
   write_text(dir + "/agent.yaml", agent_yaml(dir, "127.0.0.1:0", "http://127.0.0.1:1/"));  // default cap: 256
@@ -98,7 +101,8 @@ TEST_CASE("status server: at 256 clients the 257th closes the longest-idle one a
   std::vector<raw_socket> clients;
   for (int i = 0; i < 256; ++i) clients.emplace_back(agent.port());
   auto healthz = [](raw_socket& c) {
-    return c.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n") ? status_line(c.read_response(3s)) : std::string();
+    return c.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n") ? status_line(c.read_response(3s))
+                                                              : std::string();
   };
   // Each client is accepted (it is the server's turn to wait) before the next connects.
   REQUIRE(healthz(clients.back()) == "HTTP/1.1 200 OK");
@@ -110,12 +114,12 @@ TEST_CASE("status server: at 256 clients the 257th closes the longest-idle one a
   CHECK(closed);
   CHECK(steady::now() - start < 1s);
   int answered = 0;
-  for (std::size_t i = 1; i < clients.size(); ++i)
-    answered += healthz(clients[i]) == "HTTP/1.1 200 OK";
+  for (std::size_t i = 1; i < clients.size(); ++i) answered += healthz(clients[i]) == "HTTP/1.1 200 OK";
   CHECK(answered == 255);
 }
 
-TEST_CASE("status server: /metrics renders at most once per second, concurrent scrapers share it", "[status_server]") {
+TEST_CASE("status server: /metrics renders at most once per second, concurrent scrapers share it",
+          "[status_server]") {
   testing::test_target target({"--no-tls"});
   const auto dir = temp_dir("abuse-render");
   write_text(dir + "/agent.yaml", agent_yaml(dir, "127.0.0.1:0", target.http_url("/health")));
@@ -131,7 +135,8 @@ TEST_CASE("status server: /metrics renders at most once per second, concurrent s
   CHECK(texts.size() <= 4);  // 3 s hold at most 4 renders
   std::vector<std::string> concurrent(8);
   std::vector<std::thread> scrapers;
-  for (auto& text : concurrent) scrapers.emplace_back([&] { text = body_of(raw_get(agent.port(), "/metrics", 5s)); });
+  for (auto& text : concurrent)
+    scrapers.emplace_back([&] { text = body_of(raw_get(agent.port(), "/metrics", 5s)); });
   for (auto& s : scrapers) s.join();
   CHECK(std::set<std::string>(concurrent.begin(), concurrent.end()).size() <= 2);
   CHECK(std::none_of(concurrent.begin(), concurrent.end(), [](const std::string& t) { return t.empty(); }));
@@ -142,7 +147,8 @@ TEST_CASE("status server: listening beyond loopback without auth or TLS is warne
   for (const std::string listen : {"0.0.0.0:0", "127.0.0.1:0"}) {
     write_text(dir + "/agent.yaml", agent_yaml(dir, listen, "http://127.0.0.1:1/"));
     logged_agent agent(dir + "/agent.yaml", dir + "/agent.log");
-    REQUIRE(wait_until([&] { return read_file(dir + "/agent.log").find("agent started") != std::string::npos; }, 5s));
+    REQUIRE(wait_until(
+        [&] { return read_file(dir + "/agent.log").find("agent started") != std::string::npos; }, 5s));
     const bool warned = read_file(dir + "/agent.log").find("listening beyond loopback") != std::string::npos;
     CHECK(warned == (listen == "0.0.0.0:0"));
   }
@@ -156,14 +162,16 @@ TEST_CASE("status server: accept errors back off instead of spinning", "[status_
   const auto dir = temp_dir("abuse-emfile");
   write_text(dir + "/agent.yaml", agent_yaml(dir, "127.0.0.1:0", "http://127.0.0.1:1/"));
   logged_agent agent(dir + "/agent.yaml", dir + "/agent.log");
-  REQUIRE(wait_until([&] { return read_file(dir + "/agent.log").find("agent started") != std::string::npos; }, 5s));
+  REQUIRE(wait_until([&] { return read_file(dir + "/agent.log").find("agent started") != std::string::npos; },
+                     5s));
   const pid_t pid = agent.process().pid();
   // No descriptor left: every accept fails with EMFILE while the clients wait in the backlog.
   rlimit before{};
   REQUIRE(::prlimit(pid, RLIMIT_NOFILE, nullptr, &before) == 0);
   rlimit none = before;
-  none.rlim_cur = static_cast<rlim_t>(std::distance(std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd"),
-                                                    std::filesystem::directory_iterator{}));
+  none.rlim_cur = static_cast<rlim_t>(
+      std::distance(std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd"),
+                    std::filesystem::directory_iterator{}));
   REQUIRE(::prlimit(pid, RLIMIT_NOFILE, &none, nullptr) == 0);
   std::vector<raw_socket> waiting;
   for (int i = 0; i < 3; ++i) waiting.emplace_back(agent.port());
@@ -184,10 +192,12 @@ TEST_CASE("status server: a flood of clients leaves descriptors for the probes",
   REQUIRE(raise_own_descriptor_limit() >= 1000);
   testing::test_target target({"--no-tls"});
   const auto dir = temp_dir("abuse-reserve");
-  write_text(dir + "/agent.yaml", agent_yaml(dir, "127.0.0.1:0", target.http_url("/health"), "listen_max_connections: 100000\n"));
+  write_text(dir + "/agent.yaml",
+             agent_yaml(dir, "127.0.0.1:0", target.http_url("/health"), "listen_max_connections: 100000\n"));
   logged_agent agent(dir + "/agent.yaml", dir + "/agent.log", 256);
   // 256 descriptors less 2 per target and 64 for files, DNS and webhooks.
-  REQUIRE(wait_until([&] { return read_file(dir + "/agent.log").find("agent started") != std::string::npos; }, 5s));
+  REQUIRE(wait_until([&] { return read_file(dir + "/agent.log").find("agent started") != std::string::npos; },
+                     5s));
   CHECK(read_file(dir + "/agent.log").find("nofile=256 listen_max_connections=190") != std::string::npos);
   auto scrape = [&] { return body_of(raw_get(agent.port(), "/metrics", 5s)); };
   REQUIRE(wait_until([&] { return metric_value(scrape(), success_series) == 1; }, 5s));
@@ -204,15 +214,18 @@ TEST_CASE("status server: a flood of clients leaves descriptors for the probes",
   CHECK(metric_value(after, connect_series) <= 0);
 }
 
-TEST_CASE("status server: 5,000 idle sockets and 20 chunk-extension streamers starve neither probes nor /healthz",
-          "[status_server][flood]") {
+TEST_CASE(
+    "status server: 5,000 idle sockets and 20 chunk-extension streamers starve neither probes nor /healthz",
+    "[status_server][flood]") {
   REQUIRE(raise_own_descriptor_limit() >= 5200);
   testing::test_target target({"--no-tls"});
   const auto dir = temp_dir("abuse-flood");
-  write_text(dir + "/agent.yaml", agent_yaml(dir, "127.0.0.1:0", target.http_url("/health")));  // default cap: 256
+  write_text(dir + "/agent.yaml",
+             agent_yaml(dir, "127.0.0.1:0", target.http_url("/health")));  // default cap: 256
   running_agent agent(dir + "/agent.yaml");
   const pid_t pid = agent.process().pid();
-  REQUIRE(wait_until([&] { return metric_value(body_of(raw_get(agent.port(), "/metrics", 5s)), success_series) == 1; }, 5s));
+  REQUIRE(wait_until(
+      [&] { return metric_value(body_of(raw_get(agent.port(), "/metrics", 5s)), success_series) == 1; }, 5s));
   const double ok_before = metric_value(body_of(raw_get(agent.port(), "/metrics", 5s)), ok_series);
   const process_usage before = usage_of(pid);
 
@@ -242,7 +255,8 @@ TEST_CASE("status server: 5,000 idle sockets and 20 chunk-extension streamers st
   for (const auto end = steady::now() + 20s; steady::now() < end; std::this_thread::sleep_for(100ms)) {
     const auto start = steady::now();
     const bool ok = status_line(raw_get(agent.port(), "/healthz", 2s)) == "HTTP/1.1 200 OK";
-    worst_ms = std::max<long>(worst_ms, std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - start).count());
+    worst_ms = std::max<long>(
+        worst_ms, std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - start).count());
     ++polls;
     failed += !ok;
     peak_rss_kb = std::max(peak_rss_kb, usage_of(pid).rss_kb);

@@ -63,7 +63,8 @@ TEST_CASE("an agent target's expect: accepts every assertion a suite check does"
   CHECK(e.redirect_to_https);
 
   // The shape agent configs had before keeps its meaning.
-  const auto old = one_target("    url: http://x/\n    expect: { status: 200, body: { contains: ok }, latency: \"< 1s\" }\n");
+  const auto old = one_target(
+      "    url: http://x/\n    expect: { status: 200, body: { contains: ok }, latency: \"< 1s\" }\n");
   REQUIRE(old.expect.status);
   CHECK(old.expect.status->describe() == "200");
   CHECK(old.expect.body.size() == 1);
@@ -71,8 +72,10 @@ TEST_CASE("an agent target's expect: accepts every assertion a suite check does"
 }
 
 TEST_CASE("agent expect: errors name file, line and column") {
-  CHECK_THAT(error_of("    url: http://x/\n    expect: { statuss: 200 }\n"), Catch::StartsWith("bad.yaml:4:15:"));
-  CHECK_THAT(error_of("    url: http://x/\n    expect:\n      json: { \"status\": ok }\n"), Catch::StartsWith("bad.yaml:5:15:"));
+  CHECK_THAT(error_of("    url: http://x/\n    expect: { statuss: 200 }\n"),
+             Catch::StartsWith("bad.yaml:4:15:"));
+  CHECK_THAT(error_of("    url: http://x/\n    expect:\n      json: { \"status\": ok }\n"),
+             Catch::StartsWith("bad.yaml:5:15:"));
   CHECK_THAT(error_of("    url: http://x/\n    expect:\n      headers: { X-A: { matches: \"(?=a)\" } }\n"),
              Catch::StartsWith("bad.yaml:5:34:") && Catch::Contains("RE2 syntax"));
   CHECK_THAT(error_of("    url: http://x/\n    expect: { body: { contains: \"${token}\" } }\n"),
@@ -113,33 +116,49 @@ TEST_CASE("a real agent fails a wrong header or json expectation as assertion an
   testing::test_target target({"--no-tls"});
   const auto dir = temp_dir("target-checks");
   const std::string health = target.http_url("/health");
-  write_text(dir + "/agent.yaml", "listen: 127.0.0.1:0\nstate_dir: " + dir + "/state\ntargets:\n"
-             "  - name: right\n    url: " + health + "\n    interval: 100ms\n"
-             "    expect:\n      status: 200\n      headers: { Content-Type: { matches: \"^application/json\" } }\n"
-             "      json: { \"$.status\": ok, \"$.checks.db\": ok, \"$.uptime_s\": \">= 0\" }\n"
-             "  - name: wrong-header\n    url: " + health + "\n    interval: 100ms\n"
-             "    expect: { status: 200, headers: { Content-Type: { matches: \"^text/html\" } } }\n"
-             "  - name: wrong-json\n    url: " + health + "\n    interval: 100ms\n"
-             "    expect: { status: 200, json: { \"$.status\": degraded } }\n"
-             "  - name: wrong-status\n    url: " + target.http_url("/status/503") + "\n    interval: 100ms\n"
-             "    expect: { json: { \"$.status\": ok } }\n");
+  write_text(dir + "/agent.yaml",
+             "listen: 127.0.0.1:0\nstate_dir: " + dir +
+                 "/state\ntargets:\n"
+                 "  - name: right\n    url: " +
+                 health +
+                 "\n    interval: 100ms\n"
+                 "    expect:\n      status: 200\n      headers: { Content-Type: { matches: "
+                 "\"^application/json\" } }\n"
+                 "      json: { \"$.status\": ok, \"$.checks.db\": ok, \"$.uptime_s\": \">= 0\" }\n"
+                 "  - name: wrong-header\n    url: " +
+                 health +
+                 "\n    interval: 100ms\n"
+                 "    expect: { status: 200, headers: { Content-Type: { matches: \"^text/html\" } } }\n"
+                 "  - name: wrong-json\n    url: " +
+                 health +
+                 "\n    interval: 100ms\n"
+                 "    expect: { status: 200, json: { \"$.status\": degraded } }\n"
+                 "  - name: wrong-status\n    url: " +
+                 target.http_url("/status/503") +
+                 "\n    interval: 100ms\n"
+                 "    expect: { json: { \"$.status\": ok } }\n");
   running_agent agent(dir + "/agent.yaml");
   // watchpost_probe_total of one target and result, 0 when the series is not there.
-  const auto total = [](const std::string& metrics, const std::string& target_name, const std::string& result) {
+  const auto total = [](const std::string& metrics, const std::string& target_name,
+                        const std::string& result) {
     const std::string series =
         "watchpost_probe_total{check=\"probe\",result=\"" + result + "\",target=\"" + target_name + "\"} ";
     const auto at = metrics.find(series);
     return at == std::string::npos ? 0.0 : std::stod(metrics.substr(at + series.size()));
   };
   // Three probes of each target at least, so a verdict is not one lucky (or unlucky) answer.
-  const std::pair<const char*, const char*> expected[] = {
-      {"right", "ok"}, {"wrong-header", "assertion"}, {"wrong-json", "assertion"}, {"wrong-status", "status"}};
-  REQUIRE(wait_until([&] {
-    const std::string m = agent.get("/metrics");
-    for (const auto& [name, result] : expected)
-      if (total(m, name, result) < 3) return false;
-    return true;
-  }, 10s));
+  const std::pair<const char*, const char*> expected[] = {{"right", "ok"},
+                                                          {"wrong-header", "assertion"},
+                                                          {"wrong-json", "assertion"},
+                                                          {"wrong-status", "status"}};
+  REQUIRE(wait_until(
+      [&] {
+        const std::string m = agent.get("/metrics");
+        for (const auto& [name, result] : expected)
+          if (total(m, name, result) < 3) return false;
+        return true;
+      },
+      10s));
   const std::string metrics = agent.get("/metrics");
   for (const auto& [name, result] : expected) {
     INFO(name);

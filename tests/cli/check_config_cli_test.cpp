@@ -1,7 +1,6 @@
 // `watchpost check-config` on load plans and agent configs: the real binary, no traffic.
 // (Suites are covered beside the smoke CLI tests.)
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -68,7 +67,8 @@ TEST_CASE("check-config rejects broken plans and agent configs with file:line:co
       {"plan-bad-weight.yaml", "requests:\n  - { path: /, weight: heavy }\n"},
       {"agent-bad-interval.yaml", "targets:\n  - name: a\n    url: http://127.0.0.1/\n    interval: 5\n"},
       {"agent-bad-url.yaml", "targets:\n  - name: a\n    url: gopher://127.0.0.1/\n"},
-      {"agent-unknown-key.yaml", "targets:\n  - name: a\n    url: http://127.0.0.1/\n    slo: { availabilty: 99% }\n"},
+      {"agent-unknown-key.yaml",
+       "targets:\n  - name: a\n    url: http://127.0.0.1/\n    slo: { availabilty: 99% }\n"},
   };
   for (const auto& [name, text] : cases) {
     INFO(name);
@@ -82,11 +82,13 @@ TEST_CASE("check-config rejects broken plans and agent configs with file:line:co
 TEST_CASE("check-config names every kind it knows when it cannot tell the kind") {
   const auto [code, err] = check_config("mystery.yaml", "hello: world\n");
   CHECK(code == 2);
-  for (const char* kind : {"smoke suite", "agent config", "load plan"}) CHECK_THAT(err, Catch::Contains(kind));
+  for (const char* kind : {"smoke suite", "agent config", "load plan"})
+    CHECK_THAT(err, Catch::Contains(kind));
 }
 
 TEST_CASE("every example file in examples/ passes check-config") {
-  const std::map<std::string, std::string> env = {{"ROLLBACK_HMAC", "example-secret"}, {"TOKEN", "example-token"}};
+  const std::map<std::string, std::string> env = {{"ROLLBACK_HMAC", "example-secret"},
+                                                  {"TOKEN", "example-token"}};
   int checked = 0;
   for (const auto& entry : fs::directory_iterator(fs::path(watchpost::testing::source_dir()) / "examples")) {
     if (entry.path().extension() != ".yaml") continue;

@@ -44,7 +44,8 @@ bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.siz
 
 // A 1 s run against a target that fails every request the same way: it must end on time with
 // every request counted as an error of `kind`, named in the summary.
-void check_every_request_fails(const std::string& url, const std::vector<std::string>& extra, probes::failure_kind kind) {
+void check_every_request_fails(const std::string& url, const std::vector<std::string>& extra,
+                               probes::failure_kind kind) {
   const auto json = temp_path("failing.json");
   std::vector<std::string> argv{"load", url, "-d", "1s", "--json", json};
   argv.insert(argv.end(), extra.begin(), extra.end());
@@ -55,7 +56,8 @@ void check_every_request_fails(const std::string& url, const std::vector<std::st
   const auto report = exporters::read_load_report_file(json);
   CHECK(report.totals.requests > 0);
   CHECK(errors_of(report, kind) == report.totals.requests);
-  CHECK_THAT(r.out, Catch::Contains(std::string(probes::to_string(kind)) + "=" + std::to_string(report.totals.requests)));
+  CHECK_THAT(r.out, Catch::Contains(std::string(probes::to_string(kind)) + "=" +
+                                    std::to_string(report.totals.requests)));
   std::filesystem::remove(json);
 }
 
@@ -69,7 +71,8 @@ std::uint64_t series_errors(const loadgen::load_result& r, probes::failure_kind 
 
 TEST_CASE("load -n sends exactly N requests, across threads and connections") {
   const auto json = temp_path("n.json");
-  auto r = run_watchpost({"load", target().http_url("/health"), "-n", "1237", "-c", "7", "-t", "2", "--json", json});
+  auto r = run_watchpost(
+      {"load", target().http_url("/health"), "-n", "1237", "-c", "7", "-t", "2", "--json", json});
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.out, Catch::Contains("requests   1237 in"));
   const auto report = exporters::read_load_report_file(json);
@@ -81,8 +84,8 @@ TEST_CASE("load -n sends exactly N requests, across threads and connections") {
 }
 
 TEST_CASE("servers that close every connection are reconnected without errors") {
-  auto r = run_watchpost({"load", target().http_url("/health"), "-n", "300", "-c", "4", "-H", "Connection: close", "-q",
-                          "--json", temp_path("close.json")});
+  auto r = run_watchpost({"load", target().http_url("/health"), "-n", "300", "-c", "4", "-H",
+                          "Connection: close", "-q", "--json", temp_path("close.json")});
   REQUIRE(r.exit_code == 0);
   const auto report = exporters::read_load_report_file(temp_path("close.json"));
   CHECK(report.totals.requests == 300);
@@ -92,8 +95,8 @@ TEST_CASE("servers that close every connection are reconnected without errors") 
 
 TEST_CASE("open model at 2000/s for 5s sends 10,000 requests within 1%") {
   const auto json = temp_path("rate.json");
-  auto r = run_watchpost({"load", target().http_url("/health"), "--rate", "2000", "-d", "5s", "-c", "20", "-t", "2",
-                          "--json", json});
+  auto r = run_watchpost({"load", target().http_url("/health"), "--rate", "2000", "-d", "5s", "-c", "20",
+                          "-t", "2", "--json", json});
   REQUIRE(r.exit_code == 0);
   const auto report = exporters::read_load_report_file(json);
   CHECK(report.totals.requests >= 9900);
@@ -108,8 +111,8 @@ TEST_CASE("open model at 2000/s for 5s sends 10,000 requests within 1%") {
 TEST_CASE("a 500 ms freeze shows in the corrected p99 and hides in the uncorrected one") {
   const auto json = temp_path("freeze.json");
   child_process load(testing::watchpost_binary_path(),
-                     {"load", target().http_url("/health"), "--rate", "1000", "-d", "5s", "-c", "10", "-t", "2", "-q",
-                      "--json", json});
+                     {"load", target().http_url("/health"), "--rate", "1000", "-d", "5s", "-c", "10", "-t",
+                      "2", "-q", "--json", json});
   std::this_thread::sleep_for(2s);
   probes::request freeze;
   freeze.target = std::get<probes::url>(probes::parse_url(target().http_url("/control/freeze?ms=500")));
@@ -125,8 +128,8 @@ TEST_CASE("a 500 ms freeze shows in the corrected p99 and hides in the uncorrect
 }
 
 TEST_CASE("thresholds pass and fail as written, with exit codes 0 and 1") {
-  auto pass = run_watchpost({"load", target().http_url("/health"), "-d", "1s", "-c", "2", "--threshold", "p99<5s",
-                             "--threshold", "error_rate<1%", "--threshold", "rps>1"});
+  auto pass = run_watchpost({"load", target().http_url("/health"), "-d", "1s", "-c", "2", "--threshold",
+                             "p99<5s", "--threshold", "error_rate<1%", "--threshold", "rps>1"});
   CHECK(pass.exit_code == 0);
   CHECK_THAT(pass.out, Catch::Contains("PASS  p99<5s"));
 
@@ -174,7 +177,8 @@ TEST_CASE("a server that resets or garbles every response gives reset or protoco
   check_every_request_fails(target().http_url("/reset"), {"-c", "4"}, probes::failure_kind::reset);
 
   const auto json = temp_path("garbage.json");
-  auto garbage = run_watchpost({"load", target().http_url("/garbage"), "-n", "40", "-c", "4", "--json", json});
+  auto garbage =
+      run_watchpost({"load", target().http_url("/garbage"), "-n", "40", "-c", "4", "--json", json});
   const auto report = exporters::read_load_report_file(json);
   CHECK(report.totals.requests == 40);
   CHECK(errors_of(report, probes::failure_kind::protocol) == 40);
@@ -195,8 +199,8 @@ TEST_CASE("an unreachable target (SYNs dropped) gives connect_timeout errors and
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/";
   const auto json = temp_path("unreachable.json");
-  auto r = run_watchpost({"load", url, "-d", "2s", "-c", "4", "--connect-timeout", "300ms", "--timeout", "300ms",
-                          "--json", json});
+  auto r = run_watchpost({"load", url, "-d", "2s", "-c", "4", "--connect-timeout", "300ms", "--timeout",
+                          "300ms", "--json", json});
   ::close(fd);
   CHECK(r.exit_code == 0);
   CHECK(r.wall < 4s);
@@ -204,15 +208,16 @@ TEST_CASE("an unreachable target (SYNs dropped) gives connect_timeout errors and
   const auto report = exporters::read_load_report_file(json);
   CHECK(errors_of(report, probes::failure_kind::connect_timeout) > 0);
   // The one connection the queue took waits for an answer that never comes.
-  CHECK(errors_of(report, probes::failure_kind::connect_timeout) + errors_of(report, probes::failure_kind::timeout) ==
+  CHECK(errors_of(report, probes::failure_kind::connect_timeout) +
+            errors_of(report, probes::failure_kind::timeout) ==
         report.totals.requests);
   CHECK(report.totals.errors == report.totals.requests);
   std::filesystem::remove(json);
 }
 
 TEST_CASE("a slow server gives timeout errors and ends on time") {
-  auto r = run_watchpost({"load", target().http_url("/delay/3000"), "-d", "2s", "-c", "3", "--timeout", "300ms",
-                          "--json", temp_path("slow.json")});
+  auto r = run_watchpost({"load", target().http_url("/delay/3000"), "-d", "2s", "-c", "3", "--timeout",
+                          "300ms", "--json", temp_path("slow.json")});
   CHECK(r.wall < 4s);
   const auto report = exporters::read_load_report_file(temp_path("slow.json"));
   CHECK(errors_of(report, probes::failure_kind::timeout) >= 3);
@@ -221,8 +226,8 @@ TEST_CASE("a slow server gives timeout errors and ends on time") {
 
 TEST_CASE("SIGINT ends the run early and still writes the summary and reports") {
   const auto json = temp_path("sigint.json"), html = temp_path("sigint.html");
-  child_process load(testing::watchpost_binary_path(),
-                     {"load", target().http_url("/health"), "-d", "30s", "-c", "2", "--json", json, "--html", html});
+  child_process load(testing::watchpost_binary_path(), {"load", target().http_url("/health"), "-d", "30s",
+                                                        "-c", "2", "--json", json, "--html", html});
   std::this_thread::sleep_for(1500ms);
   load.signal(SIGINT);
   const auto start = std::chrono::steady_clock::now();
@@ -259,10 +264,10 @@ TEST_CASE("plan files: a weighted mix with status expectations") {
 TEST_CASE("shards merge into one report and one verdict") {
   const auto a = temp_path("shard1.json"), b = temp_path("shard2.json"), merged = temp_path("merged.json"),
              html = temp_path("merged.html");
-  auto r1 = run_watchpost({"load", target().http_url("/health"), "-n", "500", "-c", "4", "--shard", "1/2", "-q", "--json",
-                           a, "--threshold", "p99<5s"});
-  auto r2 = run_watchpost({"load", target().http_url("/health"), "-n", "500", "-c", "4", "--shard", "2/2", "-q", "--json",
-                           b, "--threshold", "p99<5s"});
+  auto r1 = run_watchpost({"load", target().http_url("/health"), "-n", "500", "-c", "4", "--shard", "1/2",
+                           "-q", "--json", a, "--threshold", "p99<5s"});
+  auto r2 = run_watchpost({"load", target().http_url("/health"), "-n", "500", "-c", "4", "--shard", "2/2",
+                           "-q", "--json", b, "--threshold", "p99<5s"});
   REQUIRE(r1.exit_code == 0);
   REQUIRE(r2.exit_code == 0);
   auto m = run_watchpost({"report", "merge", a, b, "--json", merged, "--html", html});
@@ -281,8 +286,8 @@ TEST_CASE("shards merge into one report and one verdict") {
 }
 
 TEST_CASE("stages ramp connections (closed) and the rate (open) and set the run length") {
-  auto closed = run_watchpost({"load", target().http_url("/health"), "--stage", "1s:4", "--stage", "1s:1", "-q", "--json",
-                               temp_path("stages.json")});
+  auto closed = run_watchpost({"load", target().http_url("/health"), "--stage", "1s:4", "--stage", "1s:1",
+                               "-q", "--json", temp_path("stages.json")});
   CHECK(closed.exit_code == 0);
   CHECK(closed.wall < 4s);
   auto report = exporters::read_load_report_file(temp_path("stages.json"));
@@ -290,8 +295,8 @@ TEST_CASE("stages ramp connections (closed) and the rate (open) and set the run 
   CHECK(report.elapsed_seconds == Approx(2.0).margin(0.3));
 
   // 0 -> 1000/s over 1 s, then 1000/s for 1 s: 500 + 1000 requests.
-  auto open = run_watchpost({"load", target().http_url("/health"), "--rate", "0.001", "--stage", "1s:1000", "--stage",
-                             "1s:1000", "-c", "8", "-q", "--json", temp_path("stages.json")});
+  auto open = run_watchpost({"load", target().http_url("/health"), "--rate", "0.001", "--stage", "1s:1000",
+                             "--stage", "1s:1000", "-c", "8", "-q", "--json", temp_path("stages.json")});
   CHECK(open.exit_code == 0);
   report = exporters::read_load_report_file(temp_path("stages.json"));
   CHECK(report.totals.requests >= 1480);
@@ -356,7 +361,8 @@ TEST_CASE("plan expect: a status mismatch is kind status, not assertion, sampled
 TEST_CASE("plan expect: sampling and tls: mistakes are file:line:col errors") {
   const std::vector<std::pair<std::string, std::string>> cases{
       {"requests:\n  - { path: /, sample: 10% }\n", ":3:"},
-      {"requests:\n  - path: /\n    expect: { status: 200 }\n    sample: 0%\n", ":5:13: sample must be a percentage"},
+      {"requests:\n  - path: /\n    expect: { status: 200 }\n    sample: 0%\n",
+       ":5:13: sample must be a percentage"},
       {"requests:\n  - path: /\n    expect: { status: 200 }\n    sample: 150\n", ":5:"},
       {"requests:\n  - path: /\n    expect: { tls: { min_version: '1.2' } }\n", "tls"},
       {"requests:\n  - path: /\n    expect: { body: { contains: '${NOPE}' } }\n", ":4:"}};
@@ -401,8 +407,8 @@ std::uint64_t connections_accepted() {
 TEST_CASE("https: exact counts over keep-alive TLS connections verified against --ca-file") {
   const auto json = temp_path("https.json");
   const auto before = connections_accepted();
-  auto r = run_watchpost({"load", target().https_url("/health"), "-n", "600", "-c", "4", "-t", "2", "--ca-file",
-                          target().cert_file(), "-q", "--json", json});
+  auto r = run_watchpost({"load", target().https_url("/health"), "-n", "600", "-c", "4", "-t", "2",
+                          "--ca-file", target().cert_file(), "-q", "--json", json});
   const auto after = connections_accepted();
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
@@ -414,19 +420,23 @@ TEST_CASE("https: exact counts over keep-alive TLS connections verified against 
   std::filesystem::remove(json);
 }
 
-TEST_CASE("https: an untrusted certificate is tls_verify unless --insecure, and TLS to a plain port is tls_handshake") {
+TEST_CASE(
+    "https: an untrusted certificate is tls_verify unless --insecure, and TLS to a plain port is "
+    "tls_handshake") {
   check_every_request_fails(target().https_url("/health"), {"-c", "2"}, probes::failure_kind::tls_verify);
-  check_every_request_fails("https://127.0.0.1:" + std::to_string(target().http_port()) + "/health", {"-c", "2", "-k"},
-                            probes::failure_kind::tls_handshake);
+  check_every_request_fails("https://127.0.0.1:" + std::to_string(target().http_port()) + "/health",
+                            {"-c", "2", "-k"}, probes::failure_kind::tls_handshake);
 
   const auto json = temp_path("insecure.json");
-  auto insecure = run_watchpost({"load", target().https_url("/health"), "-n", "100", "-c", "2", "--insecure", "--json", json});
+  auto insecure = run_watchpost(
+      {"load", target().https_url("/health"), "-n", "100", "-c", "2", "--insecure", "--json", json});
   CHECK(insecure.exit_code == 0);
   const auto report = exporters::read_load_report_file(json);
   CHECK(report.totals.requests == 100);
   CHECK(report.totals.errors == 0);
 
-  auto bad_ca = run_watchpost({"load", target().https_url("/health"), "-n", "1", "--ca-file", temp_path("no-such-ca.pem")});
+  auto bad_ca = run_watchpost(
+      {"load", target().https_url("/health"), "-n", "1", "--ca-file", temp_path("no-such-ca.pem")});
   CHECK(bad_ca.exit_code == 2);  // an unreadable input file, as in every command
   CHECK(one_line(bad_ca.err));
   CHECK_THAT(bad_ca.err, Catch::Contains("no-such-ca.pem"));

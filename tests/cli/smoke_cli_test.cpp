@@ -1,9 +1,8 @@
 // `watchpost smoke` and `watchpost check-config` end to end: the real binary against the
 // real test target, its reports read back by independent parsers.
-#include <catch2/catch.hpp>
-
 #include <sys/resource.h>
 
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -60,8 +59,8 @@ watchpost::probes::json_lookup json_at(const std::string& document, const std::s
 }
 
 bool xml_well_formed(const std::string& path) {
-  const std::string cmd = "python3 -c 'import xml.dom.minidom,sys; xml.dom.minidom.parse(sys.argv[1])' '" + path +
-                          "' 2>/dev/null || xmllint --noout '" + path + "'";
+  const std::string cmd = "python3 -c 'import xml.dom.minidom,sys; xml.dom.minidom.parse(sys.argv[1])' '" +
+                          path + "' 2>/dev/null || xmllint --noout '" + path + "'";
   return std::system(cmd.c_str()) == 0;
 }
 
@@ -99,8 +98,8 @@ TEST_CASE("smoke: a passing suite exits 0 with one line per check") {
 }
 
 TEST_CASE("smoke: the example post-deploy suite passes against the test target") {
-  auto r = run_watchpost({"smoke", watchpost::testing::source_dir() + "/examples/post-deploy.yaml", "--base-url",
-                          target().http_url(""), "--var", "RUN_ID=ci-1"},
+  auto r = run_watchpost({"smoke", watchpost::testing::source_dir() + "/examples/post-deploy.yaml",
+                          "--base-url", target().http_url(""), "--var", "RUN_ID=ci-1"},
                          {{"TOKEN", "test-token"}});
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
@@ -138,7 +137,7 @@ TEST_CASE("smoke: a 10-check suite completes in under 50 ms") {
     CHECK(best_wall < 50ms);
   } else if (best_wall >= 50ms) {
     WARN("wall bound not checked on a busy machine (load " << load << "): best of 10 was "
-                                                          << best_wall.count() / 1'000'000 << " ms");
+                                                           << best_wall.count() / 1'000'000 << " ms");
   }
 }
 
@@ -155,8 +154,8 @@ checks:
 )");
   const auto junit = (scratch_dir() / "mixed.xml").string();
   const auto json = (scratch_dir() / "mixed.json").string();
-  auto r = run_watchpost({"smoke", suite, "--base-url", target().http_url(""), "--base-url", target().http_url("/"),
-                          "--junit", junit, "--json", json});
+  auto r = run_watchpost({"smoke", suite, "--base-url", target().http_url(""), "--base-url",
+                          target().http_url("/"), "--junit", junit, "--json", json});
   INFO(r.out << r.err);
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.out, Catch::Contains("status: expected 200, got 503"));
@@ -165,7 +164,9 @@ checks:
   const std::string xml = read_file(junit);
   CHECK(count(xml, "<testsuite ") == 2);
   CHECK(count(xml, "<testcase ") == 10);
-  CHECK_THAT(xml, Catch::Contains("<testsuites name=\"mixed &lt;&amp;&gt; &quot;quotes&quot;\" tests=\"10\" failures=\"6\""));
+  CHECK_THAT(xml,
+             Catch::Contains(
+                 "<testsuites name=\"mixed &lt;&amp;&gt; &quot;quotes&quot;\" tests=\"10\" failures=\"6\""));
   CHECK_THAT(xml, Catch::Contains("message=\"status: expected 200, got 503\""));
   CHECK(count(xml, "<skipped ") == 2);
 
@@ -199,8 +200,9 @@ checks:
 )");
   const auto junit = (scratch_dir() / "secret.xml").string();
   const auto json = (scratch_dir() / "secret.json").string();
-  auto r = run_watchpost({"smoke", suite, "--base-url", secured.http_url(""), "--junit", junit, "--json", json},
-                         {{"SMOKE_TOKEN", token}});
+  auto r =
+      run_watchpost({"smoke", suite, "--base-url", secured.http_url(""), "--junit", junit, "--json", json},
+                    {{"SMOKE_TOKEN", token}});
   INFO(r.out << r.err);
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.out, Catch::Contains("\u2713 admin with token"));  // the token was sent and accepted
@@ -275,24 +277,27 @@ TEST_CASE("smoke --preset deploy reports each misconfiguration of a bad deployme
   INFO(r.out << r.err);
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.out, Catch::Contains("\u2713 health"));
-  CHECK_THAT(r.out, Catch::Contains("\u2717 admin") && Catch::Contains("status: expected [401, 403], got 200"));
-  CHECK_THAT(r.out, Catch::Contains("\u2717 cors") && Catch::Contains("cors: expected no Access-Control-Allow-Origin \"*\""));
-  CHECK_THAT(r.out, Catch::Contains("\u2717 redirect") && Catch::Contains("redirect: expected 3xx to https://..., got 200"));
+  CHECK_THAT(r.out,
+             Catch::Contains("\u2717 admin") && Catch::Contains("status: expected [401, 403], got 200"));
+  CHECK_THAT(r.out, Catch::Contains("\u2717 cors") &&
+                        Catch::Contains("cors: expected no Access-Control-Allow-Origin \"*\""));
+  CHECK_THAT(r.out, Catch::Contains("\u2717 redirect") &&
+                        Catch::Contains("redirect: expected 3xx to https://..., got 200"));
   CHECK_THAT(r.out, Catch::Contains("\u2717 hsts") &&
                         Catch::Contains("header Strict-Transport-Security: expected present, got absent"));
   CHECK(count(r.out, "\u2717 ") == 4);
 
   // Skipped parts are not run at all.
-  r = run_watchpost({"smoke", "--preset", "deploy", bad.https_url(""), "--ca-file", bad.cert_file(), "--http-url",
-                     bad.http_url(""), "--skip", "admin,cors", "--skip", "redirect,hsts"});
+  r = run_watchpost({"smoke", "--preset", "deploy", bad.https_url(""), "--ca-file", bad.cert_file(),
+                     "--http-url", bad.http_url(""), "--skip", "admin,cors", "--skip", "redirect,hsts"});
   CHECK(r.exit_code == 0);
   CHECK(count(r.out, "\u2713 ") == 3);
 }
 
 TEST_CASE("smoke --preset deploy fails an expired certificate") {
   test_target expired({"--cert-days", "-1", "--redirect-plain"});
-  auto r = run_watchpost({"smoke", "--preset", "deploy", expired.https_url(""), "--ca-file", expired.cert_file(),
-                          "--http-url", expired.http_url("")});
+  auto r = run_watchpost({"smoke", "--preset", "deploy", expired.https_url(""), "--ca-file",
+                          expired.cert_file(), "--http-url", expired.http_url("")});
   INFO(r.out << r.err);
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.out, Catch::Contains("\u2717 tls") && Catch::Contains("tls_verify"));
@@ -305,13 +310,13 @@ TEST_CASE("smoke --preset deploy fails an expired certificate") {
 }
 
 TEST_CASE("smoke: bad usage exits 2 with one line") {
-  for (const std::vector<std::string>& args :
-       std::vector<std::vector<std::string>>{{"smoke"},
-                                             {"smoke", "/nonexistent.yaml", "--base-url", "http://127.0.0.1:9"},
-                                             {"smoke", "--preset", "nope", "http://127.0.0.1:9"},
-                                             {"smoke", "--preset", "deploy", "http://127.0.0.1:9", "--skip", "bogus"},
-                                             {"smoke", "--preset", "deploy", "not a url"},
-                                             {"smoke", "x.yaml", "--var", "novalue"}}) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"smoke"},
+           {"smoke", "/nonexistent.yaml", "--base-url", "http://127.0.0.1:9"},
+           {"smoke", "--preset", "nope", "http://127.0.0.1:9"},
+           {"smoke", "--preset", "deploy", "http://127.0.0.1:9", "--skip", "bogus"},
+           {"smoke", "--preset", "deploy", "not a url"},
+           {"smoke", "x.yaml", "--var", "novalue"}}) {
     INFO(args.back());
     auto r = run_watchpost(args);
     CHECK(r.exit_code == 2);
@@ -359,10 +364,18 @@ checks:
        {std::vector<std::string>{"--webhook-secret-env", "HOOK_SECRET"}, {"--webhook-secret", secret}}) {
     INFO(secret_args[0]);
     watchpost::agent_test::webhook_receiver receiver;
-    std::vector<std::string> args = {"smoke", suite, "--base-url", target().http_url(""), "--var", "ECHO=" + secret,
+    std::vector<std::string> args = {"smoke",
+                                     suite,
+                                     "--base-url",
+                                     target().http_url(""),
+                                     "--var",
+                                     "ECHO=" + secret,
                                      "--on-fail-webhook",
-                                     "http://127.0.0.1:" + std::to_string(receiver.port()) + "/rollback", "--junit",
-                                     junit, "--json", json};
+                                     "http://127.0.0.1:" + std::to_string(receiver.port()) + "/rollback",
+                                     "--junit",
+                                     junit,
+                                     "--json",
+                                     json};
     args.insert(args.end(), secret_args.begin(), secret_args.end());
     auto r = run_watchpost(args, {{"HOOK_SECRET", secret}});
     INFO(r.out << r.err);
@@ -371,16 +384,20 @@ checks:
     const auto got = receiver.received();
     REQUIRE(got.size() == 1);
     // Signed over "<timestamp>.<body>" with this attempt's timestamp (replay protection).
-    const auto age = std::chrono::system_clock::now() - std::chrono::system_clock::time_point(std::chrono::seconds(std::stoll(got[0].timestamp)));
+    const auto age =
+        std::chrono::system_clock::now() -
+        std::chrono::system_clock::time_point(std::chrono::seconds(std::stoll(got[0].timestamp)));
     CHECK(age >= std::chrono::seconds(-1));
     CHECK(age < std::chrono::seconds(60));
     CHECK(got[0].signature == watchpost::testing::expected_signature(secret, got[0].timestamp, got[0].body));
-    CHECK(got[0].signature != watchpost::testing::expected_signature(secret + "x", got[0].timestamp, got[0].body));
+    CHECK(got[0].signature !=
+          watchpost::testing::expected_signature(secret + "x", got[0].timestamp, got[0].body));
     CHECK(json_at(got[0].body, "$.suite").string_value == "signed");
     CHECK(json_at(got[0].body, "$.run_id").string_value == got[0].event_id);
     CHECK(json_at(got[0].body, "$.targets[0].target").string_value == target().http_url(""));
     CHECK(json_at(got[0].body, "$.targets[0].failed_checks[0].name").string_value == "echo");
-    CHECK(json_at(got[0].body, "$.targets[0].failed_checks[1]").type == watchpost::probes::json_type::missing);
+    CHECK(json_at(got[0].body, "$.targets[0].failed_checks[1]").type ==
+          watchpost::probes::json_type::missing);
     for (const auto& output : {r.out, r.err, got[0].body, read_file(junit), read_file(json)})
       CHECK(output.find(secret) == std::string::npos);
   }
@@ -406,16 +423,18 @@ TEST_CASE("smoke: a report that cannot be written exits 3 after the push and the
       {"--web.listen-address=127.0.0.1:" + std::to_string(gateway_port), "--log.level=error"});
   REQUIRE(wait_until([&] { return try_http_get(gateway + "/-/ready").has_value(); }, 10s));
   webhook_receiver receiver;
-  const auto failing = write_file("unwritable.yaml", "name: unwritable\nchecks:\n  - { request: GET /status/500 }\n");
+  const auto failing =
+      write_file("unwritable.yaml", "name: unwritable\nchecks:\n  - { request: GET /status/500 }\n");
   const auto json = (scratch_dir() / "unwritable.json").string();
   const auto junit = (scratch_dir() / "no-such-dir" / "report.xml").string();
-  auto r = run_watchpost({"smoke", failing, "--base-url", target().http_url(""), "--json", json, "--junit", junit,
-                          "--push-gateway", gateway, "--on-fail-webhook",
+  auto r = run_watchpost({"smoke", failing, "--base-url", target().http_url(""), "--json", json, "--junit",
+                          junit, "--push-gateway", gateway, "--on-fail-webhook",
                           "http://127.0.0.1:" + std::to_string(receiver.port()) + "/rollback"});
   INFO(r.out << r.err);
   CHECK(r.exit_code == 3);
   CHECK(count(r.err, "cannot write") == 1);
-  CHECK_THAT(r.err, Catch::Contains("watchpost smoke: --junit: cannot write '" + junit + "': No such file or directory\n"));
+  CHECK_THAT(r.err, Catch::Contains("watchpost smoke: --junit: cannot write '" + junit +
+                                    "': No such file or directory\n"));
   CHECK(json_at(read_file(json), "$.suite").string_value == "unwritable");  // the other report is written
   REQUIRE(receiver.received().size() == 1);
   CHECK(json_at(receiver.received()[0].body, "$.suite").string_value == "unwritable");
@@ -424,7 +443,8 @@ TEST_CASE("smoke: a report that cannot be written exits 3 after the push and the
 
   // A passing suite with an unwritable report exits 3 too, and sends no webhook.
   const auto passing = write_file("pass-unwritable.yaml", "checks:\n  - { request: GET /health }\n");
-  r = run_watchpost({"smoke", passing, "--base-url", target().http_url(""), "--junit", junit, "--on-fail-webhook",
+  r = run_watchpost({"smoke", passing, "--base-url", target().http_url(""), "--junit", junit,
+                     "--on-fail-webhook",
                      "http://127.0.0.1:" + std::to_string(receiver.port()) + "/rollback"});
   CHECK(r.exit_code == 3);
   CHECK(count(r.err, "\n") == 1);

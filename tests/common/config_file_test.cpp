@@ -8,5 +8,6 @@ TEST_CASE("a mapping key that is not a plain name is a config error with its pos
   const auto file = watchpost::config_file::parse("url: http://x\n? [a, b]\n: 1\n", "plan.yaml");
   auto m = file.mapping(file.root(), "load plan");
   m.optional("url");
-  CHECK_THROWS_MATCHES(m.finish(), watchpost::config_error, Catch::Message("plan.yaml:2:3: keys of load plan must be plain names"));
+  CHECK_THROWS_MATCHES(m.finish(), watchpost::config_error,
+                       Catch::Message("plan.yaml:2:3: keys of load plan must be plain names"));
 }

@@ -35,8 +35,9 @@ TEST_CASE("durations format with three significant figures") {
 // Found by fuzz_duration: format_duration prints "2h00m" and "1m30s", which parse_duration
 // rejected (tests/fuzz/corpus/duration/two_hours).
 TEST_CASE("what format_duration prints above a minute parses back") {
-  for (auto d : {std::chrono::nanoseconds(std::chrono::hours(2)), std::chrono::nanoseconds(std::chrono::seconds(90)),
-                 std::chrono::nanoseconds(std::chrono::minutes(65))})
+  for (auto d :
+       {std::chrono::nanoseconds(std::chrono::hours(2)), std::chrono::nanoseconds(std::chrono::seconds(90)),
+        std::chrono::nanoseconds(std::chrono::minutes(65))})
     CHECK(watchpost::parse_duration(watchpost::format_duration(d)) == d);
   CHECK(watchpost::parse_duration("1h30m") == std::chrono::minutes(90));
   CHECK_FALSE(watchpost::parse_duration("1h30"));

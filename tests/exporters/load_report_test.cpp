@@ -102,7 +102,8 @@ TEST_CASE("merging shard reports equals the run of all their samples") {
 TEST_CASE("reports written before dropped, in_flight_at_end and reconnects existed read them as zero") {
   std::string json = exporters::load_report_json(make_run(1, 1, false), {});
   for (const std::string key : {"\"dropped\":", "\"in_flight_at_end\":", "\"reconnects\":"})
-    for (auto at = json.find(key); at != std::string::npos; at = json.find(key)) json.erase(at, json.find(',', at) + 1 - at);
+    for (auto at = json.find(key); at != std::string::npos; at = json.find(key))
+      json.erase(at, json.find(',', at) + 1 - at);
   const load_result back = exporters::parse_load_report(json);
   CHECK(back.totals.dropped == 0);
   CHECK(back.totals.in_flight_at_end == 0);

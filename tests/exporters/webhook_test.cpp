@@ -37,18 +37,20 @@ exporters::retry_policy quick(int attempts) {
 }
 
 exporters::delivery_outcome deliver(const webhook_receiver& receiver, const exporters::retry_policy& policy,
-                                nanoseconds timeout = 2s) {
+                                    nanoseconds timeout = 2s) {
   return exporters::deliver_webhook_now(endpoint_of(receiver, timeout), "ev-1", body, policy);
 }
 
 // The verdict of an outcome in one line: a failed CHECK shows all of it at once.
 std::string verdict(const exporters::delivery_outcome& o) {
   const char* how = o.delivered ? "delivered" : o.permanent ? "permanent failure" : "retryable failure";
-  return std::string(how) + " after " + std::to_string(o.attempts) + ", last status " + std::to_string(o.last_status);
+  return std::string(how) + " after " + std::to_string(o.attempts) + ", last status " +
+         std::to_string(o.last_status);
 }
 
 std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace
@@ -56,15 +58,18 @@ std::int64_t unix_now() {
 TEST_CASE("classify_status: 4xx other than 408 and 429 are permanent, the rest is retried", "[webhook]") {
   using exporters::status_class;
   for (int s : {200, 201, 204, 299}) CHECK(exporters::classify_status(s) == status_class::delivered);
-  for (int s : {400, 401, 403, 404, 405, 409, 410, 413, 422, 499}) CHECK(exporters::classify_status(s) == status_class::permanent);
-  for (int s : {408, 429, 500, 502, 503, 504, 599, 301, 302, 100}) CHECK(exporters::classify_status(s) == status_class::retryable);
+  for (int s : {400, 401, 403, 404, 405, 409, 410, 413, 422, 499})
+    CHECK(exporters::classify_status(s) == status_class::permanent);
+  for (int s : {408, 429, 500, 502, 503, 504, 599, 301, 302, 100})
+    CHECK(exporters::classify_status(s) == status_class::retryable);
 }
 
 TEST_CASE("parse_retry_after reads delta-seconds and nothing else", "[webhook]") {
   CHECK(exporters::parse_retry_after("0") == nanoseconds(0s));
   CHECK(exporters::parse_retry_after("120") == nanoseconds(120s));
   CHECK(exporters::parse_retry_after(" 7 ") == nanoseconds(7s));
-  CHECK(exporters::parse_retry_after("99999999999999999999999") == nanoseconds(24h));  // saturates, no overflow
+  CHECK(exporters::parse_retry_after("99999999999999999999999") ==
+        nanoseconds(24h));  // saturates, no overflow
   for (const char* bad : {"", " ", "-1", "1.5", "+3", "3s", "0x10", "Wed, 21 Oct 2015 07:28:00 GMT"}) {
     INFO(bad);
     CHECK_FALSE(exporters::parse_retry_after(bad).has_value());

@@ -1,6 +1,8 @@
 // parse_duration never crashes, and what it accepts survives format_duration -> parse_duration
 // within what format_duration keeps: three significant figures below a minute, whole seconds
 // below an hour, whole minutes above.
+#include "watchpost/common/duration.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -8,8 +10,6 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
-
-#include "watchpost/common/duration.hpp"
 
 namespace {
 

@@ -68,7 +68,8 @@ void check_merge(const histogram& a, const histogram& b) {
   if (a.count() + b.count() < a.count()) return;  // the counters would wrap: not a real run
   histogram merged = a;
   merged.merge(b);
-  if (merged.count() != a.count() + b.count() || merged.overflow_count() != a.overflow_count() + b.overflow_count())
+  if (merged.count() != a.count() + b.count() ||
+      merged.overflow_count() != a.overflow_count() + b.overflow_count())
     std::abort();
   if (a.count() > 0 && b.count() > 0 &&
       (merged.min() != std::min(a.min(), b.min()) || merged.max() != std::max(a.max(), b.max())))

@@ -2,13 +2,13 @@
 // first newline; the path is evaluated on that document and on a fixed one. Invariants: a
 // compiled path keeps its text; a found value re-evaluates to itself as the whole document
 // ("$" on the minified JSON gives the same JSON and type).
+#include "watchpost/probes/jsonpath.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
-
-#include "watchpost/probes/jsonpath.hpp"
 
 namespace {
 

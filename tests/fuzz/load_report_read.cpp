@@ -36,6 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (watchpost::exporters::load_report_json(back, {}) != written) std::abort();
   load_result merged = report;
   merged.merge(back);
-  if (merged.totals.requests != report.totals.requests * 2 && report.totals.requests < UINT64_MAX / 2) std::abort();
+  if (merged.totals.requests != report.totals.requests * 2 && report.totals.requests < UINT64_MAX / 2)
+    std::abort();
   return 0;
 }

@@ -1,7 +1,7 @@
 // The same bytes to loadgen::response_parser and to Beast's response_parser<string_body>
 // (header and body limits 64 KiB, above any input, so a huge Content-Length is not reserved;
-// eager): both must agree on the final status, the body's framing (length / chunked / until close / none), the body length and the bytes consumed, or
-// both must reject.
+// eager): both must agree on the final status, the body's framing (length / chunked / until close / none),
+// the body length and the bytes consumed, or both must reject.
 //
 // Where the two differ by design the harness models our rule rather than ignoring the case:
 // - 1xx: Beast returns each interim response as a message; ours skips them. The harness feeds
@@ -25,12 +25,12 @@
 //   error for ours, which reads each field from its own line; Beast joins it to the field above.
 // - Inputs are at most 64 KiB (max_len below that), so both header limits are never reached.
 // Ours must also give the same verdict fed in pieces as at once (its line carry is exercised).
+#include <algorithm>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <algorithm>
 #include <cctype>
 #include <cstddef>
 #include <cstdint>
@@ -86,7 +86,8 @@ verdict beast(std::string_view wire, bool head) {
     boost::beast::error_code ec;
     const std::size_t start = v.consumed;
     while (!p.is_done() && v.consumed < wire.size()) {
-      const std::size_t n = p.put(boost::asio::buffer(wire.data() + v.consumed, wire.size() - v.consumed), ec);
+      const std::size_t n =
+          p.put(boost::asio::buffer(wire.data() + v.consumed, wire.size() - v.consumed), ec);
       v.consumed += n;
       if (ec == http::error::need_more) break;  // everything there was given: the rest is missing
       if (ec) {
@@ -108,10 +109,10 @@ verdict beast(std::string_view wire, bool head) {
     v.accepted = true;
     v.status = status;
     const bool no_body = head || status < 200 || status == 204 || status == 304;
-    v.body_framing = no_body            ? framing::none
-                     : p.chunked()      ? framing::chunked
+    v.body_framing = no_body              ? framing::none
+                     : p.chunked()        ? framing::chunked
                      : p.content_length() ? framing::length
-                                        : framing::until_close;
+                                          : framing::until_close;
     v.body_bytes = p.get().body().size();
     return v;
   }
@@ -175,7 +176,8 @@ bool has_chunked_before_last(std::string_view value) {
     const std::size_t end = std::min(value.find(',', start), value.size());
     std::string_view item = value.substr(start, end - start);
     while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t' || item.back() == '\r')) item.remove_suffix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t' || item.back() == '\r'))
+      item.remove_suffix(1);
     if (!item.empty()) {
       if (chunked_seen) return true;
       chunked_seen = same_letters(item, "chunked");
@@ -190,16 +192,21 @@ bool has_folded_line(std::string_view wire) {
 }
 
 bool same(const verdict& a, const verdict& b) {
-  return a.accepted == b.accepted && (!a.accepted || (a.status == b.status && a.body_framing == b.body_framing &&
-                                                      a.body_bytes == b.body_bytes && a.consumed == b.consumed));
+  return a.accepted == b.accepted &&
+         (!a.accepted || (a.status == b.status && a.body_framing == b.body_framing &&
+                          a.body_bytes == b.body_bytes && a.consumed == b.consumed));
 }
 
 const char* name(framing f) {
   switch (f) {
-    case framing::none: return "none";
-    case framing::length: return "length";
-    case framing::chunked: return "chunked";
-    case framing::until_close: return "until_close";
+    case framing::none:
+      return "none";
+    case framing::length:
+      return "length";
+    case framing::chunked:
+      return "chunked";
+    case framing::until_close:
+      return "until_close";
   }
   return "?";
 }
@@ -224,13 +231,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::abort();
   }
   const verdict b = beast(wire, head);
-  const bool by_design = (b.accepted && !a.accepted &&
-                          (b.status == 101 || b.status < 100 || b.status > 599 || has_line_over_carry(wire) ||
-                           any_field(wire, "transfer-encoding:", is_malformed_coding_list) ||
-                           any_field(wire, "transfer-encoding:", has_chunked_before_last) ||
-                           (any_field(wire, "transfer-encoding:", present) && any_field(wire, "content-length:", present)) || has_folded_line(wire) ||
-                           b.interim > watchpost::loadgen::max_interim_responses)) ||
-                         (a.accepted && b.error == http::error::bad_value);
+  const bool by_design =
+      (b.accepted && !a.accepted &&
+       (b.status == 101 || b.status < 100 || b.status > 599 || has_line_over_carry(wire) ||
+        any_field(wire, "transfer-encoding:", is_malformed_coding_list) ||
+        any_field(wire, "transfer-encoding:", has_chunked_before_last) ||
+        (any_field(wire, "transfer-encoding:", present) && any_field(wire, "content-length:", present)) ||
+        has_folded_line(wire) || b.interim > watchpost::loadgen::max_interim_responses)) ||
+      (a.accepted && b.error == http::error::bad_value);
   if (same(a, b) || by_design) return 0;
   print("ours ", a);
   print("beast", b);

@@ -80,16 +80,18 @@ TEST_CASE("HEAD answers and 100-continue carry no body") {
   CHECK(p.done());
 
   p.reset();
-  const std::string interim = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
+  const std::string interim =
+      "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
   CHECK(p.feed(interim.data(), interim.size()) == interim.size());
   CHECK(p.done());
   CHECK(p.status() == 201);
 }
 
 TEST_CASE("malformed responses fail, truncated ones fail at EOF") {
-  for (std::string bad : {"HTTX/1.1 200 OK\r\n\r\n", "HTTP/1.1 2x0 OK\r\n\r\n", "HTTP/1.1 200 OK\r\nno colon\r\n\r\n",
-                          "HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n",
-                          "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
+  for (std::string bad :
+       {"HTTX/1.1 200 OK\r\n\r\n", "HTTP/1.1 2x0 OK\r\n\r\n", "HTTP/1.1 200 OK\r\nno colon\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
     response_parser p;
     p.reset();
     p.feed(bad.data(), bad.size());
@@ -104,7 +106,8 @@ TEST_CASE("malformed responses fail, truncated ones fail at EOF") {
 }
 
 TEST_CASE("a long header line split across reads is skipped, short ones still read") {
-  const std::string wire = "HTTP/1.1 200 OK\r\nX-Long: " + std::string(5000, 'a') + "\r\nContent-Length: 3\r\n\r\nabc";
+  const std::string wire =
+      "HTTP/1.1 200 OK\r\nX-Long: " + std::string(5000, 'a') + "\r\nContent-Length: 3\r\n\r\nabc";
   response_parser p;
   p.reset();
   CHECK(feed_in_steps(p, wire, 100) == wire.size());
@@ -172,7 +175,8 @@ TEST_CASE("101 without an upgrade asked and endless interim responses are protoc
   CHECK(p.failed());
 
   std::string interim;
-  for (std::size_t i = 0; i < watchpost::loadgen::max_interim_responses; ++i) interim += "HTTP/1.1 100 Continue\r\n\r\n";
+  for (std::size_t i = 0; i < watchpost::loadgen::max_interim_responses; ++i)
+    interim += "HTTP/1.1 100 Continue\r\n\r\n";
   const std::string final_response = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
   p.reset();
   feed_in_steps(p, interim + final_response, 7);
@@ -185,11 +189,11 @@ TEST_CASE("101 without an upgrade asked and endless interim responses are protoc
 // Found by fuzz_response_parser_differential: Beast (the probe client) rejects bare LF line
 // endings, the load parser took them (tests/fuzz/corpus/response_parser_differential/lf_only).
 TEST_CASE("bare LF line endings are a protocol error") {
-  for (const std::string wire : {"HTTP/1.0 200 OK\nContent-Length: 2\r\n\r\nok",
-                                 "HTTP/1.1 200 OK\r\nContent-Length: 2\n\r\nok",
-                                 "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\nok",
-                                 "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\nok\r\n0\r\n\r\n",
-                                 "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\n0\r\n\r\n"}) {
+  for (const std::string wire :
+       {"HTTP/1.0 200 OK\nContent-Length: 2\r\n\r\nok", "HTTP/1.1 200 OK\r\nContent-Length: 2\n\r\nok",
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\nok",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\nok\r\n0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\n0\r\n\r\n"}) {
     INFO(wire);
     response_parser p;
     p.reset();
@@ -202,12 +206,13 @@ TEST_CASE("bare LF line endings are a protocol error") {
 // phrase or trailer, and versions other than 1.0 and 1.1, were taken; Beast rejects them
 // (corpus/response_parser_differential/ctl_in_name and bad_version).
 TEST_CASE("control bytes in header names, values, reasons and trailers are a protocol error") {
-  for (const std::string& wire : {std::string("HTTP/1.1 200 OK\r\nContent\x10-Length: 3\r\n\r\nabc"),
-                                 std::string("HTTP/1.1 200 OK\r\nX-A: a\0b\r\nContent-Length: 3\r\n\r\nabc", 51),
-                                 std::string("HTTP/1.1 200 O\x01K\r\nContent-Length: 3\r\n\r\nabc"),
-                                 std::string("HTTP/1.x 200 OK\r\nContent-Length: 3\r\n\r\nabc"),
-                                 std::string("HTTP/1.2 200 OK\r\nContent-Length: 3\r\n\r\nabc"),
-                                 std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nbad trailer\r\n\r\n")}) {
+  for (const std::string& wire :
+       {std::string("HTTP/1.1 200 OK\r\nContent\x10-Length: 3\r\n\r\nabc"),
+        std::string("HTTP/1.1 200 OK\r\nX-A: a\0b\r\nContent-Length: 3\r\n\r\nabc", 51),
+        std::string("HTTP/1.1 200 O\x01K\r\nContent-Length: 3\r\n\r\nabc"),
+        std::string("HTTP/1.x 200 OK\r\nContent-Length: 3\r\n\r\nabc"),
+        std::string("HTTP/1.2 200 OK\r\nContent-Length: 3\r\n\r\nabc"),
+        std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nbad trailer\r\n\r\n")}) {
     INFO(wire);
     response_parser p;
     p.reset();
@@ -225,8 +230,8 @@ TEST_CASE("control bytes in header names, values, reasons and trailers are a pro
 // Beast reads the chunk-ext grammar (corpus/response_parser_differential/bad_chunk_extension).
 TEST_CASE("chunk extensions follow the chunk-ext grammar") {
   const auto parse = [](const std::string& size_line) {
-    const std::string wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + size_line +
-                             "\r\nhello\r\n0\r\n\r\n";
+    const std::string wire =
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + size_line + "\r\nhello\r\n0\r\n\r\n";
     response_parser p;
     p.reset();
     p.feed(wire.data(), wire.size());
@@ -234,7 +239,8 @@ TEST_CASE("chunk extensions follow the chunk-ext grammar") {
   };
   for (auto good : {"5", "5;a", "5 ; a=b", "5;a=\"q \\\" d\";b", "5\t;a=1"}) CHECK(parse(good));
   // Beast takes no blank at the end of the line (corpus chunk_ext_trailing_blank).
-  for (auto bad : {"5;", "5;ext=1\xff", "5;a=\"open", "5;a=", "5 x", "5;a=b c", "5\t;a=1 "}) CHECK_FALSE(parse(bad));
+  for (auto bad : {"5;", "5;ext=1\xff", "5;a=\"open", "5;a=", "5 x", "5;a=b c", "5\t;a=1 "})
+    CHECK_FALSE(parse(bad));
 }
 
 // Seen while triaging fuzz_response_parser_differential: "chunked, gzip" was read as chunked;
@@ -314,16 +320,17 @@ TEST_CASE("a line over the carry gets the same verdict split across reads as at 
     bool accepted;
   };
   const sample samples[] = {
-      {"HTTP/1.1 200 OK\r\nX-Long: " + pad + "\r\n" + tail, true},            // a long cookie-like header
-      {"HTTP/1.1 200 OK\r\nX-Long: " + pad + "\x01\r\n" + tail, false},       // a control byte past the carry
-      {"HTTP/1.1 200 OK\r\nX-Long: " + pad + "\rx\r\n" + tail, false},        // a bare CR past the carry
-      {"HTTP/1.1 200 OK\r\nX-Long: " + pad + "\n" + tail, false},             // a bare LF ending it
-      {"HTTP/1.1 200 " + pad + "\r\n" + tail, true},                          // a long reason
-      {"HTTP/1.1 200 " + pad + "\x7f\r\n" + tail, false},                     // a DEL in it, past the carry
-      {"HTTP/1.1 200 OK\r\nX-" + pad + ": v\r\n" + tail, false},              // a field name past the carry
+      {"HTTP/1.1 200 OK\r\nX-Long: " + pad + "\r\n" + tail, true},       // a long cookie-like header
+      {"HTTP/1.1 200 OK\r\nX-Long: " + pad + "\x01\r\n" + tail, false},  // a control byte past the carry
+      {"HTTP/1.1 200 OK\r\nX-Long: " + pad + "\rx\r\n" + tail, false},   // a bare CR past the carry
+      {"HTTP/1.1 200 OK\r\nX-Long: " + pad + "\n" + tail, false},        // a bare LF ending it
+      {"HTTP/1.1 200 " + pad + "\r\n" + tail, true},                     // a long reason
+      {"HTTP/1.1 200 " + pad + "\x7f\r\n" + tail, false},                // a DEL in it, past the carry
+      {"HTTP/1.1 200 OK\r\nX-" + pad + ": v\r\n" + tail, false},         // a field name past the carry
       {"HTTP/1.1 200 OK\r\nContent-Length:" + std::string(600, ' ') + "2\r\n\r\nok", false},  // framing, long
       {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-T: " + pad + "\r\n\r\n", true},
-      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-T: " + pad + "\x02\r\n\r\n", false},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-T: " + pad + "\x02\r\n\r\n",
+       false},
   };
   for (const sample& s : samples) {
     for (std::size_t step : {1u, 3u, 300u, 511u, 512u, 513u, 65536u}) {
@@ -340,7 +347,8 @@ TEST_CASE("a line over the carry gets the same verdict split across reads as at 
 
 TEST_CASE("a Transfer-Encoding value that is no list of codings is a protocol error") {
   for (const char* value : {"chunked\x94", "chunked x", "gzip, \"chunked\""}) {
-    const std::string wire = std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: ") + value + "\r\n\r\n0\r\n\r\n";
+    const std::string wire =
+        std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: ") + value + "\r\n\r\n0\r\n\r\n";
     response_parser p;
     p.reset();
     feed_in_steps(p, wire, 5);
@@ -356,7 +364,8 @@ TEST_CASE("a Transfer-Encoding value that is no list of codings is a protocol er
 TEST_CASE("a trailer naming Content-Length or Transfer-Encoding is a protocol error") {
   for (const char* trailer : {"Transfer-Encoding: chunked", "content-length: 5"}) {
     const std::string wire =
-        std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n") + trailer + "\r\n\r\n";
+        std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n") + trailer +
+        "\r\n\r\n";
     response_parser p;
     p.reset();
     feed_in_steps(p, wire, 4);
@@ -375,7 +384,8 @@ TEST_CASE("a second Transfer-Encoding field after chunked is a protocol error") 
 
 TEST_CASE("a chunk-size line may not end in blanks") {
   for (const char* size_line : {"0;g204 \r\n", "0;a=b\t\r\n", "0 \r\n"}) {
-    const std::string wire = std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n") + size_line + "\r\n";
+    const std::string wire =
+        std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n") + size_line + "\r\n";
     response_parser p;
     p.reset();
     feed_in_steps(p, wire, 4);
@@ -390,7 +400,9 @@ TEST_CASE("a chunk-size line may not end in blanks") {
 TEST_CASE("a chunk size may carry leading zeros") {
   response_parser p;
   p.reset();
-  feed_in_steps(p, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n00000000000000000000002\r\nok\r\n0\r\n\r\n", 4);
+  feed_in_steps(
+      p, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n00000000000000000000002\r\nok\r\n0\r\n\r\n",
+      4);
   CHECK(p.done());
   CHECK(p.body_bytes() == 2);
 }
@@ -422,7 +434,8 @@ TEST_CASE("Content-Length may list one length repeated") {
 // "gzip, chunked, x, chunked" was read as chunked; Beast reads it until close.
 TEST_CASE("chunked twice in one Transfer-Encoding list is a protocol error") {
   for (const char* codings : {"gzip, chunked, br, chunked", "chunked, chunked", "chunked,,Chunked"}) {
-    const std::string wire = std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: ") + codings + "\r\n\r\n0\r\n\r\n";
+    const std::string wire =
+        std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: ") + codings + "\r\n\r\n0\r\n\r\n";
     response_parser p;
     p.reset();
     p.feed(wire.data(), wire.size());

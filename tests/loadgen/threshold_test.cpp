@@ -147,7 +147,8 @@ TEST_CASE("a run with no responses fails its latency gate over the whole run and
   for (int s = 0; s < 3; ++s) r.add_interval(s, idle, none, none);
   r.totals.in_flight_at_end = 4;
   r.elapsed_seconds = 3;
-  const auto outcomes = evaluate_thresholds({parsed("p99<250ms"), parsed("error_rate<1%"), parsed("p99<1s,window=1s")}, r);
+  const auto outcomes =
+      evaluate_thresholds({parsed("p99<250ms"), parsed("error_rate<1%"), parsed("p99<1s,window=1s")}, r);
   REQUIRE(outcomes.size() == 3);
   for (const auto& o : outcomes) CHECK_FALSE(o.passed);
   CHECK(outcomes[0].observed == "no responses measured");

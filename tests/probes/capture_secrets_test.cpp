@@ -49,7 +49,8 @@ TEST_CASE("redactor slots: a slot's new value replaces its old one, fixed secret
   r.set_slot("a", "second-token");
   r.set_credential_slot("b", "Bearer other-token");
   CHECK(r.size() == 4);
-  CHECK(r.apply("first-token second-token header-token other-token fixed-secret") == "first-token *** header-token *** ***");
+  CHECK(r.apply("first-token second-token header-token other-token fixed-secret") ==
+        "first-token *** header-token *** ***");
   // A slot value equal to a fixed secret is masked once and keeps the fixed one when replaced.
   r.set_slot("a", "fixed-secret");
   CHECK(r.size() == 3);

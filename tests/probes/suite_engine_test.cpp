@@ -117,7 +117,8 @@ TEST_CASE("each assertion kind reports expected vs actual") {
   CHECK(only_failure("request: GET /status/200\n    expect: { json: { \"$.a\": 1 } }") ==
         "json $.a: expected a JSON body, got \"status 200\"");
   CHECK_THAT(only_failure("request: GET /delay/30\n    expect: { latency: < 5ms }"),
-             Catch::Matches("latency: expected < 5ms, got [3-9][0-9](\\.[0-9]+)? ?ms"));  // /delay/30 on a busy machine
+             Catch::Matches(
+                 "latency: expected < 5ms, got [3-9][0-9](\\.[0-9]+)? ?ms"));  // /delay/30 on a busy machine
   CHECK(only_failure("request: GET /health\n    expect: { tls: { min_version: \"1.2\" } }") ==
         "tls: expected a TLS connection, got plain HTTP");
   CHECK(only_failure("request: GET /health\n    expect: { redirect: { to_https: true } }") ==

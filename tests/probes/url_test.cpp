@@ -65,7 +65,8 @@ TEST_CASE("redirect locations resolve against the answering URL") {
 // Found by fuzz_url_parse: host() percent-decodes, so "%20" or "%0d%0a" reached the request line
 // and the Host header (tests/fuzz/corpus/url_parse/percent_encoded_host).
 TEST_CASE("percent-encoded hosts that decode to characters no host name has are rejected") {
-  for (auto text : {"http://exa%20b", "http://evil%0d%0aX-Injected:%20yes/", "http://a%2Fb/", "http://a%00b/"})
+  for (auto text :
+       {"http://exa%20b", "http://evil%0d%0aX-Injected:%20yes/", "http://a%2Fb/", "http://a%00b/"})
     CHECK_THAT(error_of(text), Catch::Contains("invalid host name"));
   CHECK(ok("http://ex%61mple.com/").host == "example.com");
   CHECK(ok("http://127.0.0.1:8080/").host == "127.0.0.1");

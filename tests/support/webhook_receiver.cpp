@@ -73,14 +73,22 @@ void parse_head(const std::string& head, received_webhook& out) {
 
 const char* reason_phrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 401: return "Unauthorized";
-    case 404: return "Not Found";
-    case 408: return "Request Timeout";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Status";
+    case 200:
+      return "OK";
+    case 401:
+      return "Unauthorized";
+    case 404:
+      return "Not Found";
+    case 408:
+      return "Request Timeout";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Status";
   }
 }
 
@@ -155,7 +163,8 @@ void webhook_receiver::fail_next(int n, int status, const std::string& retry_aft
   fail_next_retry_after_ = retry_after;
 }
 
-void webhook_receiver::fail_for(std::chrono::milliseconds duration, int status, const std::string& retry_after) {
+void webhook_receiver::fail_for(std::chrono::milliseconds duration, int status,
+                                const std::string& retry_after) {
   std::lock_guard lock(mutex_);
   fail_until_ = clock::now() + duration;
   fail_for_status_ = status;
@@ -183,7 +192,8 @@ void webhook_receiver::reset() {
 void webhook_receiver::go_down() {
   std::unique_lock lock(mutex_);
   want_down_ = true;
-  if (!listen_changed_.wait_for(lock, std::chrono::seconds(5), [&] { return listen_fd_ < 0 && pending_fd_ < 0; }))
+  if (!listen_changed_.wait_for(lock, std::chrono::seconds(5),
+                                [&] { return listen_fd_ < 0 && pending_fd_ < 0; }))
     throw std::runtime_error("webhook receiver: the accept thread did not close the port");
 }
 

@@ -83,9 +83,10 @@ certificate make_self_signed(int days) {
   if (!X509_gmtime_adj(X509_getm_notAfter(cert.get()), not_after)) fail("notAfter");
 
   X509_NAME* name = X509_get_subject_name(cert.get());
-  check(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-                                   reinterpret_cast<const unsigned char*>("watchpost test target"), -1, -1, 0),
-        "subject O");
+  check(
+      X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                                 reinterpret_cast<const unsigned char*>("watchpost test target"), -1, -1, 0),
+      "subject O");
   check(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
                                    reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0),
         "subject CN");

@@ -64,14 +64,18 @@ parse_result parse_args(int argc, char** argv) {
     };
     auto port = [&](unsigned short& into) {
       with_value([&](std::string_view v) {
-        if (auto n = parse_int<unsigned short>(v)) into = *n;
-        else error(arg, "not a port number: " + std::string(v));
+        if (auto n = parse_int<unsigned short>(v))
+          into = *n;
+        else
+          error(arg, "not a port number: " + std::string(v));
       });
     };
     auto duration = [&](std::optional<nanoseconds>& into) {
       with_value([&](std::string_view v) {
-        if (auto d = parse_duration(v)) into = *d;
-        else error(arg, "not a duration (e.g. 500ms, 2s): " + std::string(v));
+        if (auto d = parse_duration(v))
+          into = *d;
+        else
+          error(arg, "not a duration (e.g. 500ms, 2s): " + std::string(v));
       });
     };
 
@@ -88,14 +92,18 @@ parse_result parse_args(int argc, char** argv) {
     } else if (arg == "--threads") {
       with_value([&](std::string_view v) {
         auto n = parse_int<unsigned>(v);
-        if (n && *n >= 1 && *n <= 256) c.threads = *n;
-        else error(arg, "expects 1..256: " + std::string(v));
+        if (n && *n >= 1 && *n <= 256)
+          c.threads = *n;
+        else
+          error(arg, "expects 1..256: " + std::string(v));
       });
     } else if (arg == "--cert-days") {
       with_value([&](std::string_view v) {
         auto n = parse_int<int>(v);
-        if (n && *n >= -36500 && *n <= 36500) c.cert_days = *n;
-        else error(arg, "expects an integer number of days: " + std::string(v));
+        if (n && *n >= -36500 && *n <= 36500)
+          c.cert_days = *n;
+        else
+          error(arg, "expects an integer number of days: " + std::string(v));
       });
     } else if (arg == "--profile") {
       with_value([&](std::string_view v) {
@@ -108,8 +116,10 @@ parse_result parse_args(int argc, char** argv) {
       });
     } else if (arg == "--token") {
       with_value([&](std::string_view v) {
-        if (v.empty()) error(arg, "must not be empty");
-        else c.token = v;
+        if (v.empty())
+          error(arg, "must not be empty");
+        else
+          c.token = v;
       });
     } else if (arg == "--listen-delay") {
       std::optional<nanoseconds> d;

@@ -4,7 +4,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
 #include <watchpost/common/duration.hpp>
 
 namespace watchpost::test_target {
@@ -12,10 +11,10 @@ namespace watchpost::test_target {
 // Deliberate misconfigurations the target can present. One flag per behaviour, so a new
 // profile is one more factory line and a new fault is one more flag.
 struct profile {
-  bool hsts = true;                            // Strict-Transport-Security on HTTPS responses
-  bool admin_requires_auth = true;             // /admin/* demands the bearer token
-  bool cors_wildcard_with_credentials = false; // ACAO: * together with ACAC: true
-  bool redirect_to_https = true;               // /redirect-https answers 301 (else 200)
+  bool hsts = true;                             // Strict-Transport-Security on HTTPS responses
+  bool admin_requires_auth = true;              // /admin/* demands the bearer token
+  bool cors_wildcard_with_credentials = false;  // ACAO: * together with ACAC: true
+  bool redirect_to_https = true;                // /redirect-https answers 301 (else 200)
 
   static std::optional<profile> named(std::string_view name);
 };

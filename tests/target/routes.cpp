@@ -49,13 +49,15 @@ std::optional<std::string_view> query_param(std::string_view query, std::string_
     std::string_view pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
     auto eq = pair.find('=');
-    if (pair.substr(0, eq) == name) return eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    if (pair.substr(0, eq) == name)
+      return eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
   }
   return std::nullopt;
 }
 
 // The numeric query parameter `name`; `fallback` when absent, nullopt when not a number.
-std::optional<std::uint64_t> number_param(std::string_view query, std::string_view name, std::uint64_t fallback) {
+std::optional<std::uint64_t> number_param(std::string_view query, std::string_view name,
+                                          std::uint64_t fallback) {
   auto text = query_param(query, name);
   return text ? to_number(*text) : fallback;
 }
@@ -66,11 +68,21 @@ std::string json_escape(std::string_view text) {
   out += '"';
   for (char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -121,15 +133,22 @@ void finish(reply& r, const request& req, const server_state& st, bool tls, bool
     return;
   }
   switch (r.kind) {
-    case reply_kind::chunked: res.chunked(true); break;
+    case reply_kind::chunked:
+      res.chunked(true);
+      break;
     case reply_kind::drip:
-    case reply_kind::bytes: res.content_length(r.size); break;
-    case reply_kind::reset: res.content_length(1000); break;
-    default: res.content_length(res.body().size()); break;
+    case reply_kind::bytes:
+      res.content_length(r.size);
+      break;
+    case reply_kind::reset:
+      res.content_length(1000);
+      break;
+    default:
+      res.content_length(res.body().size());
+      break;
   }
-  if (req.method() == http::verb::head &&
-      (r.kind == reply_kind::message || r.kind == reply_kind::drip || r.kind == reply_kind::bytes ||
-       r.kind == reply_kind::chunked)) {
+  if (req.method() == http::verb::head && (r.kind == reply_kind::message || r.kind == reply_kind::drip ||
+                                           r.kind == reply_kind::bytes || r.kind == reply_kind::chunked)) {
     res.body().clear();  // Content-Length stays: it describes what GET would send
     r.kind = reply_kind::message;
   }
@@ -222,7 +241,8 @@ reply dispatch(const request& req, server_state& st) {
   std::string_view target = req.target();
   const auto qmark = target.find('?');
   const std::string_view path = target.substr(0, qmark);
-  const std::string_view query = qmark == std::string_view::npos ? std::string_view{} : target.substr(qmark + 1);
+  const std::string_view query =
+      qmark == std::string_view::npos ? std::string_view{} : target.substr(qmark + 1);
   const profile& prof = st.cfg.prof;
 
   if (path == "/health") {
@@ -262,7 +282,8 @@ reply dispatch(const request& req, server_state& st) {
     return r;
   }
   if (path == "/redirect-https") {
-    if (!prof.redirect_to_https) return make(v, http::status::ok, std::string(html_page), "text/html; charset=utf-8");
+    if (!prof.redirect_to_https)
+      return make(v, http::status::ok, std::string(html_page), "text/html; charset=utf-8");
     auto r = make(v, http::status::moved_permanently, "moved");
     r.res.set(http::field::location, "https://127.0.0.1:" + std::to_string(st.https_port) + "/");
     return r;
@@ -309,7 +330,8 @@ reply dispatch(const request& req, server_state& st) {
     if (!code || !count || !then || *code < 100 || *code > 199 || *code == 101 || *count < 1 ||
         *count > max_interim_count || *then < 200 || *then > 599)
       return bad_request(v, "interim allows code=100..199 but 101, count=1..10, then=200..599");
-    return interim(v, static_cast<unsigned>(*code), static_cast<unsigned>(*count), static_cast<unsigned>(*then));
+    return interim(v, static_cast<unsigned>(*code), static_cast<unsigned>(*count),
+                   static_cast<unsigned>(*then));
   }
   if (path == "/switching") return switching_reply();
   if (auto rest = strip_prefix(path, "/hostile/")) {
@@ -405,7 +427,8 @@ reply route(const request& req, server_state& st, bool tls) {
   reply r;
   if (!tls && st.cfg.redirect_plain && st.https_port != 0) {
     r = make(req.version(), http::status::moved_permanently, "moved");
-    r.res.set(http::field::location, "https://127.0.0.1:" + std::to_string(st.https_port) + std::string(req.target()));
+    r.res.set(http::field::location,
+              "https://127.0.0.1:" + std::to_string(st.https_port) + std::string(req.target()));
   } else {
     r = dispatch(req, st);
   }

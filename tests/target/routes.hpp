@@ -13,6 +13,8 @@
 //       write at full speed until the peer closes or `raw_limit` passes. Unknown NAME: 404.
 // The --idle-timeout flag (server.cpp) closes keep-alive connections idle that long.
 #include <atomic>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -22,9 +24,6 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
 
 #include "config.hpp"
 
@@ -76,9 +75,10 @@ inline constexpr std::chrono::seconds raw_limit{30};
 //   endless-trailers   chunked, last chunk "0\r\n", then endless "X-T: aaaa\r\n" trailers
 //   interim-then-final the bytes of /interim?code=103&then=503
 inline constexpr std::string_view hostile_names[] = {
-    "chunk-ext-endless", "chunk-huge",      "cl-te",           "two-cl",         "lf-only",
-    "nul-header",        "no-reason",       "early-close",     "close-delimited", "tls-truncation",
-    "endless-body",      "endless-headers", "endless-trailers", "interim-then-final"};
+    "chunk-ext-endless", "chunk-huge",        "cl-te",        "two-cl",
+    "lf-only",           "nul-header",        "no-reason",    "early-close",
+    "close-delimited",   "tls-truncation",    "endless-body", "endless-headers",
+    "endless-trailers",  "interim-then-final"};
 
 struct reply {
   response res;
@@ -125,7 +125,8 @@ struct server_state {
   // Responses are held until this time point (see /control/freeze).
   void freeze_for(nanoseconds d);
   monotonic_clock::time_point frozen_until() const {
-    return monotonic_clock::time_point(monotonic_clock::duration(frozen_until_.load(std::memory_order_relaxed)));
+    return monotonic_clock::time_point(
+        monotonic_clock::duration(frozen_until_.load(std::memory_order_relaxed)));
   }
 
  private:

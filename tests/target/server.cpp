@@ -2,13 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdio>
-#include <exception>
-#include <memory>
-#include <optional>
-#include <thread>
-#include <vector>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -24,6 +17,12 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <vector>
 
 #include "routes.hpp"
 
@@ -89,7 +88,8 @@ net::awaitable<bool> write_header(Stream& stream, response& res) {
 template <class Stream>
 net::awaitable<bool> write_pattern(Stream& stream, std::uint64_t size) {
   for (std::uint64_t offset = 0; offset < size;) {
-    auto slice = pattern_slice(offset, static_cast<std::size_t>(std::min<std::uint64_t>(size - offset, pattern_max)));
+    auto slice =
+        pattern_slice(offset, static_cast<std::size_t>(std::min<std::uint64_t>(size - offset, pattern_max)));
     if (!co_await write_buffers(stream, net::const_buffer(slice.data(), slice.size()))) co_return false;
     offset += slice.size();
   }
@@ -139,8 +139,10 @@ void abort_connection(auto& stream) {
 // Reads and discards until the peer closes (or `limit` passes): the connection is held, never answered.
 template <class Stream>
 net::awaitable<void> hold_open(Stream& stream, std::optional<std::chrono::seconds> limit) {
-  if (limit) beast::get_lowest_layer(stream).expires_after(*limit);
-  else beast::get_lowest_layer(stream).expires_never();
+  if (limit)
+    beast::get_lowest_layer(stream).expires_after(*limit);
+  else
+    beast::get_lowest_layer(stream).expires_never();
   std::array<char, 1024> sink;
   for (;;) {
     auto [ec, n] = co_await stream.async_read_some(net::buffer(sink), use_tuple);
@@ -163,14 +165,19 @@ template <class Stream>
 net::awaitable<next_step> perform_raw(Stream& stream, const reply& r) {
   if (!co_await write_buffers(stream, net::buffer(r.raw))) co_return next_step::abort;
   switch (r.after) {
-    case raw_end::close: co_return next_step::close;
+    case raw_end::close:
+      co_return next_step::close;
     case raw_end::truncate: {
       error_code ec;
       beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_send, ec);
       co_return next_step::abort;
     }
-    case raw_end::hold: co_await hold_open(stream, raw_limit); break;
-    case raw_end::endless: co_await write_endless(stream, r.endless); break;
+    case raw_end::hold:
+      co_await hold_open(stream, raw_limit);
+      break;
+    case raw_end::endless:
+      co_await write_endless(stream, r.endless);
+      break;
   }
   co_return next_step::abort;
 }
@@ -184,7 +191,8 @@ net::awaitable<next_step> perform(Stream& stream, reply& r, const server_state& 
   if (r.kind == reply_kind::delayed) co_await sleep_for(r.wait);
   if (!r.bypass_freeze) co_await wait_for_thaw(st);
   if (r.kind == reply_kind::raw) co_return co_await perform_raw(stream, r);
-  if (!r.preface.empty() && !co_await write_buffers(stream, net::buffer(r.preface))) co_return next_step::abort;
+  if (!r.preface.empty() && !co_await write_buffers(stream, net::buffer(r.preface)))
+    co_return next_step::abort;
 
   bool ok = true;
   switch (r.kind) {
@@ -223,7 +231,8 @@ net::awaitable<next_step> perform(Stream& stream, reply& r, const server_state& 
     case reply_kind::chunked:
       ok = co_await write_header(stream, r.res) && co_await write_chunked_pattern(stream, r.size);
       break;
-    case reply_kind::raw: break;  // performed above
+    case reply_kind::raw:
+      break;  // performed above
   }
   if (!ok) co_return next_step::abort;
   co_return r.res.keep_alive() ? next_step::keep_alive : next_step::close;
@@ -302,8 +311,10 @@ net::awaitable<void> accept_loop(tcp::acceptor& acceptor, std::vector<net::io_co
     tcp::socket socket(std::move(peer));
     socket.set_option(tcp::no_delay(true), ec);
     auto executor = socket.get_executor();
-    if (tls) net::co_spawn(executor, tls_session(std::move(socket), st, *tls), report);
-    else net::co_spawn(executor, plain_session(std::move(socket), st), report);
+    if (tls)
+      net::co_spawn(executor, tls_session(std::move(socket), st, *tls), report);
+    else
+      net::co_spawn(executor, plain_session(std::move(socket), st), report);
   }
 }
 
@@ -361,7 +372,8 @@ int run(const config& cfg, const tls_material* tls) {
     std::fflush(stdout);
 
     net::co_spawn(main_ioc, accept_loop(*plain, workers, st, nullptr, cfg.listen_delay), report);
-    if (secure) net::co_spawn(main_ioc, accept_loop(*secure, workers, st, &*ssl_ctx, cfg.listen_delay), report);
+    if (secure)
+      net::co_spawn(main_ioc, accept_loop(*secure, workers, st, &*ssl_ctx, cfg.listen_delay), report);
     if (cfg.freeze_at) net::co_spawn(main_ioc, scheduled_freeze(st, *cfg.freeze_at, cfg.freeze_for), report);
 
     net::signal_set signals(main_ioc, SIGINT, SIGTERM);

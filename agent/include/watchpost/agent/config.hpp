@@ -25,7 +25,7 @@ struct burn_alert {
 };
 
 struct slo_config {
-  std::optional<double> availability;  // objective fraction of successful probes, e.g. 0.999
+  std::optional<double> availability;      // objective fraction of successful probes, e.g. 0.999
   std::optional<double> latency_quantile;  // e.g. 0.95 for p95
   nanoseconds latency_bound{};
   std::optional<double> error_rate;  // allowed fraction of failed probes, e.g. 0.01
@@ -94,7 +94,7 @@ struct agent_config {
   // further so that probes always keep descriptors (see status_server).
   int listen_max_connections = 256;
   std::string state_dir = "./watchpost-state";
-  std::string agent_id;  // defaults to the host name
+  std::string agent_id;                       // defaults to the host name
   std::map<std::string, std::string> labels;  // agent-level; each target carries the merged set
   int threads = 2;
   // Probe starts are rounded up to multiples of this, so a worker wakes once per batch of

@@ -20,15 +20,16 @@
 
 namespace watchpost::agent {
 
-inline constexpr std::array<std::string_view, 8> probe_results = {"ok",      "dns",    "connect",   "tls",
-                                                                  "timeout", "status", "assertion", "protocol"};
-inline constexpr std::array<std::string_view, 6> probe_phases = {"resolve", "connect", "tls",
+inline constexpr std::array<std::string_view, 8> probe_results = {
+    "ok", "dns", "connect", "tls", "timeout", "status", "assertion", "protocol"};
+inline constexpr std::array<std::string_view, 6> probe_phases = {"resolve", "connect",  "tls",
                                                                  "ttfb",    "transfer", "total"};
 std::size_t result_index(probes::failure_kind kind);
 // watchpost_webhook_deliveries_total{result}: a 2xx, a failed attempt (retried), a permanent
 // refusal (4xx but 408/429: retries stop), an event older than max_event_age (not sent).
 enum class delivery_result { delivered, failed, dead_letter, expired };
-inline constexpr std::array<std::string_view, 4> delivery_results = {"delivered", "failed", "dead_letter", "expired"};
+inline constexpr std::array<std::string_view, 4> delivery_results = {"delivered", "failed", "dead_letter",
+                                                                     "expired"};
 // watchpost_webhook_events_dropped_total{reason}: events removed from the outbox unsent.
 enum class drop_reason { hook_removed, expired, outbox_full, dead_letter, collapsed };
 inline constexpr std::array<std::string_view, 5> drop_reasons = {"hook_removed", "expired", "outbox_full",
@@ -50,14 +51,14 @@ struct check_metrics {
 
 // Pointers into the registry's families for one target; valid until remove_target().
 struct target_metrics {
-  prometheus::Labels labels;  // target=<name> and the configured labels, on every series below
+  prometheus::Labels labels;          // target=<name> and the configured labels, on every series below
   std::vector<check_metrics> checks;  // parallel to the suite's checks, else one "probe"
   // Added on a phase's first observation: a plain-http target by IP address never shows
   // resolve or tls series (a third of the /metrics text at thousands of targets).
   std::array<prometheus::Histogram*, probe_phases.size()> duration{};
   prometheus::Gauge* uptime_1h = nullptr;
   prometheus::Gauge* uptime_24h = nullptr;
-  prometheus::Gauge* cert_expiry = nullptr;  // added on the first TLS probe
+  prometheus::Gauge* cert_expiry = nullptr;                             // added on the first TLS probe
   std::array<prometheus::Counter*, delivery_results.size()> webhook{};  // by delivery_result
   prometheus::Counter* skipped = nullptr;
   std::vector<slo_metrics> slos;  // parallel to objectives_of(target.slo)

@@ -29,9 +29,9 @@ struct outbox_event {
   std::string hook;  // the on_breach entry's URL: its identity across reloads, not a list index
   std::string slo;   // objective name
   bool resolved = false;
-  std::int64_t breach_ms = 0;  // start of the breach the event belongs to (pairs breached/resolved)
-  std::int64_t raised_ms = 0;  // wall clock, for max_event_age
-  std::string body;  // the JSON payload, exactly as signed and sent
+  std::int64_t breach_ms = 0;     // start of the breach the event belongs to (pairs breached/resolved)
+  std::int64_t raised_ms = 0;     // wall clock, for max_event_age
+  std::string body;               // the JSON payload, exactly as signed and sent
   std::string file_name() const;  // the zero-padded seq: directory order is delivery order
 };
 
@@ -73,7 +73,8 @@ class outbox {
 // Applying it makes the state say what the event says, so the evaluator neither re-fires the
 // breach under a new id nor forgets the resolved it owes. Events the state already knows of
 // (an older breach, a resolved already applied) change nothing.
-void reconcile(target_window_state& state, const std::vector<slo_objective>& objectives, const outbox_event& event);
+void reconcile(target_window_state& state, const std::vector<slo_objective>& objectives,
+               const outbox_event& event);
 
 // The window snapshot: target name -> state, built one target at a time so a caller can
 // hold each target's lock just for its own entry (thousands of targets take a while).

@@ -20,7 +20,11 @@ struct slice_counts {
   std::uint32_t total = 0;
   std::uint32_t failed = 0;
   std::uint32_t slow = 0;  // over the latency SLO bound (failed probes count as slow too)
-  void add(const slice_counts& o) { total += o.total; failed += o.failed; slow += o.slow; }
+  void add(const slice_counts& o) {
+    total += o.total;
+    failed += o.failed;
+    slow += o.slow;
+  }
 };
 
 // A ring of `length` slices of `slice` duration. A slot remembers which absolute slice it
@@ -51,10 +55,10 @@ class slice_ring {
 
 // One SLO of a target, reduced to "bad events must stay under budget".
 struct slo_objective {
-  std::string name;  // availability | latency_p95 | error_rate
-  double budget = 0.0;  // allowed bad fraction
+  std::string name;                // availability | latency_p95 | error_rate
+  double budget = 0.0;             // allowed bad fraction
   double threshold_display = 0.0;  // the configured objective, for payloads
-  bool counts_slow = false;  // bad = slow (latency) instead of failed
+  bool counts_slow = false;        // bad = slow (latency) instead of failed
 };
 std::vector<slo_objective> objectives_of(const slo_config& slo);
 
@@ -70,7 +74,7 @@ inline constexpr std::string_view any_hook = "*";
 struct hook_status {
   std::string hook;  // the webhook URL: its identity across reloads (list order may change)
   std::int64_t last_breach_event_ms = -1;  // for this hook's cooldown
-  bool open = false;  // this hook was sent the current breach: its resolved is owed
+  bool open = false;                       // this hook was sent the current breach: its resolved is owed
 };
 
 struct slo_status {
@@ -78,19 +82,19 @@ struct slo_status {
   bool event_open = false;  // a breached event was emitted and its resolved is owed
   std::int64_t breach_started_ms = 0;
   std::int64_t last_breach_event_ms = -1;  // the last breached event emitted
-  std::vector<hook_status> hooks;  // matched to target.on_breach by URL (sync_hooks)
-  std::int64_t clear_since_ms = -1;  // hysteresis: condition false since
-  double observed = 0.0;  // bad fraction over the long window of the alert that fired
-  std::string alert_window;  // "1h/5m"
+  std::vector<hook_status> hooks;          // matched to target.on_breach by URL (sync_hooks)
+  std::int64_t clear_since_ms = -1;        // hysteresis: condition false since
+  double observed = 0.0;                   // bad fraction over the long window of the alert that fired
+  std::string alert_window;                // "1h/5m"
 };
 
 // Per-target window state: what survives restarts. Uptime has rings of its own so the 1h and
 // 24h figures keep their resolution whatever the SLO geometry (a 30d window has 2.5 h slices).
 struct target_window_state {
-  slice_ring burn_ring;    // covers the longest burn window at fine resolution
-  slice_ring window_ring;  // covers the SLO window coarsely (empty without an SLO)
-  slice_ring hour_ring;    // 1-minute slices over 1 h
-  slice_ring day_ring;     // 15-minute slices over 24 h
+  slice_ring burn_ring;          // covers the longest burn window at fine resolution
+  slice_ring window_ring;        // covers the SLO window coarsely (empty without an SLO)
+  slice_ring hour_ring;          // 1-minute slices over 1 h
+  slice_ring day_ring;           // 15-minute slices over 24 h
   std::vector<slo_status> slos;  // parallel to objectives_of(config.slo)
 
   static target_window_state make(const target_config& target);
@@ -102,8 +106,8 @@ struct target_window_state {
 // Per objective (parallel to objectives_of): the fraction of the error budget left over the
 // SLO window, 1 - bad / (allowed fraction x probes); negative once overspent. nullopt while the
 // window holds fewer than min_requests probes (at least one): no figure beats a made-up one.
-std::vector<std::optional<double>> error_budget_remaining(const slo_config& slo, const target_window_state& state,
-                                                          wall_time now);
+std::vector<std::optional<double>> error_budget_remaining(const slo_config& slo,
+                                                          const target_window_state& state, wall_time now);
 
 enum class slo_event_kind { breached, resolved };
 
@@ -111,7 +115,7 @@ struct slo_decision {
   std::size_t slo_index = 0;
   slo_event_kind kind = slo_event_kind::breached;
   std::vector<std::size_t> hooks;  // indices into target.on_breach to send the event to
-  std::int64_t breach_ms = 0;  // start of the breach the event belongs to
+  std::int64_t breach_ms = 0;      // start of the breach the event belongs to
   std::string event_id;
   double observed = 0.0;
   double threshold = 0.0;

@@ -14,7 +14,9 @@
 #include "watchpost/common/duration.hpp"
 #include "watchpost/probes/url.hpp"
 
-namespace boost::asio::ssl { class context; }
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace watchpost::exporters {
 
@@ -28,7 +30,7 @@ std::string webhook_signature(std::string_view secret, std::int64_t unix_seconds
 
 struct webhook_endpoint {
   probes::url url;
-  std::string secret;  // empty: no X-Watchpost-Signature header
+  std::string secret;                              // empty: no X-Watchpost-Signature header
   nanoseconds timeout = std::chrono::seconds(10);  // per attempt
 };
 
@@ -76,11 +78,9 @@ nanoseconds next_wait(nanoseconds jittered_backoff, std::optional<nanoseconds> r
 // X-Watchpost-Timestamp (unix seconds of this attempt) and, when the secret is non-empty,
 // X-Watchpost-Signature (webhook_signature). A 2xx ends it, so does a permanent failure;
 // transport failures and retryable statuses are retried up to policy.max_attempts.
-boost::asio::awaitable<delivery_outcome> deliver_webhook(const webhook_endpoint& endpoint,
-                                                        const std::string& event_id,
-                                                        const std::string& json_body,
-                                                        const retry_policy& policy,
-                                                        std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
+boost::asio::awaitable<delivery_outcome> deliver_webhook(
+    const webhook_endpoint& endpoint, const std::string& event_id, const std::string& json_body,
+    const retry_policy& policy, std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
 
 // Blocking form on a private io_context (CLI one-shots such as `smoke --on-fail-webhook`).
 delivery_outcome deliver_webhook_now(const webhook_endpoint& endpoint, const std::string& event_id,

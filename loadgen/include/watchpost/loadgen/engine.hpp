@@ -47,20 +47,20 @@ struct planned_request {
 };
 
 struct load_options {
-  probes::url url;                            // scheme, host, port (target used when requests is empty)
-  std::vector<planned_request> requests;     // the weighted mix
+  probes::url url;                        // scheme, host, port (target used when requests is empty)
+  std::vector<planned_request> requests;  // the weighted mix
   unsigned threads = 1;
   std::uint64_t connections = 10;
-  std::optional<schedule> rate;               // open model when set (requests/s over time)
-  std::optional<schedule> connection_ramp;    // closed model stages (connections over time)
-  nanoseconds duration{0};                    // 0: until max_requests
-  std::uint64_t max_requests = 0;             // -n, 0 = none
+  std::optional<schedule> rate;                           // open model when set (requests/s over time)
+  std::optional<schedule> connection_ramp;                // closed model stages (connections over time)
+  nanoseconds duration{0};                                // 0: until max_requests
+  std::uint64_t max_requests = 0;                         // -n, 0 = none
   nanoseconds timeout = std::chrono::seconds(10);         // per request, from its send
   nanoseconds connect_timeout = std::chrono::seconds(5);  // TCP connect and TLS handshake
-  probes::tls_options tls;                    // https: verification on unless insecure
-  unsigned shard_index = 0, shard_count = 1;  // this process runs share i of n
-  run_parameters parameters;                  // echoed into the result
-  probes::redactor secrets;                   // the plan's ${env:...} values, masked in failure messages
+  probes::tls_options tls;                                // https: verification on unless insecure
+  unsigned shard_index = 0, shard_count = 1;              // this process runs share i of n
+  run_parameters parameters;                              // echoed into the result
+  probes::redactor secrets;  // the plan's ${env:...} values, masked in failure messages
 };
 
 // Called on the main thread after each whole second; return false to end the run early

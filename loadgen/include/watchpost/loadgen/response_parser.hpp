@@ -33,8 +33,18 @@ inline constexpr std::size_t max_chunk_line_bytes = 512;
 
 class response_parser {
  public:
-  enum class state : std::uint8_t { status_line, headers, body_length, body_until_close,
-                                    chunk_size, chunk_data, chunk_data_end, trailers, done, error };
+  enum class state : std::uint8_t {
+    status_line,
+    headers,
+    body_length,
+    body_until_close,
+    chunk_size,
+    chunk_data,
+    chunk_data_end,
+    trailers,
+    done,
+    error
+  };
   // How the final response's body is delimited, known once its headers are read.
   enum class framing : std::uint8_t { none, length, chunked, until_close };
 
@@ -81,7 +91,7 @@ class response_parser {
   int status_ = 0;
   std::uint64_t remaining_ = 0;  // body or chunk bytes still to come
   std::uint64_t body_bytes_ = 0;
-  std::size_t header_bytes_ = 0;  // status line, headers and trailers
+  std::size_t header_bytes_ = 0;      // status line, headers and trailers
   std::size_t chunk_line_bytes_ = 0;  // the current chunk-size line, extensions included
   std::size_t interim_responses_ = 0;
   // An unfinished line split across reads. Of a longer line only this prefix is kept (flagged
@@ -90,7 +100,7 @@ class response_parser {
   std::array<char, max_chunk_line_bytes> carry_{};
   std::size_t carry_size_ = 0;
   bool carry_truncated_ = false;
-  bool dropped_invalid_ = false;   // a dropped byte was no field text, or a CR not at the end
+  bool dropped_invalid_ = false;  // a dropped byte was no field text, or a CR not at the end
   bool dropped_ends_in_cr_ = false;
   response_capture* capture_ = nullptr;
 };

@@ -65,11 +65,11 @@ void add_failure_message(failure_messages& into, const std::string& message, std
 void merge_failure_messages(failure_messages& into, const failure_messages& from);
 
 struct run_parameters {
-  std::string target;         // URL (or plan name)
-  std::string model;          // "closed" or "open"
+  std::string target;  // URL (or plan name)
+  std::string model;   // "closed" or "open"
   std::uint64_t connections = 0;
   unsigned threads = 0;
-  double rate = 0;            // open model, requests/s (peak stage target when staged)
+  double rate = 0;  // open model, requests/s (peak stage target when staged)
   double duration_seconds = 0;
   std::uint64_t max_requests = 0;  // -n, 0 = none
   unsigned shard_index = 0, shard_count = 1;
@@ -88,7 +88,9 @@ struct load_result {
   failure_messages assertion_failures;   // sampled expect: failures, by first message
 
   bool open_model() const { return parameters.model == "open"; }
-  double rps() const { return elapsed_seconds > 0 ? static_cast<double>(totals.requests) / elapsed_seconds : 0; }
+  double rps() const {
+    return elapsed_seconds > 0 ? static_cast<double>(totals.requests) / elapsed_seconds : 0;
+  }
 
   // Adds one second of one worker (or one shard's second) into the series and the totals.
   void add_interval(std::int64_t second, const counters& c, const stats::histogram& corrected,
@@ -106,8 +108,10 @@ struct threshold_outcome {
 };
 
 // Every threshold over the whole run or each sliding window of its series.
-std::vector<threshold_outcome> evaluate_thresholds(const std::vector<threshold>& thresholds, const load_result& result);
+std::vector<threshold_outcome> evaluate_thresholds(const std::vector<threshold>& thresholds,
+                                                   const load_result& result);
 // Windowed thresholds only, over the last complete window: for --abort-on-fail while running.
-std::vector<threshold_outcome> evaluate_latest_windows(const std::vector<threshold>& thresholds, const load_result& result);
+std::vector<threshold_outcome> evaluate_latest_windows(const std::vector<threshold>& thresholds,
+                                                       const load_result& result);
 
 }  // namespace watchpost::loadgen

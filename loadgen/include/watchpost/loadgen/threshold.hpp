@@ -26,7 +26,16 @@
 
 namespace watchpost::loadgen {
 
-enum class threshold_metric { latency_quantile, latency_min, latency_mean, latency_max, error_rate, rps, requests, errors };
+enum class threshold_metric {
+  latency_quantile,
+  latency_min,
+  latency_mean,
+  latency_max,
+  error_rate,
+  rps,
+  requests,
+  errors
+};
 enum class comparison { less, less_equal, greater, greater_equal };
 
 struct threshold {
@@ -34,7 +43,7 @@ struct threshold {
   threshold_metric metric = threshold_metric::latency_quantile;
   double quantile = 0;  // latency_quantile: 0.99 for p99
   comparison op = comparison::less;
-  double value = 0;  // latency: nanoseconds; error_rate: fraction; others: plain number
+  double value = 0;                   // latency: nanoseconds; error_rate: fraction; others: plain number
   std::optional<nanoseconds> window;  // sliding window, whole seconds
 };
 

@@ -93,8 +93,8 @@ struct expectation {
   std::vector<json_rule> json;
   std::optional<comparison> latency_ms;  // total time in milliseconds
   std::optional<tls_rule> tls;
-  bool redirect_to_https = false;        // 3xx with an https:// Location
-  bool redirect_allow_refused = false;   // ... or the plain port refuses connections
+  bool redirect_to_https = false;                  // 3xx with an https:// Location
+  bool redirect_allow_refused = false;             // ... or the plain port refuses connections
   bool cors_no_wildcard_with_credentials = false;  // never ACAO "*" with ACAC "true"
 
   // Capture names referenced by any value (the runner skips the check if one is missing).
@@ -120,8 +120,8 @@ struct check_outcome {
   std::vector<std::string> failures;       // "status: expected 200, got 503"
   result response;
   bool skipped = false;
-  std::string skip_reason;  // "needs capture 'file_id' from a failed check"
-  std::string request_line; // "GET /api/files/..." (rendered, before redaction)
+  std::string skip_reason;   // "needs capture 'file_id' from a failed check"
+  std::string request_line;  // "GET /api/files/..." (rendered, before redaction)
   int attempts = 0;
   nanoseconds duration{0};  // all attempts, including retry waits
 

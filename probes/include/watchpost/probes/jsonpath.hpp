@@ -25,12 +25,12 @@ std::string_view to_string(json_type type);
 bool parse_json_type(std::string_view name, json_type& out);
 
 struct json_lookup {
-  bool document_valid = true;       // false: the body is not JSON
+  bool document_valid = true;  // false: the body is not JSON
   json_type type = json_type::missing;
-  std::string string_value;         // for strings: the unescaped value
-  double number_value = 0;          // for numbers
-  bool bool_value = false;          // for booleans
-  std::string json;                 // the value as minified JSON (any type)
+  std::string string_value;  // for strings: the unescaped value
+  double number_value = 0;   // for numbers
+  bool bool_value = false;   // for booleans
+  std::string json;          // the value as minified JSON (any type)
 };
 
 json_lookup evaluate_jsonpath(const jsonpath& path, std::string_view document);

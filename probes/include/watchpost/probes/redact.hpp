@@ -34,9 +34,9 @@ class redactor {
  private:
   void rebuild();
 
-  std::vector<std::string> fixed_;                              // add(): kept for the redactor's life
-  std::map<std::string, std::vector<std::string>> slots_;       // set_slot(): replaced per slot
-  std::vector<std::string> sorted_;                             // both, distinct, longest first
+  std::vector<std::string> fixed_;                         // add(): kept for the redactor's life
+  std::map<std::string, std::vector<std::string>> slots_;  // set_slot(): replaced per slot
+  std::vector<std::string> sorted_;                        // both, distinct, longest first
 };
 
 // Header names whose values are always secret.

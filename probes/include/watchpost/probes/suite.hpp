@@ -74,7 +74,8 @@ struct suite_result {
 // Runs every check against base_url (the suite's own when empty). Never throws for
 // network faults: they are outcomes. Secret captures are added to suite.secrets, one slot per
 // target, check and capture name: the next run's value replaces the previous one.
-boost::asio::awaitable<suite_result> run_suite(const suite& s, std::string base_url, const client_options& options);
+boost::asio::awaitable<suite_result> run_suite(const suite& s, std::string base_url,
+                                               const client_options& options);
 
 // Polls the suite's first check until the target answers with any HTTP response or `budget`
 // runs out; returns whether it became ready.
@@ -84,9 +85,9 @@ boost::asio::awaitable<bool> wait_ready(const suite& s, std::string base_url, co
 // Runs the suite against every target concurrently on a private io_context (one thread).
 // When wait_budget is set, each target is first awaited; a target that never becomes ready
 // yields nullopt in its slot.
-std::vector<std::optional<suite_result>> run_suite_on_targets(const suite& s, const std::vector<std::string>& targets,
-                                                               const client_options& options,
-                                                               std::optional<nanoseconds> wait_budget = std::nullopt);
+std::vector<std::optional<suite_result>> run_suite_on_targets(
+    const suite& s, const std::vector<std::string>& targets, const client_options& options,
+    std::optional<nanoseconds> wait_budget = std::nullopt);
 
 // The URL a check's rendered path means against base_url.
 std::variant<url, url_error> resolve_check_url(const std::string& base_url, const std::string& path);
