@@ -117,6 +117,12 @@ slo_config parse_slo(const config_file& file, const YAML::Node& node) {
   m.finish();
   if (out.empty()) file.fail(node, "slo needs at least one of availability, latency, error_rate");
   if (out.burn_alerts.empty()) file.fail(node, "slo needs burn_alerts whose windows fit in slo.window");
+  if (const auto ring = burn_ring_for(out.burn_alerts); ring.slots > max_burn_ring_slots)
+    file.fail(m.optional("burn_alerts") ? *m.optional("burn_alerts") : node,
+              "slo.burn_alerts span too wide a range: their shortest 'short' and longest 'long' need " +
+                  std::to_string(ring.slots) + " slices per target (at most " +
+                  std::to_string(max_burn_ring_slots) +
+                  "); keep the longest 'long' within 1,000x the shortest 'short'");
   return out;
 }
 
@@ -353,6 +359,17 @@ agent_config build(const config_file& file) {
 }  // namespace
 
 agent_config load_config(const std::string& path) { return build(config_file::load(path)); }
+
+burn_ring_geometry burn_ring_for(const std::vector<burn_alert>& alerts) {
+  if (alerts.empty()) return {};
+  nanoseconds shortest = alerts.front().short_window, longest{0};
+  for (const auto& a : alerts) {
+    shortest = std::min(shortest, a.short_window);
+    longest = std::max(longest, a.long_window);
+  }
+  const nanoseconds slice = std::max<nanoseconds>(shortest / 4, std::chrono::milliseconds(100));
+  return {slice, static_cast<std::size_t>(longest / slice) + 2};
+}
 
 agent_config parse_config(const std::string& yaml_text, const std::string& name) {
   return build(config_file::parse(yaml_text, name));

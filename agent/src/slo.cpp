@@ -90,14 +90,8 @@ target_window_state target_window_state::make(const target_config& target) {
   target_window_state st;
   const slo_config& slo = target.slo;
   if (!slo.empty()) {
-    nanoseconds shortest = slo.burn_alerts.front().short_window, longest{0};
-    for (const auto& a : slo.burn_alerts) {
-      shortest = std::min(shortest, a.short_window);
-      longest = std::max(longest, a.long_window);
-    }
-    // A quarter of the shortest window keeps the short burn rate within ~25% of exact.
-    const nanoseconds slice = std::max<nanoseconds>(shortest / 4, milliseconds(100));
-    st.burn_ring = slice_ring(slice, static_cast<std::size_t>(longest / slice) + 2);
+    const burn_ring_geometry ring = burn_ring_for(slo.burn_alerts);
+    st.burn_ring = slice_ring(ring.slice, ring.slots);
     st.slos.resize(objectives_of(slo).size());
     constexpr std::size_t window_slices = 288;  // the budget is within 1/288 of the window
     st.window_ring =

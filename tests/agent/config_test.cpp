@@ -147,3 +147,25 @@ TEST_CASE("labels of the agent and of a target merge into validated metric label
   CHECK(error_of(six_a + "}\n" + target + six_t + "}\n")
             .find("bad.yaml:5:13: the agent's and the target's labels add up to 12") == 0);
 }
+
+// A 365d 'long' beside a 5m 'short' sized a 420,482-slot ring (~10 MB) for every such target.
+TEST_CASE("burn alerts spanning too wide a range are refused at load time") {
+  const std::string head =
+      "targets:\n  - name: a\n    url: http://x/\n    slo:\n      availability: 99%\n"
+      "      window: 365d\n      burn_alerts:\n";
+  CHECK(error_of(head + "        - { long: 365d, short: 5m, factor: 2 }\n")
+            .starts_with(
+                "bad.yaml:8:9: slo.burn_alerts span too wide a range: their shortest 'short' and longest "
+                "'long' need 420482 slices per target (at most 4096)"));
+  // Across alerts too: the ring serves them all.
+  CHECK(error_of(
+            head +
+            "        - { long: 1h, short: 5m, factor: 14 }\n        - { long: 30d, short: 6h, factor: 1 }\n")
+            .find("span too wide a range") != std::string::npos);
+  // The SRE workbook's page and ticket alerts fit.
+  const auto c = parse_config(head +
+                                  "        - { long: 1h, short: 5m, factor: 14.4 }\n"
+                                  "        - { long: 3d, short: 6h, factor: 1 }\n",
+                              "ok.yaml");
+  CHECK(burn_ring_for(c.targets.at(0).slo.burn_alerts).slots == 3458);
+}

@@ -216,7 +216,7 @@ TEST_CASE("status server: a flood of clients leaves descriptors for the probes",
 
 TEST_CASE(
     "status server: 5,000 idle sockets and 20 chunk-extension streamers starve neither probes nor /healthz",
-    "[status_server][flood]") {
+    "[status_server][flood][serial]") {
   REQUIRE(raise_own_descriptor_limit() >= 5200);
   testing::test_target target({"--no-tls"});
   const auto dir = temp_dir("abuse-flood");

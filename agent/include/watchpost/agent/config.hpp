@@ -24,6 +24,17 @@ struct burn_alert {
   double factor = 1.0;
 };
 
+// The ring burn rates are summed over: slices of a quarter of the shortest 'short' window (keeps
+// the short burn rate within ~25% of exact; at least 100 ms), enough to span the longest 'long'.
+struct burn_ring_geometry {
+  nanoseconds slice{};
+  std::size_t slots = 0;
+};
+burn_ring_geometry burn_ring_for(const std::vector<burn_alert>& alerts);
+// Per target with an SLO, refused at load beyond it: 5m..3d alerts need 3,458 slots; 5m..365d
+// would need 420,482 (~10 MB per target).
+inline constexpr std::size_t max_burn_ring_slots = 4096;
+
 struct slo_config {
   std::optional<double> availability;      // objective fraction of successful probes, e.g. 0.999
   std::optional<double> latency_quantile;  // e.g. 0.95 for p95
