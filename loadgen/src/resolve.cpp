@@ -49,7 +49,10 @@ class resolver {
 
   void read_target() {
     const std::string text = flags_.url.value_or(plan_.url.value_or(""));
-    if (text.empty()) return error("missing URL (usage: watchpost load URL [options])");
+    if (text.empty())  // `url: ''` in the file points at the file; no URL anywhere names the usage
+      return error((!flags_.url && plan_.url
+                        ? at("url") + "url must not be empty"
+                        : std::string("missing URL (usage: watchpost load URL [options])")));
     auto parsed = probes::parse_url(text);
     if (auto* e = std::get_if<probes::url_error>(&parsed))
       return error((flags_.url ? "" : at("url")) + e->message);

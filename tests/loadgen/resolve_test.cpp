@@ -29,6 +29,11 @@ TEST_CASE("resolve rejects what cannot run, at the file's line for settings from
   errors = resolve_errors_of("url: ftp://127.0.0.1/\n");
   REQUIRE(errors.size() == 1);
   CHECK_THAT(errors[0], Catch::StartsWith("plan.yaml:1:6: "));
+
+  // Found by fuzz_load_plan_config ("url: '"): an empty url in the file said "missing URL".
+  errors = resolve_errors_of("url: ''\n");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0] == "plan.yaml:1:6: url must not be empty");
 }
 
 TEST_CASE("resolve names the flag, not the file, for settings from flags") {
