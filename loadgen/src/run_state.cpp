@@ -38,10 +38,10 @@ void run_state::stop_all() {
   for (auto& w : workers_) boost::asio::post(w->context(), [wp = w.get()] { wp->stop(); });
 }
 
-load_result run_state::run(const compiled_plan& plan, const network_target& target) {
+load_result run_state::run(const compiled_plan& plan, const network_target& target, bool on_ring) {
   result_.parameters = options_.parameters;
   for (unsigned i = 0; i < options_.threads; ++i)
-    workers_.push_back(std::make_unique<worker>(*this, options_, plan, target, i));
+    workers_.push_back(std::make_unique<worker>(*this, options_, plan, target, i, on_ring));
 
   signals_.emplace(main_, SIGINT, SIGTERM);
   std::function<void(const boost::system::error_code&, int)> on_signal =

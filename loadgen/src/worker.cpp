@@ -13,7 +13,7 @@ using clock_type = worker::clock_type;
 using time_point = worker::time_point;
 
 worker::worker(run_state& run, const load_options& options, const compiled_plan& plan,
-               const network_target& target, unsigned index)
+               const network_target& target, unsigned index, bool on_ring)
     : run_(run),
       options_(options),
       plan_(plan),
@@ -34,6 +34,7 @@ worker::worker(run_state& run, const load_options& options, const compiled_plan&
       peak = std::max(peak, ramp_->value_at(t));
     most = static_cast<std::uint64_t>(std::ceil(peak)) + 1;
   }
+  if (on_ring) ring_ = std::make_unique<uring>(ctx_, most);
   connections_.reserve(most);
   for (std::uint64_t i = 0; i < most; ++i) connections_.push_back(std::make_unique<connection>(*this, i));
   active_ = ramp_ ? 0 : conns;
@@ -102,6 +103,13 @@ void worker::update_active(time_point now) {
 
 void worker::run() {
   start_ = run_.start();
+  if (ring_)
+    ring_->start(
+        [](void* self, const uring::completion& c) {
+          auto& w = *static_cast<worker*>(self);
+          w.connections_[connection::index_of(c.tag)]->on_completion(c);
+        },
+        this);
   if (options_.duration > nanoseconds{0}) {
     end_ = start_ + options_.duration;
     deadline_.expires_at(end_);
@@ -166,6 +174,7 @@ void worker::stop() {
   // The run ends now: closing 10,000 sockets takes the kernel a while, which is not run time.
   flush_interval(true);
   for (auto& c : connections_) c->stop();
+  if (ring_) ring_->stop();  // submits the closes; the ring no longer keeps run() going
 }
 
 // Open model: slots due by now that no connection was free to claim are dropped.

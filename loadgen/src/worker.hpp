@@ -11,6 +11,7 @@
 
 #include "connection.hpp"
 #include "transport.hpp"
+#include "uring.hpp"
 #include "watchpost/loadgen/compiled_plan.hpp"
 #include "watchpost/loadgen/engine.hpp"
 
@@ -32,11 +33,13 @@ class worker {
   using clock_type = connection::clock_type;
   using time_point = connection::time_point;
 
+  // `on_ring`: plain-http connections use an io_uring of this worker's (uring.hpp).
   worker(run_state& run, const load_options& options, const compiled_plan& plan, const network_target& target,
-         unsigned index);
+         unsigned index, bool on_ring);
   void run();
   void stop();  // graceful: called on this worker's thread (post to it from elsewhere)
   boost::asio::io_context& context() { return ctx_; }
+  uring* ring() { return ring_.get(); }
 
   // Hot-path services for connections.
   bool stopping() const { return stopping_; }
@@ -116,6 +119,7 @@ class worker {
   boost::asio::io_context ctx_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   boost::asio::steady_timer tick_{ctx_};
   boost::asio::steady_timer deadline_{ctx_};
+  std::unique_ptr<uring> ring_;  // before the connections, which hold it
   std::vector<std::unique_ptr<connection>> connections_;
   std::vector<char> read_buffer_ = std::vector<char>(64 * 1024);
   request_picker picker_;

@@ -46,6 +46,10 @@ struct planned_request {
   double sample = 1;  // 0 < sample <= 1
 };
 
+// The I/O back end of plain-http connections (https always runs on epoll). auto: io_uring when
+// the kernel has what the engine needs and allows it, else epoll, with the reason in the result.
+enum class io_choice : std::uint8_t { automatic, uring, epoll };
+
 struct load_options {
   probes::url url;                        // scheme, host, port (target used when requests is empty)
   std::vector<planned_request> requests;  // the weighted mix
@@ -61,6 +65,7 @@ struct load_options {
   unsigned shard_index = 0, shard_count = 1;              // this process runs share i of n
   run_parameters parameters;                              // echoed into the result
   probes::redactor secrets;  // the plan's ${env:...} values, masked in failure messages
+  io_choice io = io_choice::automatic;  // --io; `uring` where io_uring is refused is a usage error
 };
 
 // Called on the main thread after each whole second; return false to end the run early
@@ -68,7 +73,8 @@ struct load_options {
 using interval_observer = std::function<bool(const load_result& so_far, const series_point& latest)>;
 
 // Runs the plan to completion, SIGINT (first: graceful stop, second: hard stop) or abort.
-// Throws usage_error for an unreadable CA file or a request the wire cannot frame; a name that does
+// Throws usage_error for an unreadable CA file, a request the wire cannot frame or --io uring where
+// io_uring is unavailable; a name that does
 // not resolve is no setup error: every attempt counts as a dns error.
 load_result run_load(const load_options& options, const interval_observer& observer);
 
