@@ -17,7 +17,7 @@ using clock_type = connection::clock_type;
 using time_point = connection::time_point;
 
 connection::connection(worker& w, std::size_t index)
-    : w_(w), index_(index), transport_(w.context(), w.target().tls ? nullptr : w.ring()), timer_(w.context()) {}
+    : w_(w), index_(index), transport_(w.context(), w.ring()), timer_(w.context()) {}
 
 void connection::start() {
   started_ = true;
@@ -136,9 +136,23 @@ void connection::ready() {
 
 void connection::reconnect_after(nanoseconds delay) {
   phase_ = phase::backoff;
-  timer_.expires_after(delay);
-  timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec && !w_.stopping()) connect();
+  wake_at(clock_type::now() + delay, ring_op::backoff);
+}
+
+void connection::wake_at(time_point at, ring_op then) {
+  if (transport_.on_ring()) {
+    const auto ns = std::chrono::duration_cast<nanoseconds>(at.time_since_epoch()).count();
+    wake_ = {ns / 1'000'000'000, ns % 1'000'000'000};
+    w_.ring()->timeout(wake_, tag(then));
+    return;
+  }
+  timer_.expires_at(at);
+  timer_.async_wait([this, then](const boost::system::error_code& ec) {
+    if (ec || w_.stopping()) return;
+    if (then == ring_op::backoff)
+      connect();
+    else
+      send();
   });
 }
 
@@ -171,10 +185,7 @@ void connection::next_request() {
   if (w_.open_model()) {
     if (intended_ > now) {
       phase_ = phase::waiting_slot;
-      timer_.expires_at(intended_);
-      timer_.async_wait([this](const boost::system::error_code& ec) {
-        if (!ec && !w_.stopping()) send();
-      });
+      wake_at(intended_, ring_op::slot);
       return;
     }
   }
@@ -366,6 +377,15 @@ void connection::check_deadline(time_point now) {
 
 void connection::on_completion(const uring::completion& c) {
   if (w_.stopping() || (c.tag >> 8 & 0xFFFFFFu) != (transport_.attempt() & 0xFFFFFFu)) return;  // an earlier socket's
+  const auto op = static_cast<ring_op>(c.tag & 0xFFu);
+  if (op == ring_op::backoff) {
+    connect();
+    return;
+  }
+  if (op == ring_op::slot) {
+    send();
+    return;
+  }
   if (!transport_.raw_open()) {
     // check_deadline closed the socket: the attempt's first completion after that ends it, as
     // the aborted wait does on the epoll back end.
@@ -375,7 +395,7 @@ void connection::on_completion(const uring::completion& c) {
       fail(failure_kind::timeout);
     return;
   }
-  switch (static_cast<ring_op>(c.tag & 0xFFu)) {
+  switch (op) {
     case ring_op::connect:
       on_connect(c.result < 0 ? boost::system::error_code(-c.result, boost::system::system_category())
                               : boost::system::error_code());
@@ -386,6 +406,8 @@ void connection::on_completion(const uring::completion& c) {
     case ring_op::receive:
       on_received(c);
       return;
+    default:
+      return;  // the timeouts, above
   }
 }
 

@@ -38,7 +38,7 @@ class connection {
 
  private:
   enum class phase : std::uint8_t { idle, connecting, handshaking, waiting_slot, in_flight, backoff };
-  enum class ring_op : std::uint8_t { connect, send, receive };
+  enum class ring_op : std::uint8_t { connect, send, receive, backoff, slot };
   using step = void (connection::*)();
 
   void connect();
@@ -60,6 +60,8 @@ class connection {
     return std::uint64_t{index_} << 32 | std::uint64_t{transport_.attempt() & 0xFFFFFFu} << 8 |
            static_cast<std::uint8_t>(op);
   }
+  // Runs connect() (backoff) or send() (slot) at `at`: on the ring or on the Asio timer.
+  void wake_at(time_point at, ring_op then);
   void send_on_ring();
   void on_sent(int result);
   void on_received(const uring::completion& c);
@@ -95,6 +97,7 @@ class connection {
   bool send_pending_ = false;  // a send is in the ring
   bool stale_send_ = false;    // ... and it was the last exchange's (its response came first)
   bool peer_closed_ = false;   // the receive saw the peer close between exchanges
+  __kernel_timespec wake_{};   // the pending timeout's time (the kernel reads it at submission)
 };
 
 }  // namespace watchpost::loadgen

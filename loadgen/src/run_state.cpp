@@ -35,7 +35,7 @@ void run_state::on_interval(std::int64_t second, interval_data data, bool final,
 
 void run_state::stop_all() {
   stop_requested_ = true;
-  for (auto& w : workers_) boost::asio::post(w->context(), [wp = w.get()] { wp->stop(); });
+  for (auto& w : workers_) w->request_stop();
 }
 
 load_result run_state::run(const compiled_plan& plan, const network_target& target, bool on_ring) {
@@ -54,7 +54,7 @@ load_result run_state::run(const compiled_plan& plan, const network_target& targ
           signals_->async_wait(on_signal);
         } else {
           // Second signal: stop now, without waiting for workers to drain.
-          for (auto& w : workers_) w->context().stop();
+          for (auto& w : workers_) w->abort();
           main_.stop();
         }
       };

@@ -1,11 +1,11 @@
 #include "uring.hpp"
 
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <bit>
-#include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -27,6 +27,11 @@ unsigned pow2_within(std::size_t n, unsigned low, unsigned high) {
 
 std::string errno_text(const char* what, int error) { return std::string(what) + ": " + std::strerror(error); }
 
+// liburing 2.3 declares io_uring_enable_rings() but does not export it.
+int enable_rings(io_uring& ring) {
+  return syscall(__NR_io_uring_register, ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0) == 0 ? 0 : -errno;
+}
+
 // Why the kernel said no, when the administrator switched io_uring off.
 std::string disabled_note() {
   std::ifstream in("/proc/sys/kernel/io_uring_disabled");
@@ -37,14 +42,14 @@ std::string disabled_note() {
 
 }  // namespace
 
-uring::uring(boost::asio::io_context& context, std::size_t connections) : context_(context), watch_(context) {
+uring::uring(std::size_t connections) {
   // Every connection has at most a connect, a send, a receive and a cancel and close pending;
   // a multishot receive adds one completion per buffer it fills. Sized so the completion queue
   // does not overflow (the kernel would keep the excess, at a cost).
   buffer_count_ = pow2_within(connections, 64, 2048);
   io_uring_params params{};
-  params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN |
-                 IORING_SETUP_TASKRUN_FLAG;
+  params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER |
+                 IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED;
   params.cq_entries = pow2_within(buffer_count_ + 4 * connections, 1024, 65536);
   if (const int rc = io_uring_queue_init_params(pow2_within(2 * connections, 256, 4096), &ring_, &params); rc < 0)
     throw std::runtime_error(errno_text("io_uring_queue_init", -rc) + disabled_note());
@@ -74,8 +79,7 @@ uring::uring(boost::asio::io_context& context, std::size_t connections) : contex
 }
 
 uring::~uring() {
-  if (watch_.is_open()) watch_.release();  // the ring's descriptor is closed by queue_exit
-  io_uring_queue_exit(&ring_);             // cancels what is still pending
+  io_uring_queue_exit(&ring_);  // cancels what is still pending
   munmap(buffer_ring_, buffer_ring_bytes_);
 }
 
@@ -83,8 +87,8 @@ std::string uring::unavailable() {
   if (const char* v = std::getenv("WATCHPOST_IO_URING"); v && std::string_view(v) == "0")
     return "io_uring refused by WATCHPOST_IO_URING=0";
   try {
-    boost::asio::io_context context;
-    uring probe(context, 1);
+    uring probe(1);
+    if (const int rc = enable_rings(probe.ring_); rc < 0) return errno_text("io_uring_enable_rings", -rc);
     int pair[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return errno_text("socketpair", errno);
     io_uring_sqe* sqe = io_uring_get_sqe(&probe.ring_);
@@ -110,16 +114,20 @@ std::string uring::unavailable() {
 void uring::start(handler h, void* owner) {
   handler_ = h;
   owner_ = owner;
-  watch_.assign(ring_.ring_fd);
-  wait();
+  // The probe (unavailable()) enabled a ring of the same kind: this does not fail in practice.
+  if (const int rc = enable_rings(ring_); rc < 0)
+    throw std::runtime_error(errno_text("io_uring_enable_rings", -rc));
 }
 
-void uring::stop() {
-  if (stopped_) return;
-  stopped_ = true;
-  io_uring_submit(&ring_);
-  boost::system::error_code ignored;
-  watch_.cancel(ignored);
+void uring::run_once(std::chrono::steady_clock::time_point until) {
+  const auto left = std::max(until - std::chrono::steady_clock::now(), std::chrono::steady_clock::duration{0});
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+  __kernel_timespec wait{ns / 1'000'000'000, ns % 1'000'000'000};
+  io_uring_cqe* first = nullptr;
+  io_uring_submit_and_wait_timeout(&ring_, &first, 1, &wait, nullptr);  // -ETIME: the tick is due
+  // Bounded, so that the clock (ticks, deadlines, the end of the run) is looked at behind a fast
+  // endless body too.
+  drain(4 * buffer_count_);
 }
 
 io_uring_sqe* uring::next_sqe() {
@@ -128,46 +136,7 @@ io_uring_sqe* uring::next_sqe() {
     io_uring_submit(&ring_);
     sqe = io_uring_get_sqe(&ring_);
   }
-  queued();
   return sqe;
-}
-
-// Operations queued by a timer or by start() (outside a turn of completions) go in one submit
-// after the handlers ready now.
-void uring::queued() {
-  if (in_turn_ || flushing_ || stopped_) return;
-  flushing_ = true;
-  boost::asio::post(context_, [this] {
-    flushing_ = false;
-    if (!stopped_) on_ready();
-  });
-}
-
-void uring::wait() {
-  waiting_ = true;
-  watch_.async_wait(boost::asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
-    waiting_ = false;
-    if (!ec && !stopped_) on_ready();
-  });
-}
-
-// One turn: handle completions, submit what they queued (which also runs the kernel's pending
-// completion work), again while completions keep coming, up to a budget so that timers (the
-// deadlines, the end of the run) get their turn behind a fast endless body.
-void uring::on_ready() {
-  in_turn_ = true;
-  unsigned budget = 4 * buffer_count_;
-  for (;;) {
-    budget -= drain(budget);
-    if (stopped_) break;
-    io_uring_submit(&ring_);
-    if (budget == 0 || io_uring_cq_ready(&ring_) == 0) break;
-  }
-  in_turn_ = false;
-  if (stopped_) return;
-  // The descriptor is watched at all times: an edge that came while it was not would be lost.
-  if (!waiting_) wait();
-  if (io_uring_cq_ready(&ring_) != 0) queued();
 }
 
 unsigned uring::drain(unsigned budget) {
@@ -186,12 +155,18 @@ unsigned uring::drain(unsigned budget) {
       buffer = buffers_.get() + std::size_t{id} * buffer_size;
       c.data = buffer;
     }
-    if (c.tag != untagged && !stopped_) handler_(owner_, c);
+    if (c.tag != untagged) handler_(owner_, c);
     if (buffer) io_uring_buf_ring_add(buffer_ring_, buffer, buffer_size, id, mask, recycled++);
   }
   io_uring_buf_ring_advance(buffer_ring_, recycled);
   io_uring_cq_advance(&ring_, seen);
   return seen;
+}
+
+void uring::timeout(const __kernel_timespec& at, std::uint64_t tag) {
+  io_uring_sqe* sqe = next_sqe();
+  io_uring_prep_timeout(sqe, const_cast<__kernel_timespec*>(&at), 0, IORING_TIMEOUT_ABS);  // steady_clock's
+  io_uring_sqe_set_data64(sqe, tag);
 }
 
 void uring::connect(int fd, const sockaddr* address, socklen_t size, std::uint64_t tag) {

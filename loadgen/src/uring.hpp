@@ -1,13 +1,13 @@
 #pragma once
-// A worker's io_uring for plain-http connections: connect, send and a multishot receive into a
-// ring of provided buffers (constant memory, shared by the worker's connections). Asio's reactor
-// watches the ring's descriptor, so timers, posts and stop stay Asio's; the operations queued
-// during one turn of completions (or one timer handler) go to the kernel in one submit.
+// A worker's io_uring for plain-http connections: connect, send, a multishot receive into a ring
+// of provided buffers (constant memory, shared by the worker's connections) and timeouts. The
+// worker's loop makes one io_uring_enter per turn: it submits what the last turn's completions
+// queued and waits for the next ones (or the next tick). The kernel's completion work runs
+// inside that call only (DEFER_TASKRUN): no signals or interrupts between turns.
 #include <liburing.h>
 #include <sys/socket.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -34,14 +34,19 @@ class uring {
 
   // Sized for `connections`; throws std::runtime_error when the kernel refuses. The ring stays
   // disabled until start(), which runs on the thread that submits from then on.
-  uring(boost::asio::io_context& context, std::size_t connections);
+  explicit uring(std::size_t connections);
   ~uring();
   uring(const uring&) = delete;
   uring& operator=(const uring&) = delete;
 
   void start(handler h, void* owner);
-  void stop();  // submits what is queued (closes) and stops watching
+  // One turn: submits what is queued, waits for a completion until `until` at most, and hands
+  // the completions to the handler (a bounded number, so the loop's clock checks run).
+  void run_once(std::chrono::steady_clock::time_point until);
+  void flush() { io_uring_submit(&ring_); }  // at the end: the closes go
 
+  // `at` is read at submission: it lives in the caller until the next turn.
+  void timeout(const __kernel_timespec& at, std::uint64_t tag);
   void connect(int fd, const sockaddr* address, socklen_t size, std::uint64_t tag);
   void send(int fd, const char* data, std::size_t size, std::uint64_t tag);
   void receive(int fd, std::uint64_t tag);
@@ -50,24 +55,15 @@ class uring {
 
  private:
   io_uring_sqe* next_sqe();
-  void queued();
-  void wait();
-  void on_ready();
   unsigned drain(unsigned budget);
 
-  boost::asio::io_context& context_;
   io_uring ring_{};
-  boost::asio::posix::stream_descriptor watch_;
   io_uring_buf_ring* buffer_ring_ = nullptr;
   std::size_t buffer_ring_bytes_ = 0;
   std::unique_ptr<char[]> buffers_;  // default-initialised: pages count in RSS once used only
   unsigned buffer_count_ = 0;
   handler handler_ = nullptr;
   void* owner_ = nullptr;
-  bool in_turn_ = false;   // completions are being handled: their operations go in its submit
-  bool flushing_ = false;  // a submit is posted for operations queued outside a turn
-  bool waiting_ = false;   // Asio watches the ring's descriptor
-  bool stopped_ = false;
 };
 
 }  // namespace watchpost::loadgen
