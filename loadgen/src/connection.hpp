@@ -38,7 +38,7 @@ class connection {
 
  private:
   enum class phase : std::uint8_t { idle, connecting, handshaking, waiting_slot, in_flight, backoff };
-  enum class ring_op : std::uint8_t { connect, send, receive, backoff, slot };
+  enum class ring_op : std::uint8_t { connect = 1, send, receive, backoff, slot };  // no tag is 0
   using step = void (connection::*)();
 
   void connect();

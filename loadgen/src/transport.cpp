@@ -5,6 +5,8 @@
 #include <openssl/err.h>
 #include <unistd.h>
 
+#include <utility>
+
 namespace watchpost::loadgen {
 
 namespace asio = boost::asio;
@@ -21,6 +23,8 @@ bool transport::open_raw(int family) {
 }
 
 void transport::close_raw() {
+  for (auto& tag : pending_)
+    if (tag != 0) ring_->cancel(std::exchange(tag, 0));
   if (fd_ >= 0) ring_->close(fd_);
   fd_ = -1;
 }

@@ -58,19 +58,30 @@ class transport {
   bool raw_open() const { return fd_ >= 0; }
   std::uint32_t attempt() const { return attempt_; }
   void start_connect(const boost::asio::ip::tcp::endpoint& ep, std::uint64_t tag) {
-    ring_->connect(fd_, ep.data(), static_cast<socklen_t>(ep.size()), tag);
+    ring_->connect(fd_, ep.data(), static_cast<socklen_t>(ep.size()), pending(0, tag));
   }
-  void start_send(const char* data, std::size_t size, std::uint64_t tag) { ring_->send(fd_, data, size, tag); }
-  void start_receive(std::uint64_t tag) { ring_->receive(fd_, tag); }
+  void start_send(const char* data, std::size_t size, std::uint64_t tag) {
+    ring_->send(fd_, data, size, pending(1, tag));
+  }
+  void start_receive(std::uint64_t tag) { ring_->receive(fd_, pending(2, tag)); }
+  // An operation of this attempt completed (for good unless `more`): nothing to cancel for it.
+  void settled(std::uint64_t tag, bool more) {
+    for (auto& t : pending_)
+      if (t == tag && !more) t = 0;
+  }
 
  private:
   io_result tls_result(int rc, std::size_t& count);
   void close_raw();
+  std::uint64_t pending(std::size_t slot, std::uint64_t tag) { return pending_[slot] = tag; }
 
   boost::asio::ip::tcp::socket socket_;
   uring* ring_;
   int fd_ = -1;
   std::uint32_t attempt_ = 0;
+  // The tags of the operations pending on fd_ (connect, send, receive; 0: none), cancelled by
+  // tag at close: the kernel finds those by hash, where a cancel by descriptor scans them all.
+  std::uint64_t pending_[3] = {};
   struct ssl_free {
     void operator()(SSL* s) const { SSL_free(s); }
   };

@@ -189,11 +189,14 @@ void uring::receive(int fd, std::uint64_t tag) {
   io_uring_sqe_set_data64(sqe, tag);
 }
 
+void uring::cancel(std::uint64_t tag) {
+  io_uring_sqe* sqe = next_sqe();
+  io_uring_prep_cancel64(sqe, tag, 0);
+  io_uring_sqe_set_data64(sqe, untagged);
+  sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+}
+
 void uring::close(int fd) {
-  // In order within one submit: the pending operations let go of the socket, then it closes.
-  io_uring_sqe* cancel = next_sqe();
-  io_uring_prep_cancel_fd(cancel, fd, IORING_ASYNC_CANCEL_ALL);
-  io_uring_sqe_set_data64(cancel, untagged);
   io_uring_sqe* close = next_sqe();
   io_uring_prep_close(close, fd);
   io_uring_sqe_set_data64(close, untagged);

@@ -50,7 +50,9 @@ class uring {
   void connect(int fd, const sockaddr* address, socklen_t size, std::uint64_t tag);
   void send(int fd, const char* data, std::size_t size, std::uint64_t tag);
   void receive(int fd, std::uint64_t tag);
-  // Cancels what is pending on fd (those complete with -ECANCELED), then closes it.
+  // The operation with this tag completes now, with -ECANCELED.
+  void cancel(std::uint64_t tag);
+  // After the cancels of what is pending on it (else the socket stays open until that ends).
   void close(int fd);
 
  private:
