@@ -92,8 +92,7 @@ int run_load_command(const args& argv) {
       "shard", po::value<std::string>(), "i/N: run share i of N of the rate, connections and -n")(
       "io", po::value<std::string>(),
       "plain-http I/O back end: auto (io_uring where allowed, else epoll), uring or epoll; default "
-      "$WATCHPOST_IO, else auto")(
-      "quiet,q", "no progress and no summary (reports and exit code only)");
+      "$WATCHPOST_IO, else auto")("quiet,q", "no progress and no summary (reports and exit code only)");
   po::positional_options_description positional;
   positional.add("url", 1);
   po::variables_map vm;

@@ -78,7 +78,8 @@ std::string load_summary(const loadgen::load_result& r,
          bytes(r.elapsed_seconds > 0 ? static_cast<double>(r.totals.bytes_read) / r.elapsed_seconds : 0) +
          "/s\n";
   if (!r.io_backend.empty())
-    out += "  io         " + r.io_backend + (r.io_backend_reason.empty() ? "" : " (" + r.io_backend_reason + ")") + "\n";
+    out += "  io         " + r.io_backend +
+           (r.io_backend_reason.empty() ? "" : " (" + r.io_backend_reason + ")") + "\n";
   out += "  errors     " + std::to_string(r.totals.errors);
   if (r.totals.requests != 0)
     out += " (" +

@@ -190,7 +190,8 @@ loadgen::load_result parse_load_report(const std::string& text) {
     r.elapsed_seconds = json::value_to<double>(field(root, "elapsed_s"));
     r.interrupted = field(root, "interrupted").as_bool();
     // Reports from before the io_uring back end have neither field.
-    if (auto it = root.find("io_backend"); it != root.end()) r.io_backend = json::value_to<std::string>(it->value());
+    if (auto it = root.find("io_backend"); it != root.end())
+      r.io_backend = json::value_to<std::string>(it->value());
     if (auto it = root.find("io_backend_reason"); it != root.end())
       r.io_backend_reason = json::value_to<std::string>(it->value());
     r.totals = parse_counters(field(root, "totals").as_object());

@@ -376,7 +376,8 @@ void connection::check_deadline(time_point now) {
 }
 
 void connection::on_completion(const uring::completion& c) {
-  if (w_.stopping() || (c.tag >> 8 & 0xFFFFFFu) != (transport_.attempt() & 0xFFFFFFu)) return;  // an earlier socket's
+  if (w_.stopping() || (c.tag >> 8 & 0xFFFFFFu) != (transport_.attempt() & 0xFFFFFFu))
+    return;  // an earlier socket's
   transport_.settled(c.tag, c.more);
   const auto op = static_cast<ring_op>(c.tag & 0xFFu);
   if (op == ring_op::backoff) {

@@ -51,7 +51,8 @@ backend_choice choose_backend(const load_options& options) {
   if (options.url.tls) return {false, "https runs on epoll (OpenSSL drives the socket)"};
   std::string why = uring::unavailable();
   if (why.empty()) return {true, ""};
-  if (options.io == io_choice::uring) throw usage_error("--io uring: " + why + " (--io auto falls back to epoll)");
+  if (options.io == io_choice::uring)
+    throw usage_error("--io uring: " + why + " (--io auto falls back to epoll)");
   return {false, std::move(why)};
 }
 

@@ -22,14 +22,19 @@ constexpr unsigned short buffer_group = 0;
 constexpr std::uint64_t untagged = ~std::uint64_t{0};  // cancels and closes: nobody waits for them
 
 unsigned pow2_within(std::size_t n, unsigned low, unsigned high) {
-  return static_cast<unsigned>(std::clamp<std::size_t>(std::bit_ceil(std::max<std::size_t>(n, 1)), low, high));
+  return static_cast<unsigned>(
+      std::clamp<std::size_t>(std::bit_ceil(std::max<std::size_t>(n, 1)), low, high));
 }
 
-std::string errno_text(const char* what, int error) { return std::string(what) + ": " + std::strerror(error); }
+std::string errno_text(const char* what, int error) {
+  return std::string(what) + ": " + std::strerror(error);
+}
 
 // liburing 2.3 declares io_uring_enable_rings() but does not export it.
 int enable_rings(io_uring& ring) {
-  return syscall(__NR_io_uring_register, ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0) == 0 ? 0 : -errno;
+  return syscall(__NR_io_uring_register, ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0) == 0
+             ? 0
+             : -errno;
 }
 
 // Why the kernel said no, when the administrator switched io_uring off.
@@ -51,10 +56,13 @@ uring::uring(std::size_t connections) {
   params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER |
                  IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED;
   params.cq_entries = pow2_within(buffer_count_ + 4 * connections, 1024, 65536);
-  if (const int rc = io_uring_queue_init_params(pow2_within(2 * connections, 256, 4096), &ring_, &params); rc < 0)
-    throw std::runtime_error(errno_text("io_uring_queue_init", -rc) + disabled_note());
+  if (const int rc = io_uring_queue_init_params(pow2_within(2 * connections, 256, 4096), &ring_, &params);
+      rc < 0)
+    throw std::runtime_error(errno_text("io_uring_queue_init", -rc) +
+                             (rc == -EINVAL ? " (DEFER_TASKRUN needs Linux 6.1+)" : disabled_note()));
   buffer_ring_bytes_ = buffer_count_ * sizeof(io_uring_buf);
-  void* ring_memory = mmap(nullptr, buffer_ring_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  void* ring_memory =
+      mmap(nullptr, buffer_ring_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
   if (ring_memory == MAP_FAILED) {
     io_uring_queue_exit(&ring_);
     throw std::runtime_error(errno_text("mmap", errno));
@@ -100,8 +108,8 @@ std::string uring::unavailable() {
     io_uring_cqe* cqe = nullptr;
     __kernel_timespec limit{1, 0};
     const int rc = wrote ? io_uring_wait_cqe_timeout(&probe.ring_, &cqe, &limit) : -EIO;
-    const bool works = rc == 0 && cqe->res == 1 && (cqe->flags & IORING_CQE_F_MORE) &&
-                       (cqe->flags & IORING_CQE_F_BUFFER);
+    const bool works =
+        rc == 0 && cqe->res == 1 && (cqe->flags & IORING_CQE_F_MORE) && (cqe->flags & IORING_CQE_F_BUFFER);
     ::close(pair[0]);
     ::close(pair[1]);
     if (!works) return "io_uring lacks multishot receive into provided buffers (Linux 6.0+)";
@@ -120,7 +128,8 @@ void uring::start(handler h, void* owner) {
 }
 
 void uring::run_once(std::chrono::steady_clock::time_point until) {
-  const auto left = std::max(until - std::chrono::steady_clock::now(), std::chrono::steady_clock::duration{0});
+  const auto left =
+      std::max(until - std::chrono::steady_clock::now(), std::chrono::steady_clock::duration{0});
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
   __kernel_timespec wait{ns / 1'000'000'000, ns % 1'000'000'000};
   io_uring_cqe* first = nullptr;

@@ -2,6 +2,7 @@
 // and what it records per response.
 #include "worker.hpp"
 
+#include <boost/asio/post.hpp>
 #include <cmath>
 
 #include "run_state.hpp"

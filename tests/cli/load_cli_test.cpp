@@ -167,15 +167,18 @@ TEST_CASE("bad flags and plans are one-line errors with exit 2", "[load]") {
   std::filesystem::remove(plan);
 }
 
-TEST_CASE("I/O back ends: --io runs the one asked for and reports it, a refused io_uring falls back (auto) or fails (uring)",
-          "[load]") {
+TEST_CASE(
+    "I/O back ends: --io runs the one asked for and reports it, a refused io_uring falls back (auto) or "
+    "fails (uring)",
+    "[load]") {
   const auto json = temp_path("io.json");
   struct run {
     watchpost::testing::command_result command;
     loadgen::load_result report;
   };
   auto load = [&](const std::string& io, const std::map<std::string, std::string>& env) {
-    run r{run_watchpost({"load", target().http_url("/"), "-n", "200", "-c", "4", "--io", io, "--json", json}, env),
+    run r{run_watchpost({"load", target().http_url("/"), "-n", "200", "-c", "4", "--io", io, "--json", json},
+                        env),
           {}};
     INFO(io << ": " << r.command.err);
     if (std::filesystem::exists(json)) r.report = exporters::read_load_report_file(json);
@@ -214,7 +217,8 @@ TEST_CASE("I/O back ends: --io runs the one asked for and reports it, a refused 
   CHECK(fallback.report.io_backend == "epoll");
   CHECK_THAT(fallback.report.io_backend_reason, Catch::Contains("WATCHPOST_IO_URING=0"));
   CHECK(fallback.report.totals.requests == 200);
-  CHECK_THAT(fallback.command.out, Catch::Contains("  io         epoll (io_uring refused by WATCHPOST_IO_URING=0)"));
+  CHECK_THAT(fallback.command.out,
+             Catch::Contains("  io         epoll (io_uring refused by WATCHPOST_IO_URING=0)"));
   const auto error = load("uring", refused);
   CHECK(error.command.exit_code == 2);
   CHECK(one_line(error.command.err));
@@ -227,7 +231,8 @@ TEST_CASE("a refused target gives connect errors and ends on time", "[load]") {
                             probes::failure_kind::connect);
 }
 
-TEST_CASE("a server that resets or garbles every response gives reset or protocol errors and ends on time", "[load]") {
+TEST_CASE("a server that resets or garbles every response gives reset or protocol errors and ends on time",
+          "[load]") {
   // /reset sends a head and 10 body bytes, then resets the connection.
   check_every_request_fails(target().http_url("/reset"), {"-c", "4"}, probes::failure_kind::reset);
 
@@ -359,7 +364,8 @@ TEST_CASE("stages ramp connections (closed) and the rate (open) and set the run 
   std::filesystem::remove(temp_path("stages.json"));
 }
 
-TEST_CASE("plan expect: a failing json assertion on a 10% sample counts exactly, as kind assertion", "[load]") {
+TEST_CASE("plan expect: a failing json assertion on a 10% sample counts exactly, as kind assertion",
+          "[load]") {
   // 1000 requests on 2 threads: each samples its 1st, 11th, 21st... response: 50 + 50.
   auto r = run_plan("json-sample",
                     "threads: 2\nconnections: 4\ncount: 1000\n"

@@ -88,7 +88,8 @@ TEST_CASE("abort-on-fail does not abort a whole-run latency gate before the firs
   CHECK(r.report.totals.requests >= 2);
 }
 
-TEST_CASE("open model: sends no connection was free for are dropped, reported and fail error_rate", "[load]") {
+TEST_CASE("open model: sends no connection was free for are dropped, reported and fail error_rate",
+          "[load]") {
   // One connection carries about 10 requests/s of /delay/100; the schedule asks for 50/s.
   auto r = run_load("dropped", {load_target().http_url("/delay/100"), "--rate", "50", "-c", "1", "-d", "3s",
                                 "--timeout", "500ms", "--threshold", "error_rate<1%"});
@@ -158,7 +159,8 @@ TEST_CASE("interim responses: the final status counts, 101 and endless 1xx are p
   CHECK(errors_of(switching.report, probes::failure_kind::protocol) == 10);
 }
 
-TEST_CASE("a fast endless body cannot hold a worker: -d and --timeout still end it, http and https", "[load]") {
+TEST_CASE("a fast endless body cannot hold a worker: -d and --timeout still end it, http and https",
+          "[load]") {
   for (const auto& url :
        {load_target().http_url("/hostile/endless-body"), load_target().https_url("/hostile/endless-body")}) {
     INFO(url);

@@ -64,7 +64,7 @@ struct load_options {
   probes::tls_options tls;                                // https: verification on unless insecure
   unsigned shard_index = 0, shard_count = 1;              // this process runs share i of n
   run_parameters parameters;                              // echoed into the result
-  probes::redactor secrets;  // the plan's ${env:...} values, masked in failure messages
+  probes::redactor secrets;             // the plan's ${env:...} values, masked in failure messages
   io_choice io = io_choice::automatic;  // --io; `uring` where io_uring is refused is a usage error
 };
 
