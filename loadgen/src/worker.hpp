@@ -1,7 +1,7 @@
 #pragma once
-// One worker: one io_context on one OS thread, owning its connections, interval histograms and
-// counters (wrk2). Connections call the inline hot-path services below; nothing is shared with
-// other workers but the read-only plan and target.
+// One worker: one OS thread running its io_uring loop (plain http) or its io_context (epoll),
+// owning its connections, interval histograms and counters (wrk2). Connections call the inline hot-path
+// services below; nothing is shared with other workers but the read-only plan and target.
 #include <array>
 #include <atomic>
 #include <boost/asio/io_context.hpp>

@@ -1,8 +1,8 @@
 #pragma once
-// The load engine: one io_context and one OS thread per worker, each owning its connections,
-// interval histograms and counters (wrk2). Workers hand a completed second to the main thread
-// once a second (one post, no locks in the hot path); the main thread merges them into the
-// run's series and totals and calls the observer. The engine prints nothing.
+// The load engine: one OS thread per worker (its I/O on io_uring or on an epoll io_context), each
+// owning its connections, interval histograms and counters (wrk2). Workers hand a completed second to the
+// main thread once a second (one post, no locks in the hot path); the main thread merges them into the run's
+// series and totals and calls the observer. The engine prints nothing.
 //
 // What every intended request becomes, so that nothing is lost unreported:
 // - a response or an error (counters::requests, errors by kind);
