@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "watchpost/agent/shard.hpp"
 #include "watchpost/common/duration.hpp"
 #include "watchpost/probes/check.hpp"
 #include "watchpost/probes/dns_resolver.hpp"
@@ -119,6 +120,9 @@ struct agent_config {
   // Outbox depth limit: events raised beyond it are dropped and counted (a receiver down for
   // days must not fill state_dir).
   std::size_t max_outbox_events = 10000;
+  // `shard: "i/N"` or "auto/N": the agent probes only its share of `targets` (shard.hpp). The
+  // command line's --shard wins over it; absent, one shard holds all.
+  std::optional<shard_spec> shard;
   std::vector<target_config> targets;
 };
 
