@@ -25,12 +25,7 @@ int run_agent_command(const args& argv) {
   if (!vm.count("config")) throw usage_error("missing CONFIG.yaml (usage: watchpost agent CONFIG.yaml)");
   agent::run_options run;
   run.config_path = vm["config"].as<std::string>();
-  if (vm.count("shard")) {
-    auto parsed = agent::parse_shard(vm["shard"].as<std::string>());
-    if (auto* error = std::get_if<std::string>(&parsed)) throw usage_error("--shard " + *error);
-    run.shard = std::get<agent::shard_spec>(std::move(parsed));
-    run.shard->origin = "--shard";
-  }
+  if (vm.count("shard")) run.shard = shard_option(vm["shard"].as<std::string>());
   const std::string format = vm["log-format"].as<std::string>();
   if (format == "json")
     run.logs = agent::log_format::json;

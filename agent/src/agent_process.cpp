@@ -9,7 +9,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
-#include <cstdlib>
 #include <map>
 
 #include "event_pipeline.hpp"
@@ -32,23 +31,6 @@ constexpr auto snapshot_period = std::chrono::seconds(5);
 // Uptime windows of targets without an SLO are written less often: at 10,000 targets the
 // file is tens of MB. SIGTERM and reloads always write them; a kill -9 loses at most this.
 constexpr int uptime_snapshot_every = 60;  // snapshot periods: 5 minutes
-
-struct shard_selection {
-  shard_assignment shard;
-  std::size_t all_targets = 0;  // in the file, before the selection
-};
-
-// Keeps the targets of this agent's shard (the flag wins over the file's shard:). Throws
-// usage_error when an auto/N finds no ordinal in the pod name.
-shard_selection keep_own_targets(agent_config& config, const std::optional<shard_spec>& flag) {
-  const shard_spec spec = flag ? *flag : config.shard.value_or(shard_spec{});
-  const shard_selection selected{resolve_shard(spec, std::getenv("POD_NAME"), std::getenv("HOSTNAME")),
-                                 config.targets.size()};
-  std::erase_if(config.targets, [&](const target_config& t) {
-    return shard_of(t.name, selected.shard.count) != selected.shard.index;
-  });
-  return selected;
-}
 
 // "shard 1/3: 10 of 31 targets"; a warning when the shard got none of them.
 void log_shard(const shard_selection& s, std::size_t own) {
@@ -180,7 +162,7 @@ class agent_process {
     shard_selection shard;
     try {
       agent_config loaded = load_config(options_.config_path);
-      shard = keep_own_targets(loaded, options_.shard);
+      shard = keep_shard_targets(loaded, options_.shard);
       next = std::make_shared<const agent_config>(std::move(loaded));
     } catch (const std::exception& e) {
       metrics_.reloads(false).Increment();
@@ -238,7 +220,7 @@ class agent_process {
 int run_agent(const run_options& options) {
   set_log_format(options.logs);
   agent_config config = load_config(options.config_path);
-  const shard_selection shard = keep_own_targets(config, options.shard);
+  const shard_selection shard = keep_shard_targets(config, options.shard);
   agent_process process(options, std::move(config), shard);
   return process.run();
 }

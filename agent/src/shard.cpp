@@ -1,7 +1,9 @@
 #include "watchpost/agent/shard.hpp"
 
 #include <charconv>
+#include <cstdlib>
 
+#include "watchpost/agent/config.hpp"
 #include "watchpost/common/exit_error.hpp"
 
 namespace watchpost::agent {
@@ -86,6 +88,16 @@ unsigned jump_consistent_hash(std::uint64_t key, unsigned buckets) {
 
 unsigned shard_of(std::string_view name, unsigned count) {
   return jump_consistent_hash(fnv1a_64(name), count);
+}
+
+shard_selection keep_shard_targets(agent_config& config, const std::optional<shard_spec>& flag) {
+  const shard_spec spec = flag ? *flag : config.shard.value_or(shard_spec{});
+  const shard_selection selected{resolve_shard(spec, std::getenv("POD_NAME"), std::getenv("HOSTNAME")),
+                                 config.targets.size()};
+  std::erase_if(config.targets, [&](const target_config& t) {
+    return shard_of(t.name, selected.shard.count) != selected.shard.index;
+  });
+  return selected;
 }
 
 }  // namespace watchpost::agent

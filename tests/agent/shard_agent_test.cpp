@@ -154,3 +154,29 @@ TEST_CASE("an agent whose shard holds no target starts, warns and says so") {
   const auto other = testing::run_watchpost({"agent", config, "--shard", "1/2"}, {}, 1000ms);
   CHECK(other.err.find(" info \"shard 1/2: 1 of 1 targets\"") != std::string::npos);
 }
+
+TEST_CASE("check-config --shard lists the targets of that shard") {
+  const auto dir = temp_dir("shard-check");
+  const std::string config = dir + "/agent.yaml";
+  std::string text = "targets:\n";
+  for (int i = 0; i < target_count; ++i)
+    text += "  - name: " + target_name(i) + "\n    url: http://127.0.0.1:1/\n";
+  write_text(config, text);
+  for (unsigned index = 0; index < 3; ++index) {
+    const auto run =
+        testing::run_watchpost({"check-config", config, "--shard", std::to_string(index) + "/3"});
+    CHECK(run.exit_code == 0);
+    const auto own = names_of_shard(index, 3);
+    std::string expected = config + ": ok (agent config: 30 targets, listen 127.0.0.1:9464)\nshard " +
+                           std::to_string(index) + "/3: " + std::to_string(own.size()) + " of 30 targets\n";
+    for (int i = 0; i < target_count; ++i)
+      if (own.contains(target_name(i))) expected += "  " + target_name(i) + "\n";
+    CHECK(run.out == expected);
+  }
+  const std::string suite = dir + "/suite.yaml";
+  write_text(suite, "checks:\n  - name: home\n    url: http://127.0.0.1:1/\n");
+  const auto run = testing::run_watchpost({"check-config", suite, "--shard", "0/3"});
+  CHECK(run.exit_code == 2);
+  CHECK(run.err == "watchpost check-config: --shard lists the targets of an agent config; " + suite +
+                       " is a smoke suite\n");
+}

@@ -127,6 +127,14 @@ struct agent_config {
 };
 
 agent_config load_config(const std::string& path);
+
+struct shard_selection {
+  shard_assignment shard;
+  std::size_t all_targets = 0;  // in the file, before the selection
+};
+// Keeps only the targets of the agent's shard, in config order: `flag` (--shard) wins over
+// config.shard; auto/N reads $POD_NAME and $HOSTNAME. Throws usage_error (see resolve_shard).
+shard_selection keep_shard_targets(agent_config& config, const std::optional<shard_spec>& flag);
 agent_config parse_config(const std::string& yaml_text, const std::string& name);
 
 // "4s", "5m", "1h", "30d", "250ms": the window label used in metrics and events.
