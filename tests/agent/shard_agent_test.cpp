@@ -61,7 +61,7 @@ std::string shard_series(unsigned index, unsigned count) {
 
 }  // namespace
 
-TEST_CASE("three sharded agents over one config probe every target exactly once; a reload reassigns") {
+TEST_CASE("three sharded agents over one config probe every target exactly once, and a reload reassigns") {
   testing::test_target target({"--no-tls"});
   const auto dir = temp_dir("shard");
   // One target list; a state_dir per replica, as a StatefulSet gives each pod its own volume.

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <catch2/catch.hpp>
+#include <cstdlib>
 
 #include "watchpost/agent/config.hpp"
 #include "watchpost/common/config_file.hpp"
@@ -132,4 +133,21 @@ TEST_CASE("the config's shard: key is checked at its position and resolved later
       CHECK(std::string(e.what()) == message);
     }
   }
+}
+
+TEST_CASE("without --shard or shard:, the agent keeps every target whatever the pod name") {
+  ::unsetenv("POD_NAME");
+  ::unsetenv("HOSTNAME");
+  std::string text = "targets:\n";
+  for (int i = 0; i < 10; ++i) text += "  - name: " + name_of(i) + "\n    url: http://127.0.0.1:1/\n";
+  auto config = parse_config(text, "agent.yaml");
+  const auto selected = keep_shard_targets(config, std::nullopt);
+  CHECK(selected.shard == shard_assignment{0, 1});
+  CHECK(selected.all_targets == 10);
+  CHECK(config.targets.size() == 10);
+  // The flag wins over the file's key.
+  auto sharded = parse_config("shard: 0/2\n" + text, "agent.yaml");
+  CHECK(keep_shard_targets(sharded, shard_spec{1u, 2, "--shard"}).shard == shard_assignment{1, 2});
+  for (const auto& t : sharded.targets) CHECK(shard_of(t.name, 2) == 1);
+  CHECK_FALSE(sharded.targets.empty());
 }

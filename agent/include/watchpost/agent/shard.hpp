@@ -14,8 +14,9 @@ namespace watchpost::agent {
 inline constexpr unsigned max_shard_count = 1000;
 
 // `--shard i/N` or `shard: "i/N"`: 0-based i < N, or auto/N (i from the StatefulSet ordinal).
+// The default, 0/1, is every target.
 struct shard_spec {
-  std::optional<unsigned> index;  // nullopt: auto
+  std::optional<unsigned> index = 0;  // nullopt: auto
   unsigned count = 1;
   std::string origin;  // "--shard" or "FILE:LINE:COL: shard", for the errors of resolve_shard
   bool operator==(const shard_spec&) const = default;
