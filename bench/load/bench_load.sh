@@ -4,7 +4,7 @@
 # watchpost/peer of each, as the median of ROUNDS alternating rounds.
 #
 #   bench/load/bench_load.sh [path/to/watchpost]
-#   env: ROUNDS=5 DURATION=5 CASES="c64 c10000 rate" RATE=20000 PEERS="wrk h2load ab"
+#   env: ROUNDS=5 DURATION=5 CASES="c64 c10000 rate" RATE=10000 PEERS="wrk h2load ab"
 #        IO=uring|epoll (passed as `watchpost load --io`; unset: the flag is left out)
 #
 # Cases: cN is the closed model at -t1 -cN (the open-file limit is raised for c10000); `rate` is
@@ -23,7 +23,7 @@ watchpost=${1:-${WATCHPOST:-$here/../../build/cli/watchpost}}
 rounds=${ROUNDS:-5}
 duration=${DURATION:-5}
 cases=${CASES:-"c64 c10000 rate"}
-rate=${RATE:-20000}
+rate=${RATE:-10000}
 peers=${PEERS:-"wrk h2load ab"}
 io_flag=()
 [ -n "${IO:-}" ] && io_flag=(--io "$IO")
