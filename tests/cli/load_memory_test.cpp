@@ -54,13 +54,14 @@ long load_peak_kib(unsigned connections) {
     const int null = open("/dev/null", O_WRONLY);
     dup2(null, STDOUT_FILENO);
     dup2(null, STDERR_FILENO);
-    ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
+    if (ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) != 0) _exit(126);
     raise(SIGSTOP);
     execv(argv[0], argv.data());
     _exit(127);
   }
   int status = 0;
   waitpid(pid, &status, 0);  // stopped before the exec
+  if (!WIFSTOPPED(status)) FAIL("ptrace refused: the child exited with " << WEXITSTATUS(status));
   ptrace(PTRACE_SETOPTIONS, pid, nullptr, PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL);
   ptrace(PTRACE_CONT, pid, nullptr, nullptr);
   long peak = 0;
@@ -74,6 +75,7 @@ long load_peak_kib(unsigned connections) {
   INFO("-c" << connections);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
+  CHECK(peak > 0);  // the exit stop was seen
   return peak;
 }
 
