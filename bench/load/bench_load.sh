@@ -112,6 +112,7 @@ run_watchpost() {
   [ "$1" = rate ] && args=(-t1 -c64 --rate "$rate")
   local m
   m=$(measured "$watchpost" load "$url" "${args[@]}" "${io_flag[@]}" -d "${duration}s" -q --json "$work/wp.json")
+  [ -s "$work/wp.json" ] || head -n 3 "$work/out.txt" >&2  # no report: say why (e.g. an unknown --io)
   echo "$(python3 -c "import json,sys; print(round(json.load(open(sys.argv[1]))['rps'],1))" "$work/wp.json" \
     2>/dev/null || echo 0) $m"
   rm -f "$work/wp.json"
