@@ -102,7 +102,6 @@ measured() {
   taskset -c 1 /usr/bin/time -f '%U %S %M' -o "$work/time.txt" "$@" >"$work/out.txt" 2>&1 || true
   # The last line: time(1) puts "Command exited with non-zero status N" before it.
   tail -n 1 "$work/time.txt" | awk '{printf "%.2f %d\n", $1 + $2, $3}'
-
 }
 field() { awk "$1" "$work/out.txt"; }
 
