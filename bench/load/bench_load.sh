@@ -59,6 +59,8 @@ trap cleanup EXIT INT TERM
 
 mkdir -p "$work/www" "$work/logs" "$work/tmp"
 printf 'hello from nginx, a small static file for load benchmarks\n' > "$work/www/index.html"
+# nginx's workers run as nobody when started by root: mktemp's 0700 would make every answer a 403.
+chmod 755 "$work" "$work/www"
 cat > "$work/nginx.conf" <<CONF
 worker_processes 1;
 daemon off;
