@@ -167,10 +167,12 @@ void agent_metrics::count_result(target_metrics& m, std::size_t check, probes::f
 }
 
 void agent_metrics::observe_phase(target_metrics& m, std::size_t phase, double seconds) {
-  if (m.histograms == phase_histograms::none || (m.histograms == phase_histograms::total && phase + 1 != probe_phases.size()))
+  if (m.histograms == phase_histograms::none ||
+      (m.histograms == phase_histograms::total && phase + 1 != probe_phases.size()))
     return;
   if (!m.duration[phase])
-    m.duration[phase] = &duration_.Add(with(m.labels, {{"phase", std::string(probe_phases[phase])}}), m.buckets);
+    m.duration[phase] =
+        &duration_.Add(with(m.labels, {{"phase", std::string(probe_phases[phase])}}), m.buckets);
   m.duration[phase]->Observe(seconds);
 }
 

@@ -32,7 +32,8 @@ int main(int argc, char** argv) {
   auto& success = pm::BuildGauge().Name("watchpost_probe_success").Help("h").Register(*registry);
   auto& total = pm::BuildCounter().Name("watchpost_probe_total").Help("h").Register(*registry);
   auto& uptime = pm::BuildGauge().Name("watchpost_uptime_ratio").Help("h").Register(*registry);
-  auto& duration = pm::BuildHistogram().Name("watchpost_probe_duration_seconds").Help("h").Register(*registry);
+  auto& duration =
+      pm::BuildHistogram().Name("watchpost_probe_duration_seconds").Help("h").Register(*registry);
   const pm::Histogram::BucketBoundaries buckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
   for (int i = 0; i < n; ++i) {
     const std::string target = "target-" + std::to_string(i);
@@ -59,6 +60,6 @@ int main(int argc, char** argv) {
     ours = std::min(ours, ms_since(t0));
     bytes = b.size();
   }
-  std::printf("targets=%d bytes=%zu collect_ms=%.1f text_serializer_ms=%.1f prometheus_text_ms=%.1f\n", n, bytes,
-              collect, theirs, ours);
+  std::printf("targets=%d bytes=%zu collect_ms=%.1f text_serializer_ms=%.1f prometheus_text_ms=%.1f\n", n,
+              bytes, collect, theirs, ours);
 }

@@ -196,10 +196,14 @@ TEST_CASE("phase_histograms and duration_buckets apply globally, a target's own 
             .starts_with("bad.yaml:1:25: duration_buckets must be strictly increasing"));
   CHECK(error_of("duration_buckets: [0, 1]\ntargets: []\n")
             .starts_with("bad.yaml:1:20: duration bucket must be a positive number of seconds"));
-  CHECK(error_of("duration_buckets: [1, .inf]\ntargets: []\n").starts_with("bad.yaml:1:23: duration bucket must be a number"));
-  CHECK(error_of("duration_buckets: [1, x]\ntargets: []\n").starts_with("bad.yaml:1:23: duration bucket must be a number"));
-  CHECK(error_of("duration_buckets: []\ntargets: []\n").starts_with("bad.yaml:1:19: duration_buckets needs 1..30 bounds"));
+  CHECK(error_of("duration_buckets: [1, .inf]\ntargets: []\n")
+            .starts_with("bad.yaml:1:23: duration bucket must be a number"));
+  CHECK(error_of("duration_buckets: [1, x]\ntargets: []\n")
+            .starts_with("bad.yaml:1:23: duration bucket must be a number"));
+  CHECK(error_of("duration_buckets: []\ntargets: []\n")
+            .starts_with("bad.yaml:1:19: duration_buckets needs 1..30 bounds"));
   std::string many = "duration_buckets: [1";
   for (int i = 2; i <= 31; ++i) many += ", " + std::to_string(i);
-  CHECK(error_of(many + "]\ntargets: []\n").starts_with("bad.yaml:1:19: duration_buckets needs 1..30 bounds"));
+  CHECK(
+      error_of(many + "]\ntargets: []\n").starts_with("bad.yaml:1:19: duration_buckets needs 1..30 bounds"));
 }

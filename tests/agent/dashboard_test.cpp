@@ -134,7 +134,8 @@ TEST_CASE("the Grafana dashboard has the key panels, each querying only the spec
     return p.at("title") == "Latency by phase (p95)";
   });
   REQUIRE(phase_panel != panels.end());
-  CHECK_THAT(std::string(phase_panel->at("description").as_string()), Catch::Contains("phase_histograms: all"));
+  CHECK_THAT(std::string(phase_panel->at("description").as_string()),
+             Catch::Contains("phase_histograms: all"));
   const auto failures = queries_by_title["Failures by reason"];
   REQUIRE(failures.size() == 1);
   CHECK_THAT(failures[0], Catch::Contains("by (target, result)") &&

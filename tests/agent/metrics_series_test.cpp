@@ -49,14 +49,14 @@ TEST_CASE("series per target: 18 by default, fewer or more by phase_histograms a
   const auto probe = [&](const std::string& name, const std::string& path, const std::string& extra) {
     return "  - { name: " + name + ", url: '" + target.http_url(path) + "', interval: 100ms" + extra + " }\n";
   };
-  write_text(dir + "/agent.yaml",
-             "listen: 127.0.0.1:0\nstate_dir: " + dir + "/state\ntargets:\n" + probe("default", "/health", "") +
-                 probe("failing", "/status/500", "") + probe("none", "/health", ", phase_histograms: none") +
-                 probe("short", "/health", ", duration_buckets: [0.1, 1]") +
-                 probe("all", "/health", ", phase_histograms: all") +
-                 probe("slo", "/health",
-                       ", slo: { availability: 99%, window: 1h, min_requests: 1 }, "
-                       "on_breach: [ { webhook: 'http://127.0.0.1:1/hook' } ]"));
+  write_text(dir + "/agent.yaml", "listen: 127.0.0.1:0\nstate_dir: " + dir + "/state\ntargets:\n" +
+                                      probe("default", "/health", "") + probe("failing", "/status/500", "") +
+                                      probe("none", "/health", ", phase_histograms: none") +
+                                      probe("short", "/health", ", duration_buckets: [0.1, 1]") +
+                                      probe("all", "/health", ", phase_histograms: all") +
+                                      probe("slo", "/health",
+                                            ", slo: { availability: 99%, window: 1h, min_requests: 1 }, "
+                                            "on_breach: [ { webhook: 'http://127.0.0.1:1/hook' } ]"));
   running_agent agent(dir + "/agent.yaml");
   std::string metrics;
   // Until every lazily added series had its chance: a failure counted, every phase of a plain-http

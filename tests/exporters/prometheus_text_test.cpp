@@ -65,8 +65,19 @@ std::string ours(const std::vector<pm::MetricFamily>& families) {
   return out;
 }
 
-const double gauge_values[] = {0.1,    -2.5,   1700000000.0, 0.30000000000000004, 1e-300, 1e300, 2.5e-5,
-                               -1e-12, 1.0e17, 9007199254740994.0, inf, -inf, std::numeric_limits<double>::quiet_NaN()};
+const double gauge_values[] = {0.1,
+                               -2.5,
+                               1700000000.0,
+                               0.30000000000000004,
+                               1e-300,
+                               1e300,
+                               2.5e-5,
+                               -1e-12,
+                               1.0e17,
+                               9007199254740994.0,
+                               inf,
+                               -inf,
+                               std::numeric_limits<double>::quiet_NaN()};
 
 // Every metric type, labels needing escapes, values at the edges of what a double spells.
 std::shared_ptr<pm::Registry> every_type() {
@@ -79,7 +90,8 @@ std::shared_ptr<pm::Registry> every_type() {
   for (std::size_t i = 0; i < std::size(gauge_values); ++i)
     gauges.Add({{"i", std::to_string(i)}}).Set(gauge_values[i]);
   auto& histograms = pm::BuildHistogram().Name("h_seconds").Help("Durations").Register(*registry);
-  auto& h = histograms.Add({{"target", "t\\1"}}, pm::Histogram::BucketBoundaries{1e-6, 0.005, 0.25, 1, 2.5, 1e9});
+  auto& h =
+      histograms.Add({{"target", "t\\1"}}, pm::Histogram::BucketBoundaries{1e-6, 0.005, 0.25, 1, 2.5, 1e9});
   for (double v : {1e-7, 0.003, 0.2, 0.2, 3.0, 5e9}) h.Observe(v);
   histograms.Add({}, pm::Histogram::BucketBoundaries{0.5});  // no observation, no labels
   auto& summaries = pm::BuildSummary().Name("s").Help("Quantiles").Register(*registry);
@@ -121,7 +133,8 @@ TEST_CASE("the text writer renders what prometheus-cpp's TextSerializer renders,
   CHECK(samples == 3 + 13 + (2 + 7) + (2 + 2) + (2 + 2) + (2 + 1));
 }
 
-TEST_CASE("the text writer escapes label values and HELP, spells +Inf, -Inf and NaN, and reads back exactly") {
+TEST_CASE(
+    "the text writer escapes label values and HELP, spells +Inf, -Inf and NaN, and reads back exactly") {
   const std::string text = ours(every_type()->Collect());
   INFO(text);
   CHECK(text.find("c_total{path=\"C:\\\\dir\",quote=\"say \\\"hi\\\"\"} 3\n") != std::string::npos);
