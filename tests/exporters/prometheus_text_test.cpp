@@ -137,21 +137,26 @@ TEST_CASE(
     "the text writer escapes label values and HELP, spells +Inf, -Inf and NaN, and reads back exactly") {
   const std::string text = ours(every_type()->Collect());
   INFO(text);
-  CHECK(text.find("c_total{path=\"C:\\\\dir\",quote=\"say \\\"hi\\\"\"} 3\n") != std::string::npos);
-  CHECK(text.find("c_total{multi=\"line one\\nline two\"} 1000000\n") != std::string::npos);
-  CHECK(text.find("c_total 123456789012\n") != std::string::npos);
-  CHECK(text.find("g{i=\"2\"} 1700000000\n") != std::string::npos);
-  CHECK(text.find("g{i=\"3\"} 0.30000000000000004\n") != std::string::npos);  // theirs: 0.3
-  CHECK(text.find("g{i=\"4\"} 1e-300\n") != std::string::npos);
-  CHECK(text.find("g{i=\"5\"} 1e+300\n") != std::string::npos);
-  CHECK(text.find("g{i=\"10\"} +Inf\n") != std::string::npos);
-  CHECK(text.find("g{i=\"11\"} -Inf\n") != std::string::npos);
-  CHECK(text.find("g{i=\"12\"} NaN\n") != std::string::npos);
-  CHECK(text.find("h_seconds_bucket{target=\"t\\\\1\",le=\"1e-06\"} 1\n") != std::string::npos);
-  CHECK(text.find("h_seconds_bucket{target=\"t\\\\1\",le=\"1000000000\"} 5\n") != std::string::npos);
-  CHECK(text.find("h_seconds_bucket{target=\"t\\\\1\",le=\"+Inf\"} 6\n") != std::string::npos);
-  CHECK(text.find("h_seconds_bucket{le=\"+Inf\"} 0\n") != std::string::npos);
-  CHECK(text.find("s{k=\"empty\",quantile=\"0.5\"} NaN\n") != std::string::npos);
+  for (const char* line : {
+           "c_total{path=\"C:\\\\dir\",quote=\"say \\\"hi\\\"\"} 3\n",
+           "c_total{multi=\"line one\\nline two\"} 1000000\n",
+           "c_total 123456789012\n",
+           "g{i=\"2\"} 1700000000\n",
+           "g{i=\"3\"} 0.30000000000000004\n",  // theirs: 0.3
+           "g{i=\"4\"} 1e-300\n",
+           "g{i=\"5\"} 1e+300\n",
+           "g{i=\"10\"} +Inf\n",
+           "g{i=\"11\"} -Inf\n",
+           "g{i=\"12\"} NaN\n",
+           "h_seconds_bucket{target=\"t\\\\1\",le=\"1e-06\"} 1\n",
+           "h_seconds_bucket{target=\"t\\\\1\",le=\"1000000000\"} 5\n",
+           "h_seconds_bucket{target=\"t\\\\1\",le=\"+Inf\"} 6\n",
+           "h_seconds_bucket{le=\"+Inf\"} 0\n",
+           "s{k=\"empty\",quantile=\"0.5\"} NaN\n",
+       }) {
+    INFO(line);
+    CHECK(text.find(line) != std::string::npos);
+  }
 
   // Every gauge reads back as the very double that was set (g{i="<index>"}).
   std::size_t gauges = 0;
