@@ -186,9 +186,9 @@ probes::expectation parse_expect(const config_file& file, const YAML::Node& node
   return e;
 }
 
-// phase_histograms: none|total|all and duration_buckets: [seconds, ...] (strictly increasing,
-// positive, finite (number() refuses inf and nan): a bucket layout Prometheus' histogram_quantile can use),
-// at the top level and per target; `out` holds the inherited values.
+// phase_histograms: none|total|all and duration_buckets: [seconds, ...], at the top level and per
+// target; `out` holds the inherited values. Buckets must be positive and strictly increasing (a
+// layout histogram_quantile can use); number() already refuses inf and nan.
 void parse_metrics_keys(const config_file& file, mapping_reader& m, metrics_config& out) {
   if (auto n = m.optional("phase_histograms")) {
     const std::string v = file.string(*n, "phase_histograms");

@@ -110,6 +110,7 @@ std::unique_ptr<target_metrics> agent_metrics::add_target(const target_config& t
     check_metrics c;
     c.name = name;
     c.success = &success_.Add(with(base, {{"check", name}}));
+    static_assert(probe_results[0] == "ok");
     c.total[0] = &total_.Add(with(base, {{"check", name}, {"result", std::string(probe_results[0])}}));
     m->checks.push_back(c);
   }
