@@ -186,8 +186,39 @@ probes::expectation parse_expect(const config_file& file, const YAML::Node& node
   return e;
 }
 
+// phase_histograms: none|total|all and duration_buckets: [seconds, ...], at the top level and per
+// target; `out` holds the inherited values. Buckets must be positive and strictly increasing (a
+// layout histogram_quantile can use); number() already refuses inf and nan.
+void parse_metrics_keys(const config_file& file, mapping_reader& m, metrics_config& out) {
+  if (auto n = m.optional("phase_histograms")) {
+    const std::string v = file.string(*n, "phase_histograms");
+    if (v == "none")
+      out.histograms = phase_histograms::none;
+    else if (v == "total")
+      out.histograms = phase_histograms::total;
+    else if (v == "all")
+      out.histograms = phase_histograms::all;
+    else
+      file.fail(*n, "phase_histograms must be none, total or all");
+  }
+  if (auto n = m.optional("duration_buckets")) {
+    const auto items = file.sequence(*n, "duration_buckets");
+    if (items.empty() || items.size() > max_duration_buckets)
+      file.fail(*n, "duration_buckets needs 1.." + std::to_string(max_duration_buckets) + " bounds");
+    out.duration_buckets.clear();
+    for (const auto& item : items) {
+      const double b = file.number(item, "duration bucket");
+      if (b <= 0) file.fail(item, "duration bucket must be a positive number of seconds");
+      if (!out.duration_buckets.empty() && b <= out.duration_buckets.back())
+        file.fail(item, "duration_buckets must be strictly increasing");
+      out.duration_buckets.push_back(b);
+    }
+  }
+}
+
 target_config parse_target(const config_file& file, const YAML::Node& node,
-                           const std::map<std::string, std::string>& agent_labels) {
+                           const std::map<std::string, std::string>& agent_labels,
+                           const metrics_config& agent_metrics) {
   target_config out;
   auto secrets = std::make_shared<probes::redactor>();
   auto m = file.mapping(node, "target");
@@ -238,6 +269,8 @@ target_config parse_target(const config_file& file, const YAML::Node& node,
   out.labels =
       merge_labels(file, labels_node ? *labels_node : node, agent_labels,
                    labels_node ? parse_labels(file, *labels_node, "target labels") : decltype(out.labels){});
+  out.metrics = agent_metrics;
+  parse_metrics_keys(file, m, out.metrics);
   if (auto n = m.optional("slo")) out.slo = parse_slo(file, *n);
   if (auto n = m.optional("on_breach")) {
     for (const auto& item : file.sequence(*n, "on_breach")) {
@@ -352,11 +385,12 @@ agent_config build(const config_file& file) {
     out.max_outbox_events = static_cast<std::size_t>(v);
   }
   if (auto n = m.optional("labels")) out.labels = parse_labels(file, *n, "labels");
+  parse_metrics_keys(file, m, out.metrics);
   if (auto n = m.optional("shard")) out.shard = parse_shard_key(file, *n);
   const YAML::Node targets = m.required("targets");
   std::set<std::string> names;
   for (const auto& item : file.sequence(targets, "targets")) {
-    out.targets.push_back(parse_target(file, item, out.labels));
+    out.targets.push_back(parse_target(file, item, out.labels, out.metrics));
     if (!names.insert(out.targets.back().name).second)
       file.fail(item, "duplicate target name '" + out.targets.back().name + "'");
   }

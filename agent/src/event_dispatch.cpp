@@ -79,7 +79,7 @@ void event_pipeline::start_due() {
       blocked.insert(key);
     } else if (now_ms - it->event.raised_ms > max_age_ms_) {
       if (target_runtime* t = find_target(it->event.target))
-        t->metrics->webhook[static_cast<std::size_t>(delivery_result::expired)]->Increment();
+        metrics_.count_delivery(*t->metrics, delivery_result::expired);
       drop(it, drop_reason::expired, "webhook event expired (older than max_event_age): not delivered");
       next = pending_.begin();  // drop() may have removed `next`; the blocked keys stay skipped
     } else if (const webhook_config* hook = find_hook(it->event); !hook) {
@@ -112,7 +112,7 @@ asio::awaitable<void> event_pipeline::deliver(pending_list::iterator it) {
   it->in_flight = false;
   target_runtime* target = find_target(target_name);
   auto count = [&](delivery_result r) {
-    if (target) target->metrics->webhook[static_cast<std::size_t>(r)]->Increment();
+    if (target) metrics_.count_delivery(*target->metrics, r);
   };
   if (outcome.delivered) {
     count(delivery_result::delivered);

@@ -1,8 +1,7 @@
 #include "watchpost/agent/metrics.hpp"
 
-#include <prometheus/text_serializer.h>
-
 #include "watchpost/agent/slo.hpp"
+#include "watchpost/exporters/prometheus_text.hpp"
 
 namespace watchpost::agent {
 
@@ -113,18 +112,22 @@ std::unique_ptr<target_metrics> agent_metrics::add_target(const target_config& t
   }
   for (const auto& name : check_names) {
     check_metrics c;
+    c.name = name;
     c.success = &success_.Add(with(base, {{"check", name}}));
-    for (std::size_t i = 0; i < probe_results.size(); ++i)
-      c.total[i] = &total_.Add(with(base, {{"check", name}, {"result", std::string(probe_results[i])}}));
+    static_assert(probe_results[0] == "ok");
+    c.total[0] = &total_.Add(with(base, {{"check", name}, {"result", std::string(probe_results[0])}}));
     m->checks.push_back(c);
   }
+  m->histograms = target.metrics.histograms;
+  if (m->histograms != phase_histograms::none)
+    m->duration.back() = &duration_.Add(with(base, {{"phase", "total"}}), target.metrics.duration_buckets);
+  if (m->histograms == phase_histograms::all) m->buckets = target.metrics.duration_buckets;
   m->uptime_1h = &uptime_.Add(with(base, {{"window", "1h"}}));
   m->uptime_24h = &uptime_.Add(with(base, {{"window", "24h"}}));
   m->uptime_1h->Set(1);
   m->uptime_24h->Set(1);
-  for (std::size_t i = 0; i < delivery_results.size(); ++i)
-    m->webhook[i] = &webhook_.Add(with(base, {{"result", std::string(delivery_results[i])}}));
-  m->skipped = &skipped_.Add(base);
+  if (!target.on_breach.empty())
+    for (std::size_t i = 0; i < delivery_results.size(); ++i) add_delivery_counter(*m, i);
   for (const auto& obj : objectives_of(target.slo)) {
     slo_metrics s;
     s.name = obj.name;
@@ -140,15 +143,17 @@ std::unique_ptr<target_metrics> agent_metrics::add_target(const target_config& t
 void agent_metrics::remove_target(const target_metrics& m) {
   for (const auto& c : m.checks) {
     success_.Remove(c.success);
-    for (auto* counter : c.total) total_.Remove(counter);
+    for (auto* counter : c.total)
+      if (counter) total_.Remove(counter);
   }
   for (auto* h : m.duration)
     if (h) duration_.Remove(h);
   uptime_.Remove(m.uptime_1h);
   uptime_.Remove(m.uptime_24h);
   if (m.cert_expiry) cert_.Remove(m.cert_expiry);
-  for (auto* c : m.webhook) webhook_.Remove(c);
-  skipped_.Remove(m.skipped);
+  for (auto* c : m.webhook)
+    if (c) webhook_.Remove(c);
+  if (m.skipped) skipped_.Remove(m.skipped);
   for (const auto& s : m.slos) {
     breached_.Remove(s.breached);
     // Two alerts may share a window label (the same series): Remove tolerates repeats.
@@ -157,15 +162,38 @@ void agent_metrics::remove_target(const target_metrics& m) {
   }
 }
 
+void agent_metrics::count_result(target_metrics& m, std::size_t check, probes::failure_kind kind) {
+  const std::size_t i = result_index(kind);
+  prometheus::Counter*& counter = m.checks[check].total[i];
+  if (!counter)
+    counter = &total_.Add(
+        with(m.labels, {{"check", m.checks[check].name}, {"result", std::string(probe_results[i])}}));
+  counter->Increment();
+}
+
 void agent_metrics::observe_phase(target_metrics& m, std::size_t phase, double seconds) {
-  if (!m.duration[phase]) {
-    // Loopback answers in tens of microseconds; Internet targets in hundreds of milliseconds.
-    static const pm::Histogram::BucketBoundaries buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                         0.1,    0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
+  if (m.histograms == phase_histograms::none ||
+      (m.histograms == phase_histograms::total && phase + 1 != probe_phases.size()))
+    return;
+  if (!m.duration[phase])
     m.duration[phase] =
-        &duration_.Add(with(m.labels, {{"phase", std::string(probe_phases[phase])}}), buckets);
-  }
+        &duration_.Add(with(m.labels, {{"phase", std::string(probe_phases[phase])}}), m.buckets);
   m.duration[phase]->Observe(seconds);
+}
+
+void agent_metrics::count_skipped(target_metrics& m) {
+  if (!m.skipped) m.skipped = &skipped_.Add(m.labels);
+  m.skipped->Increment();
+}
+
+void agent_metrics::count_delivery(target_metrics& m, delivery_result result) {
+  const auto i = static_cast<std::size_t>(result);
+  if (!m.webhook[i]) add_delivery_counter(m, i);
+  m.webhook[i]->Increment();
+}
+
+void agent_metrics::add_delivery_counter(target_metrics& m, std::size_t i) {
+  m.webhook[i] = &webhook_.Add(with(m.labels, {{"result", std::string(delivery_results[i])}}));
 }
 
 void agent_metrics::set_cert_expiry(target_metrics& m, double unix_seconds) {
@@ -191,6 +219,12 @@ void agent_metrics::set_shard(unsigned index, unsigned count) {
   shard_series_->Set(1);
 }
 
-std::string agent_metrics::serialize() const { return pm::TextSerializer().Serialize(registry_->Collect()); }
+std::string agent_metrics::serialize() const {
+  std::string text;
+  text.reserve(last_size_ + last_size_ / 8);
+  exporters::append_prometheus_text(text, registry_->Collect());
+  last_size_ = text.size();
+  return text;
+}
 
 }  // namespace watchpost::agent

@@ -82,7 +82,7 @@ void record_check(agent_metrics& metrics, target_runtime& t, std::size_t check, 
                   const probes::result& res) {
   target_metrics& m = *t.metrics;
   m.checks[check].success->Set(kind == probes::failure_kind::none ? 1 : 0);
-  m.checks[check].total[result_index(kind)]->Increment();
+  metrics.count_result(m, check, kind);
   const auto& tm = res.timings;
   const nanoseconds phases[] = {tm.resolve, tm.connect, tm.tls, tm.ttfb, tm.transfer, tm.total};
   for (std::size_t i = 0; i < std::size(phases); ++i)
@@ -174,7 +174,7 @@ asio::awaitable<void> probe_once(probe_context& ctx, target_runtime& t,
 void start_probe(probe_context& ctx, target_runtime& t, const asio::any_io_executor& executor,
                  const std::shared_ptr<const agent_config>& cfg) {
   if (t.in_flight) {
-    t.metrics->skipped->Increment();
+    ctx.metrics.count_skipped(*t.metrics);
     std::lock_guard lock(t.mutex);
     ++t.view.skipped;
     return;

@@ -169,3 +169,41 @@ TEST_CASE("burn alerts spanning too wide a range are refused at load time") {
                               "ok.yaml");
   CHECK(burn_ring_for(c.targets.at(0).slo.burn_alerts).slots == 3458);
 }
+
+TEST_CASE("phase_histograms and duration_buckets apply globally, a target's own win, and are validated") {
+  const auto c = parse_config(
+      "phase_histograms: none\nduration_buckets: [0.001, 0.1, 2]\ntargets:\n"
+      "  - { name: a, url: http://x/ }\n"
+      "  - { name: b, url: http://x/, phase_histograms: all }\n"
+      "  - { name: c, url: http://x/, duration_buckets: [1] }\n",
+      "ok.yaml");
+  CHECK(c.metrics.histograms == phase_histograms::none);
+  CHECK(c.targets.at(0).metrics.histograms == phase_histograms::none);
+  CHECK(c.targets.at(0).metrics.duration_buckets == std::vector<double>{0.001, 0.1, 2});
+  CHECK(c.targets.at(1).metrics.histograms == phase_histograms::all);
+  CHECK(c.targets.at(1).metrics.duration_buckets == std::vector<double>{0.001, 0.1, 2});
+  CHECK(c.targets.at(2).metrics.histograms == phase_histograms::none);
+  CHECK(c.targets.at(2).metrics.duration_buckets == std::vector<double>{1});
+  const auto defaults = parse_config("targets:\n  - { name: a, url: http://x/ }\n", "ok.yaml");
+  CHECK(defaults.targets.at(0).metrics.histograms == phase_histograms::total);
+  CHECK(defaults.targets.at(0).metrics.duration_buckets == default_duration_buckets);
+
+  CHECK(error_of("phase_histograms: some\ntargets: []\n")
+            .starts_with("bad.yaml:1:19: phase_histograms must be none, total or all"));
+  CHECK(error_of("targets:\n  - { name: a, url: http://x/, duration_buckets: [0.1, 0.1] }\n")
+            .starts_with("bad.yaml:2:56: duration_buckets must be strictly increasing"));
+  CHECK(error_of("duration_buckets: [0.5, 0.1]\ntargets: []\n")
+            .starts_with("bad.yaml:1:25: duration_buckets must be strictly increasing"));
+  CHECK(error_of("duration_buckets: [0, 1]\ntargets: []\n")
+            .starts_with("bad.yaml:1:20: duration bucket must be a positive number of seconds"));
+  CHECK(error_of("duration_buckets: [1, .inf]\ntargets: []\n")
+            .starts_with("bad.yaml:1:23: duration bucket must be a number"));
+  CHECK(error_of("duration_buckets: [1, x]\ntargets: []\n")
+            .starts_with("bad.yaml:1:23: duration bucket must be a number"));
+  CHECK(error_of("duration_buckets: []\ntargets: []\n")
+            .starts_with("bad.yaml:1:19: duration_buckets needs 1..30 bounds"));
+  std::string many = "duration_buckets: [1";
+  for (int i = 2; i <= 31; ++i) many += ", " + std::to_string(i);
+  CHECK(
+      error_of(many + "]\ntargets: []\n").starts_with("bad.yaml:1:19: duration_buckets needs 1..30 bounds"));
+}

@@ -129,6 +129,13 @@ TEST_CASE("the Grafana dashboard has the key panels, each querying only the spec
                                Catch::Contains("watchpost_probe_duration_seconds_bucket{") &&
                                Catch::Contains("phase=\"total\""));
   }
+  // Per-phase series are opt-in (phase_histograms: all): the phase panel says so.
+  const auto phase_panel = std::find_if(panels.begin(), panels.end(), [](const json::value& p) {
+    return p.at("title") == "Latency by phase (p95)";
+  });
+  REQUIRE(phase_panel != panels.end());
+  CHECK_THAT(std::string(phase_panel->at("description").as_string()),
+             Catch::Contains("phase_histograms: all"));
   const auto failures = queries_by_title["Failures by reason"];
   REQUIRE(failures.size() == 1);
   CHECK_THAT(failures[0], Catch::Contains("by (target, result)") &&

@@ -152,9 +152,8 @@ TEST_CASE("labels, the error budget and a suite target's timeout show in /metric
   CHECK(sample_line(metrics, "watchpost_slo_error_budget_remaining", {}) ==
         "watchpost_slo_error_budget_remaining{region=\"eu\",slo=\"availability\",target=\"health\",team="
         "\"payments\"} 1");
-  for (const char* metric :
-       {"watchpost_probe_total", "watchpost_probe_duration_seconds_bucket", "watchpost_uptime_ratio",
-        "watchpost_slo_burn_rate", "watchpost_slo_breached", "watchpost_webhook_deliveries_total"}) {
+  for (const char* metric : {"watchpost_probe_total", "watchpost_probe_duration_seconds_bucket",
+                             "watchpost_uptime_ratio", "watchpost_slo_burn_rate", "watchpost_slo_breached"}) {
     INFO(metric);
     CHECK_FALSE(
         sample_line(metrics, metric, {"region=\"eu\"", "target=\"health\"", "team=\"payments\""}).empty());

@@ -57,6 +57,22 @@ struct webhook_config {
   bool collapse_resolved_pairs = false;
 };
 
+// Which watchpost_probe_duration_seconds series a target has: none, phase="total" only (the
+// default), or every phase (resolve, connect, tls, ttfb, transfer, total): each histogram is
+// len(duration_buckets) + 3 series per target.
+enum class phase_histograms { none, total, all };
+
+// The Prometheus client libraries' default layout, 5 ms to 10 s: 14 series per histogram.
+inline const std::vector<double> default_duration_buckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                             0.5,   1.0,  2.5,   5.0,  10.0};
+inline constexpr std::size_t max_duration_buckets = 30;
+
+// The metric settings a target inherits from the agent's top level (where the target sets none).
+struct metrics_config {
+  phase_histograms histograms = phase_histograms::total;
+  std::vector<double> duration_buckets = default_duration_buckets;
+};
+
 struct target_config {
   std::string name;
   probes::request request;  // method, url, headers (values may be secrets: never logged)
@@ -79,6 +95,7 @@ struct target_config {
   std::vector<webhook_config> on_breach;
   // The agent's `labels:` merged with the target's: extra labels on every series of the target.
   std::map<std::string, std::string> labels;
+  metrics_config metrics;
 };
 
 // dns: { servers: [127.0.0.1:5353], cache_ttl: 30s }. Each worker thread has one resolver
@@ -108,6 +125,7 @@ struct agent_config {
   std::string state_dir = "./watchpost-state";
   std::string agent_id;                       // defaults to the host name
   std::map<std::string, std::string> labels;  // agent-level; each target carries the merged set
+  metrics_config metrics;                     // agent-level defaults of the targets' own
   int threads = 2;
   // Probe starts are rounded up to multiples of this, so a worker wakes once per batch of
   // due probes instead of once per probe: the wakeups, not the probes, dominate the CPU at

@@ -43,8 +43,10 @@ struct slo_metrics {
 };
 
 // watchpost_probe_success and _total of one check (label check=<name>, "probe" for a
-// single-probe target).
+// single-probe target). A result's counter is added when the check first has that result
+// (`ok` from the start): six of the eight would stay at 0 on a healthy target.
 struct check_metrics {
+  std::string name;
   prometheus::Gauge* success = nullptr;
   std::array<prometheus::Counter*, probe_results.size()> total{};
 };
@@ -53,15 +55,19 @@ struct check_metrics {
 struct target_metrics {
   prometheus::Labels labels;          // target=<name> and the configured labels, on every series below
   std::vector<check_metrics> checks;  // parallel to the suite's checks, else one "probe"
-  // Added on a phase's first observation: a plain-http target by IP address never shows
-  // resolve or tls series (a third of the /metrics text at thousands of targets).
+  // By phase_histograms: none; phase="total" from the start; or every phase, each added on its
+  // first observation (a plain-http target by IP address never shows resolve or tls series).
+  phase_histograms histograms = phase_histograms::total;
+  std::vector<double> buckets;  // for the phases added later (phase_histograms: all only)
   std::array<prometheus::Histogram*, probe_phases.size()> duration{};
   prometheus::Gauge* uptime_1h = nullptr;
   prometheus::Gauge* uptime_24h = nullptr;
-  prometheus::Gauge* cert_expiry = nullptr;                             // added on the first TLS probe
-  std::array<prometheus::Counter*, delivery_results.size()> webhook{};  // by delivery_result
-  prometheus::Counter* skipped = nullptr;
-  std::vector<slo_metrics> slos;  // parallel to objectives_of(target.slo)
+  prometheus::Gauge* cert_expiry = nullptr;  // added on the first TLS probe
+  // By delivery_result: from the start on a target with on_breach hooks, else added on a first
+  // delivery (an event outliving a reload that removed its hooks).
+  std::array<prometheus::Counter*, delivery_results.size()> webhook{};
+  prometheus::Counter* skipped = nullptr;  // added on the first skipped tick
+  std::vector<slo_metrics> slos;           // parallel to objectives_of(target.slo)
 };
 
 class agent_metrics {
@@ -69,9 +75,13 @@ class agent_metrics {
   agent_metrics();
   std::unique_ptr<target_metrics> add_target(const target_config& target);
   void remove_target(const target_metrics& metrics);
-  // Both may add a series: call from the target's worker thread (the registry locks).
+  // These may add a series (the family locks): call them from the target's worker thread,
+  // count_delivery from the control thread.
+  void count_result(target_metrics& metrics, std::size_t check, probes::failure_kind kind);
   void observe_phase(target_metrics& metrics, std::size_t phase, double seconds);
   void set_cert_expiry(target_metrics& metrics, double unix_seconds);
+  void count_skipped(target_metrics& metrics);
+  void count_delivery(target_metrics& metrics, delivery_result result);
   // nullopt removes the series: a budget over too few probes would be noise on a dashboard.
   void set_budget_remaining(target_metrics& metrics, std::size_t slo, std::optional<double> fraction);
 
@@ -79,7 +89,8 @@ class agent_metrics {
   // on a reload that changes it).
   void set_shard(unsigned index, unsigned count);
 
-  // Prometheus text exposition format 0.0.4 of everything registered.
+  // Prometheus text exposition format 0.0.4 of everything registered. Not concurrently with
+  // itself (the agent renders on one thread).
   std::string serialize() const;
 
   prometheus::Gauge& probes_in_flight() { return *in_flight_; }
@@ -90,6 +101,8 @@ class agent_metrics {
   prometheus::Counter& events_dropped(drop_reason r) { return *dropped_[static_cast<std::size_t>(r)]; }
 
  private:
+  void add_delivery_counter(target_metrics& metrics, std::size_t result);
+
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Gauge>& success_;
   prometheus::Family<prometheus::Counter>& total_;
@@ -110,6 +123,7 @@ class agent_metrics {
   prometheus::Counter* reload_ok_;
   prometheus::Counter* reload_failed_;
   std::array<prometheus::Counter*, drop_reasons.size()> dropped_{};
+  mutable std::size_t last_size_ = 0;  // the previous render's length: reserved for the next
 };
 
 }  // namespace watchpost::agent
