@@ -16,6 +16,8 @@
 #include <boost/beast/ssl.hpp>
 #include <ctime>
 #include <optional>
+#include <tuple>
+#include <vector>
 
 #include "watchpost/probes/dns_resolver.hpp"
 #include "watchpost/probes/wire.hpp"
@@ -112,6 +114,39 @@ struct chunk_extension_guard {
   }
 };
 
+// Nagle's algorithm can hold back only the tail of a write longer than one segment (536 bytes,
+// the smallest IPv4 MSS): a shorter request on an idle connection leaves at once, so plain HTTP
+// sets TCP_NODELAY (a syscall per connection) only for a longer one. TLS always sets it: the
+// handshake is written in pieces.
+constexpr std::size_t one_segment = 536;
+
+// Read buffers live only while a connection is open: a client hands its buffer to this thread's
+// free list when the connection closes and takes one back on connect, so an agent of 10,000
+// targets that each open a fresh connection holds as many buffers as it has probes in flight,
+// not one per target, and no probe allocates one. Per thread: a client is used by one thread.
+class read_buffers {
+ public:
+  void take(beast::flat_buffer& buffer, std::size_t limit) {
+    if (buffer.capacity() == 0 && !spare_.empty()) {
+      buffer = std::move(spare_.back());
+      spare_.pop_back();
+    }
+    buffer.max_size(limit);
+  }
+  void give_back(beast::flat_buffer& buffer) {
+    if (buffer.capacity() == 0) return;
+    buffer.clear();
+    if (spare_.size() < max_spare) spare_.push_back(std::move(buffer));
+    buffer = beast::flat_buffer();  // a moved-from buffer's state is unspecified
+  }
+
+ private:
+  static constexpr std::size_t max_spare = 64;  // a batch of probes in flight on one thread
+  std::vector<beast::flat_buffer> spare_;
+};
+
+thread_local read_buffers spare_read_buffers;
+
 // How one write-and-read on an open connection ended.
 enum class exchange_outcome {
   answered,     // r holds a response or a failure
@@ -128,14 +163,19 @@ struct http_client::impl {
   std::optional<beast::tcp_stream> plain;
   std::optional<ssl::stream<beast::tcp_stream>> secure;
   std::optional<url> connected_origin;
+  bool no_delay = false;  // TCP_NODELAY is set on the open connection
   tls_info connection_tls;
-  beast::flat_buffer buffer{options.max_header_bytes + read_block};  // bounded: see read_block
+  beast::flat_buffer buffer;  // while connected only (read_buffers), bounded: see read_block
   chunk_extension_guard extension_guard;                             // the parsers keep a reference
   std::size_t opened = 0;
   // The last request and its bytes: a probe repeated on a keep-alive connection is serialised once.
   std::optional<request> serialized_for;
   std::string wire;
   request redirected;  // the current hop once a redirect was followed
+  // The last host connected to and its address when it is an IP literal: parsed once, not per
+  // probe, and connected to without a resolver's results list.
+  std::string literal_host;
+  std::optional<asio::ip::address> literal;
 
   impl(asio::any_io_executor ex, client_options opts)
       : executor(ex),
@@ -153,7 +193,17 @@ struct http_client::impl {
     plain.reset();
     secure.reset();
     connected_origin.reset();
-    buffer.consume(buffer.size());
+    spare_read_buffers.give_back(buffer);
+  }
+
+  const asio::ip::address* literal_address(const std::string& host) {
+    if (host != literal_host) {
+      error_code ec;
+      const auto address = asio::ip::make_address(host, ec);
+      literal = ec ? std::nullopt : std::optional(address);
+      literal_host = host;
+    }
+    return literal ? &*literal : nullptr;
   }
 
   beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
@@ -181,12 +231,9 @@ struct http_client::impl {
   asio::awaitable<bool> connect(const url& target, result& r, time_point start, time_point deadline) {
     close();
     const time_point connect_deadline = std::min(deadline, start + options.connect_timeout);
+    const asio::ip::address* address = literal_address(target.host);
     tcp::resolver::results_type endpoints;
-    if (is_ip_literal(target.host)) {
-      endpoints =
-          tcp::resolver::results_type::create(tcp::endpoint(asio::ip::make_address(target.host), target.port),
-                                              target.host, std::to_string(target.port));
-    } else {
+    if (!address) {
       auto resolved = co_await resolve(target, r, connect_deadline);
       if (!resolved) co_return false;
       endpoints = std::move(*resolved);
@@ -195,7 +242,13 @@ struct http_client::impl {
     const auto connect_started = monotonic_clock::now();
     plain.emplace(executor);
     plain->expires_at(connect_deadline);
-    auto [ec, endpoint] = co_await plain->async_connect(endpoints, use_tuple);
+    error_code ec;  // not a ?: of two co_awaits: GCC 12 frees a temporary twice there
+    if (address) {
+      std::tie(ec) = co_await plain->async_connect(tcp::endpoint(*address, target.port), use_tuple);
+    } else {
+      auto [range_ec, endpoint] = co_await plain->async_connect(endpoints, use_tuple);
+      ec = range_ec;
+    }
     r.timings.connect = monotonic_clock::now() - connect_started;
     if (ec == beast::error::timeout) {
       fail(r, failure_kind::connect_timeout,
@@ -207,9 +260,12 @@ struct http_client::impl {
       co_return false;
     }
     ++opened;
-    plain->socket().set_option(tcp::no_delay(true), ec);
+    spare_read_buffers.take(buffer, options.max_header_bytes + read_block);
+    no_delay = false;
 
     if (target.tls) {
+      plain->socket().set_option(tcp::no_delay(true), ec);
+      no_delay = true;
       if (!tls_context) {
         try {
           tls_context = make_tls_context(options.tls);
@@ -257,6 +313,11 @@ struct http_client::impl {
   asio::awaitable<exchange_outcome> exchange(Stream& stream, const request& req, result& r,
                                              time_point deadline) {
     lowest().expires_at(deadline);
+    if (!no_delay && wire.size() > one_segment) {
+      error_code ignored;
+      lowest().socket().set_option(tcp::no_delay(true), ignored);
+      no_delay = true;
+    }
     auto [write_ec, written] = co_await asio::async_write(stream, asio::buffer(wire), use_tuple);
     (void)written;
     const auto written_at = monotonic_clock::now();
