@@ -40,7 +40,9 @@ struct scheduled_start {
 // One timer per worker over a heap of start times (not one timer per target): fewer timers
 // keep Asio's timer queue short for the per-operation deadlines of the probes in flight.
 struct worker {
-  asio::io_context io{1};
+  // Sockets and timers are touched by this worker's thread only (other threads post to it, or
+  // close the clients once it has joined): no locking of the reactor's descriptors.
+  asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard{io.get_executor()};
   std::thread thread;
   std::vector<target_runtime*> targets;

@@ -190,9 +190,8 @@ struct http_client::impl {
 
   void close() {
     error_code ignored;
-    if (plain) plain->socket().close(ignored);
+    if (plain) plain->socket().close(ignored);  // the stream stays: its timers serve the next connection
     if (secure) beast::get_lowest_layer(*secure).socket().close(ignored);
-    plain.reset();
     secure.reset();
     connected_origin.reset();
     spare_read_buffers.give_back(buffer);
@@ -242,7 +241,7 @@ struct http_client::impl {
     }
 
     const auto connect_started = monotonic_clock::now();
-    plain.emplace(executor);
+    if (!plain) plain.emplace(executor);
     plain->expires_at(connect_deadline);
     error_code ec;  // not a ?: of two co_awaits: GCC 12 frees a temporary twice there
     if (address) {
