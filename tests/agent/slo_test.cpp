@@ -206,4 +206,15 @@ TEST_CASE("a slice ring clears what it moves past, counts a late slice in place 
   ring.record(t0 - 1h, {1, 1, 1});  // the clock stepped back past the ring
   CHECK(ring.sum(t0 - 1h, 4s).total == 1);
   CHECK(ring.sum(t0 + 5s, 4s).total == 0);
+
+  slice_ring uptime(1s, 4, false);  // counts no slow probes
+  uptime.record(t0, {1, 1, 1});
+  uptime.record(t0 + 1s, {1, 0, 0});
+  const slice_counts up = uptime.sum(t0 + 1s, 4s);
+  CHECK(up.total == 2);
+  CHECK(up.failed == 1);
+  CHECK(up.slow == 0);
+  slice_ring uptime_copy(1s, 4, false);
+  REQUIRE(uptime_copy.parse(uptime.serialize()));
+  CHECK(uptime_copy.sum(t0 + 1s, 4s).failed == 1);
 }
