@@ -68,7 +68,8 @@ slice_counts slice_ring::sum(wall_time now, nanoseconds window) const {
   const std::int64_t newest = index_at(now);
   const auto n = static_cast<std::int64_t>(length());
   // The current, partial slice counts whole: windows are at least one slice wide.
-  const std::int64_t count = std::clamp<std::int64_t>((window.count() + slice_.count() - 1) / slice_.count(), 1, n);
+  const std::int64_t count =
+      std::clamp<std::int64_t>((window.count() + slice_.count() - 1) / slice_.count(), 1, n);
   const std::int64_t last = std::min(newest, newest_);
   for (std::int64_t i = std::max(newest - count, newest_ - n) + 1; i <= last; ++i) out.add(at(offset(i)));
   return out;

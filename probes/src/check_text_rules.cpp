@@ -51,7 +51,9 @@ void check_headers(const expectation& e, const result& res,
 void check_body(const expectation& e, const result& res, const std::map<std::string, std::string>& captures,
                 const redactor& mask, std::vector<std::string>& out) {
   // Built only for a failing rule: masking and quoting the body cost more than the probe's parse.
-  auto got = [&] { return ", got " + excerpt(res.body, mask) + " (" + std::to_string(res.body.size()) + " bytes)"; };
+  auto got = [&] {
+    return ", got " + excerpt(res.body, mask) + " (" + std::to_string(res.body.size()) + " bytes)";
+  };
   for (const auto& rule : e.body) {
     switch (rule.oper) {
       case body_rule::op::contains: {

@@ -167,8 +167,8 @@ struct http_client::impl {
   std::optional<url> connected_origin;
   bool no_delay = false;  // TCP_NODELAY is set on the open connection
   tls_info connection_tls;
-  beast::flat_buffer buffer;  // while connected only (read_buffers), bounded: see read_block
-  chunk_extension_guard extension_guard;                             // the parsers keep a reference
+  beast::flat_buffer buffer;              // while connected only (read_buffers), bounded: see read_block
+  chunk_extension_guard extension_guard;  // the parsers keep a reference
   std::size_t opened = 0;
   // The last request and its bytes: a probe repeated on a keep-alive connection is serialised once.
   std::optional<request> serialized_for;

@@ -180,7 +180,7 @@ TEST_CASE("uptime survives a snapshot into a target whose SLO changed") {
 }
 
 // The ring keeps only counts per slot and the newest slice: slots it moves past are cleared.
-TEST_CASE("a slice ring clears what it moves past, counts a late slice in place and restarts after a clock step back") {
+TEST_CASE("a slice ring clears what it passes, counts a late slice in place, restarts after a step back") {
   slice_ring ring(1s, 4);
   const wall_time t0 = epoch_2070;
   ring.record(t0, {1, 1, 1});
