@@ -107,11 +107,58 @@ constexpr std::size_t read_block = 16 * 1024;
 // Chunk extensions carry a few tokens at most; anything longer is hostile.
 constexpr std::size_t max_chunk_extension_bytes = 4 * 1024;
 
-// Beast calls this with each chunk's extensions once the chunk-size line is complete.
-struct chunk_extension_guard {
-  void operator()(std::uint64_t, beast::string_view extensions, error_code& ec) const {
+// One response parsed straight into the parts of a result: no header map is built (an
+// allocation per field) only to be copied out of it. Beast's basic_parser does the parsing and
+// enforces the header and body limits.
+class response_reader final : public http::basic_parser<false> {
+ public:
+  int status = 0;
+  std::string reason;
+  header_list headers;
+  std::string body;
+
+  // What the response says of the connection, as beast::http::message::keep_alive() reads it:
+  // unlike basic_parser::keep_alive(), a body read until the peer closed does not count.
+  bool message_keep_alive() const { return version_ >= 11 ? !close_ : keep_alive_; }
+
+ private:
+  void on_request_impl(http::verb, beast::string_view, beast::string_view, int, error_code&) override {}
+  void on_response_impl(int code, beast::string_view text, int version, error_code&) override {
+    status = code;
+    reason = text;
+    version_ = version;
+  }
+  void on_field_impl(http::field name, beast::string_view name_string, beast::string_view value,
+                     error_code&) override {
+    if (name == http::field::connection)
+      for (const auto token : http::token_list(value)) {
+        close_ = close_ || beast::iequals(token, "close");
+        keep_alive_ = keep_alive_ || beast::iequals(token, "keep-alive");
+      }
+    if (headers.empty()) headers.reserve(8);
+    headers.push_back({std::string(name_string), std::string(value)});
+  }
+  void on_header_impl(error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
+    if (length) body.reserve(static_cast<std::size_t>(*length));  // within body_limit: checked before
+  }
+  std::size_t on_body_impl(beast::string_view data, error_code&) override {
+    body.append(data);
+    return data.size();
+  }
+  // Called with each chunk's extensions once the chunk-size line is complete.
+  void on_chunk_header_impl(std::uint64_t, beast::string_view extensions, error_code& ec) override {
     if (extensions.size() > max_chunk_extension_bytes) ec = http::error::bad_chunk_extension;
   }
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view data, error_code&) override {
+    body.append(data);
+    return data.size();
+  }
+  void on_finish_impl(error_code&) override {}
+
+  int version_ = 11;
+  bool close_ = false;       // Connection: close
+  bool keep_alive_ = false;  // Connection: keep-alive
 };
 
 // Nagle's algorithm can hold back only the tail of a write longer than one segment (536 bytes,
@@ -167,8 +214,7 @@ struct http_client::impl {
   std::optional<url> connected_origin;
   bool no_delay = false;  // TCP_NODELAY is set on the open connection
   tls_info connection_tls;
-  beast::flat_buffer buffer;              // while connected only (read_buffers), bounded: see read_block
-  chunk_extension_guard extension_guard;  // the parsers keep a reference
+  beast::flat_buffer buffer;  // while connected only (read_buffers), bounded: see read_block
   std::size_t opened = 0;
   // The last request and its bytes: a probe repeated on a keep-alive connection is serialised once.
   std::optional<request> serialized_for;
@@ -358,17 +404,16 @@ struct http_client::impl {
   // one by one, each with a fresh parser, so no byte of the final response stays in the buffer.
   template <class Stream>
   asio::awaitable<void> read_response(Stream& stream, const request& req, result& r) {
-    std::optional<http::response_parser<http::string_body>> parser;
+    std::optional<response_reader> parser;
     for (int interim = 0;; ++interim) {
       parser.emplace();
       parser->header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
       parser->body_limit(options.max_body_bytes);
       parser->skip(req.method == "HEAD");
-      parser->on_chunk_header(extension_guard);
       auto [ec, n] = co_await http::async_read_header(stream, buffer, *parser, use_tuple);
       (void)n;
       if (ec) co_return fail_read(*parser, ec, r);
-      const int status = static_cast<int>(parser->get().result_int());
+      const int status = parser->status;
       if (status >= 200 || (status == 101 && find_header(req.headers, "Upgrade"))) break;
       if (status == 101) {
         r.status = status;
@@ -382,20 +427,15 @@ struct http_client::impl {
     (void)n;
     if (ec) co_return fail_read(*parser, ec, r);
 
-    auto response = parser->release();
-    r.status = static_cast<int>(response.result_int());
-    r.reason = std::string(response.reason());
-    r.headers.clear();
-    r.headers.reserve(static_cast<std::size_t>(std::distance(response.begin(), response.end())));
-    for (const auto& field : response)
-      r.headers.push_back({std::string(field.name_string()), std::string(field.value())});
-    r.body = std::move(response.body());
+    r.status = parser->status;
+    r.reason = std::move(parser->reason);
+    r.headers = std::move(parser->headers);
+    r.body = std::move(parser->body);
     // After an asked-for 101 the connection speaks another protocol: it is never reused.
-    if (!response.keep_alive() || !options.keep_alive || r.status == 101) close();
+    if (!parser->message_keep_alive() || !options.keep_alive || r.status == 101) close();
   }
 
-  void fail_read(const http::response_parser<http::string_body>& parser, const error_code& ec,
-                 result& r) const {
+  void fail_read(const response_reader& parser, const error_code& ec, result& r) const {
     if (ec == beast::error::timeout)
       fail(r, failure_kind::timeout,
            std::string(parser.is_header_done() ? "response body" : "response headers") +
@@ -416,7 +456,7 @@ struct http_client::impl {
       fail(r, failure_kind::reset, "connection closed mid-response: " + describe(ec));
     else
       fail(r, failure_kind::protocol, "malformed HTTP response: " + describe(ec));
-    if (parser.is_header_done()) r.status = static_cast<int>(parser.get().result_int());
+    if (parser.is_header_done()) r.status = parser.status;
   }
 
   // One hop: connect (or reuse), send, receive.
