@@ -48,6 +48,15 @@ std::string validate_load_plan(const config_file& file, const std::map<std::stri
          std::to_string(plan.thresholds.size()) + " thresholds";
 }
 
+// `check-config AGENT.yaml --shard i/N`: the targets that shard would probe, one per line.
+void list_shard(const std::string& path, const agent::shard_spec& spec) {
+  agent::agent_config config = agent::load_config(path);
+  const auto selected = agent::keep_shard_targets(config, spec);
+  std::printf("shard %u/%u: %zu of %zu targets\n", selected.shard.index, selected.shard.count,
+              config.targets.size(), selected.all_targets);
+  for (const auto& t : config.targets) std::printf("  %s\n", t.name.c_str());
+}
+
 // First match wins: a plan may have only a url, so its keys come last.
 constexpr file_kind kinds[] = {
     {"checks", "smoke suite", validate_suite},
@@ -61,20 +70,27 @@ int run_check_config(const args& argv) {
   options.add_options()("help,h", "show this help")("file", po::value<std::string>(),
                                                     "suite, load plan or agent config to validate")(
       "var", po::value<std::vector<std::string>>()->composing(),
-      "variable NAME=VALUE for ${NAME} (repeatable)");
+      "variable NAME=VALUE for ${NAME} (repeatable)")(
+      "shard", po::value<std::string>(),
+      "i/N or auto/N (as agent --shard): also list the targets of that shard of an agent config");
   po::positional_options_description positional;
   positional.add("file", 1);
   po::variables_map vm;
   if (!parse_options(argv, options, positional, vm)) return exit_pass;  // --help was printed
   if (!vm.count("file")) throw usage_error("missing FILE (usage: watchpost check-config FILE)");
   const auto vars = var_options(strings(vm, "var"));
+  const auto shard =
+      vm.count("shard") ? std::optional(shard_option(vm["shard"].as<std::string>())) : std::nullopt;
   const std::string path = vm["file"].as<std::string>();
   const config_file file = config_file::load(path);
   if (file.root().IsMap()) {
     for (const auto& kind : kinds) {
       if (!file.root()[kind.key]) continue;
+      if (shard && kind.validate != validate_agent_config)
+        throw usage_error("--shard lists the targets of an agent config; " + path + " is a " + kind.name);
       const std::string summary = kind.validate(file, vars);
       std::printf("%s: ok (%s: %s)\n", path.c_str(), kind.name, summary.c_str());
+      if (shard) list_shard(path, *shard);
       return exit_pass;
     }
   }

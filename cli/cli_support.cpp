@@ -33,6 +33,14 @@ std::string dns_servers_option(const std::string& text) {
   return text;
 }
 
+agent::shard_spec shard_option(const std::string& text) {
+  auto parsed = agent::parse_shard(text);
+  if (auto* error = std::get_if<std::string>(&parsed)) throw usage_error("--shard " + *error);
+  auto spec = std::get<agent::shard_spec>(std::move(parsed));
+  spec.origin = "--shard";
+  return spec;
+}
+
 probes::header_field header_option(const std::string& text) {
   auto colon = text.find(':');
   if (colon == std::string::npos || colon == 0)

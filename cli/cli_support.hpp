@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "watchpost/agent/shard.hpp"
 #include "watchpost/common/duration.hpp"
 #include "watchpost/probes/http_types.hpp"
 
@@ -20,6 +21,8 @@ probes::url push_gateway_option(const std::string& text);
 std::string dns_servers_option(const std::string& text);
 inline constexpr const char* dns_server_help =
     "ask these DNS servers, IP[:PORT][,IP[:PORT]] ([::1]:53 for IPv6), instead of /etc/resolv.conf";
+// --shard i/N or auto/N of agent and check-config; throws usage_error naming the flag.
+agent::shard_spec shard_option(const std::string& text);
 // "Name: value" as given to -H.
 probes::header_field header_option(const std::string& text);
 

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <utility>
 
@@ -46,6 +47,16 @@ loadgen::load_overrides load_overrides_of(const po::variables_map& vm, const std
   return o;
 }
 
+// --io, else $WATCHPOST_IO (so a whole test suite can run on either back end), else auto.
+loadgen::io_choice io_option(const po::variables_map& vm) {
+  const char* env = std::getenv("WATCHPOST_IO");
+  const std::string text = vm.count("io") ? vm["io"].as<std::string>() : env && *env ? env : "auto";
+  if (text == "auto") return loadgen::io_choice::automatic;
+  if (text == "uring") return loadgen::io_choice::uring;
+  if (text == "epoll") return loadgen::io_choice::epoll;
+  throw usage_error("--io: auto, uring or epoll, not '" + text + "'");
+}
+
 // Whole-run thresholds that can already be judged mid-run (not rps or counts, which grow).
 bool judged_mid_run(const loadgen::threshold& t) {
   return !t.window && t.metric != loadgen::threshold_metric::rps &&
@@ -79,7 +90,9 @@ int run_load_command(const args& argv) {
       "push-gateway", po::value<std::string>(),
       "push the run's metrics to this Prometheus Pushgateway (job watchpost_load)")(
       "shard", po::value<std::string>(), "i/N: run share i of N of the rate, connections and -n")(
-      "quiet,q", "no progress and no summary (reports and exit code only)");
+      "io", po::value<std::string>(),
+      "plain-http I/O back end: auto (io_uring where allowed, else epoll), uring or epoll; default "
+      "$WATCHPOST_IO, else auto")("quiet,q", "no progress and no summary (reports and exit code only)");
   po::positional_options_description positional;
   positional.add("url", 1);
   po::variables_map vm;
@@ -99,6 +112,7 @@ int run_load_command(const args& argv) {
   if (auto* errors = std::get_if<loadgen::resolve_errors>(&resolved))
     throw usage_error(*errors);  // all at once
   loadgen::load_options& opt = std::get<loadgen::resolved_load>(resolved).options;
+  opt.io = io_option(vm);
   const auto& thresholds = std::get<loadgen::resolved_load>(resolved).thresholds;
   const bool abort_on_fail = vm.count("abort-on-fail") > 0;
   const bool quiet = vm.count("quiet") > 0;

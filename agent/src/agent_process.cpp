@@ -32,10 +32,18 @@ constexpr auto snapshot_period = std::chrono::seconds(5);
 // file is tens of MB. SIGTERM and reloads always write them; a kill -9 loses at most this.
 constexpr int uptime_snapshot_every = 60;  // snapshot periods: 5 minutes
 
+// "shard 1/3: 10 of 31 targets"; a warning when the shard got none of them.
+void log_shard(const shard_selection& s, std::size_t own) {
+  log_event(own == 0 && s.all_targets > 0 ? log_level::warn : log_level::info,
+            "shard " + std::to_string(s.shard.index) + "/" + std::to_string(s.shard.count) + ": " +
+                std::to_string(own) + " of " + std::to_string(s.all_targets) + " targets");
+}
+
 class agent_process {
  public:
-  agent_process(run_options options, agent_config config)
+  agent_process(run_options options, agent_config config, shard_selection shard)
       : options_(std::move(options)),
+        shard_(shard),
         config_(std::make_shared<const agent_config>(std::move(config))),
         state_(config_->state_dir, metrics_),
         events_(control_, config_->state_dir, targets_, metrics_, state_, tls_),
@@ -67,6 +75,8 @@ class agent_process {
       std::lock_guard lock(targets_mutex_);
       start_targets(snapshots, true);
     }
+    log_shard(shard_, config_->targets.size());
+    metrics_.set_shard(shard_.shard.index, shard_.shard.count);
     log_event(log_level::info, "agent started",
               {{"targets", std::to_string(config_->targets.size())},
                {"threads", std::to_string(config_->threads)},
@@ -148,8 +158,11 @@ class agent_process {
 
   asio::awaitable<void> reload() {
     std::shared_ptr<const agent_config> next;
+    shard_selection shard;
     try {
-      next = std::make_shared<const agent_config>(load_config(options_.config_path));
+      agent_config loaded = load_config(options_.config_path);
+      shard = keep_shard_targets(loaded, options_.shard);
+      next = std::make_shared<const agent_config>(std::move(loaded));
     } catch (const std::exception& e) {
       metrics_.reloads(false).Increment();
       log_event(log_level::error, "config reload rejected; keeping the running config",
@@ -178,11 +191,15 @@ class agent_process {
     events_.reloaded();
     server_->set_max_connections(
         client_cap(config_->listen_max_connections, descriptor_limit_, config_->targets.size()));
+    shard_ = shard;
+    metrics_.set_shard(shard_.shard.index, shard_.shard.count);
+    log_shard(shard_, config_->targets.size());
     metrics_.reloads(true).Increment();
     log_event(log_level::info, "config reloaded", {{"targets", std::to_string(config_->targets.size())}});
   }
 
   run_options options_;
+  shard_selection shard_;
   asio::io_context control_{1};
   agent_metrics metrics_;
   std::shared_ptr<const agent_config> config_;
@@ -202,7 +219,8 @@ class agent_process {
 int run_agent(const run_options& options) {
   set_log_format(options.logs);
   agent_config config = load_config(options.config_path);
-  agent_process process(options, std::move(config));
+  const shard_selection shard = keep_shard_targets(config, options.shard);
+  agent_process process(options, std::move(config), shard);
   return process.run();
 }
 

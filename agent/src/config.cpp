@@ -309,6 +309,18 @@ dns_config parse_dns(const config_file& file, const YAML::Node& node) {
   return out;
 }
 
+// Resolved later (an auto/N ordinal comes from the pod running the config, not the file); its
+// errors then name this position.
+shard_spec parse_shard_key(const config_file& file, const YAML::Node& node) {
+  auto parsed = parse_shard(file.string(node, "shard"));
+  if (auto* error = std::get_if<std::string>(&parsed)) file.fail(node, "shard " + *error);
+  auto spec = std::get<shard_spec>(std::move(parsed));
+  const auto mark = node.Mark();
+  spec.origin =
+      file.path() + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1) + ": shard";
+  return spec;
+}
+
 agent_config build(const config_file& file) {
   agent_config out;
   out.source = file.path();
@@ -340,6 +352,7 @@ agent_config build(const config_file& file) {
     out.max_outbox_events = static_cast<std::size_t>(v);
   }
   if (auto n = m.optional("labels")) out.labels = parse_labels(file, *n, "labels");
+  if (auto n = m.optional("shard")) out.shard = parse_shard_key(file, *n);
   const YAML::Node targets = m.required("targets");
   std::set<std::string> names;
   for (const auto& item : file.sequence(targets, "targets")) {

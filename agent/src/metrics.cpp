@@ -62,7 +62,11 @@ agent_metrics::agent_metrics()
       skipped_(pm::BuildCounter()
                    .Name("watchpost_agent_probes_skipped_total")
                    .Help("Ticks skipped because the previous probe was still running")
-                   .Register(*registry_)) {
+                   .Register(*registry_)),
+      shard_(pm::BuildGauge()
+                 .Name("watchpost_agent_shard")
+                 .Help("1 for the shard (index of count, 0-based) whose targets this agent probes")
+                 .Register(*registry_)) {
   in_flight_ = &pm::BuildGauge()
                     .Name("watchpost_agent_probes_in_flight")
                     .Help("Probes currently running")
@@ -179,6 +183,12 @@ void agent_metrics::set_budget_remaining(target_metrics& m, std::size_t slo, std
   }
   if (!s.budget_remaining) s.budget_remaining = &budget_.Add(with(m.labels, {{"slo", s.name}}));
   s.budget_remaining->Set(*fraction);
+}
+
+void agent_metrics::set_shard(unsigned index, unsigned count) {
+  if (shard_series_) shard_.Remove(shard_series_);
+  shard_series_ = &shard_.Add({{"index", std::to_string(index)}, {"count", std::to_string(count)}});
+  shard_series_->Set(1);
 }
 
 std::string agent_metrics::serialize() const { return pm::TextSerializer().Serialize(registry_->Collect()); }

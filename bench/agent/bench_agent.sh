@@ -74,6 +74,7 @@ measure() {  # measured-pid -> "cpu_us_per_probe probes rss_mb"
 }
 
 echo "targets=$N interval=${INTERVAL}s (=$((N / INTERVAL)) probes/s) measure=${MEASURE}s slo_every=${SLO_EVERY:-0} test targets on ports ${PORTS[*]}"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
 W_CPU=-; W_PROBES=-; W_RSS=-; B_CPU=-; B_PROBES=-; B_RSS=-; SCRAPE=
 
 if [[ $TOOLS == *watchpost* ]]; then
@@ -107,4 +108,6 @@ printf '%-28s %14s %10s %10s %10s\n' "watchpost agent" "$W_CPU" "$W_PROBES" "$(r
 printf '%-28s %14s %10s %10s %10s\n' "blackbox_exporter" "$B_CPU" "$B_PROBES" "$(rate "$B_PROBES")" "$B_RSS"
 echo "(a tool well under $((N / INTERVAL)) probes/s could not keep up: its CPU per probe is then that of a saturated process)"
 [[ -n $SCRAPE ]] && echo "$SCRAPE"
-awk -v w="$W_CPU" -v b="$B_CPU" 'BEGIN { if (w + 0 > 0 && b + 0 > 0) printf "CPU per probe ratio blackbox/watchpost: %.1fx (target >= 10x)\n", b / w }'
+awk -v w="$W_CPU" -v b="$B_CPU" -v wr="$W_RSS" -v br="$B_RSS" 'BEGIN { if (w + 0 > 0 && b + 0 > 0)
+  printf "ratio blackbox/watchpost: CPU per probe %.1fx (goal >= 14x), RSS %.2fx\n", b / w, (wr + 0 > 0 ? br / wr : 0) }'
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg) (includes the bench)"

@@ -77,6 +77,9 @@ std::string load_summary(const loadgen::load_result& r,
   out += "  read       " + bytes(static_cast<double>(r.totals.bytes_read)) + ", " +
          bytes(r.elapsed_seconds > 0 ? static_cast<double>(r.totals.bytes_read) / r.elapsed_seconds : 0) +
          "/s\n";
+  if (!r.io_backend.empty())
+    out += "  io         " + r.io_backend +
+           (r.io_backend_reason.empty() ? "" : " (" + r.io_backend_reason + ")") + "\n";
   out += "  errors     " + std::to_string(r.totals.errors);
   if (r.totals.requests != 0)
     out += " (" +

@@ -135,6 +135,8 @@ std::string load_report_json(const loadgen::load_result& r,
   root["parameters"] = std::move(params);
   root["elapsed_s"] = r.elapsed_seconds;
   root["interrupted"] = r.interrupted;
+  root["io_backend"] = r.io_backend;
+  if (!r.io_backend_reason.empty()) root["io_backend_reason"] = r.io_backend_reason;
   root["rps"] = r.rps();
   root["totals"] = counters_json(r.totals);
   root["latency"] = latency_json(r.latency);
@@ -187,6 +189,11 @@ loadgen::load_result parse_load_report(const std::string& text) {
       p.thresholds.push_back(json::value_to<std::string>(t));
     r.elapsed_seconds = json::value_to<double>(field(root, "elapsed_s"));
     r.interrupted = field(root, "interrupted").as_bool();
+    // Reports from before the io_uring back end have neither field.
+    if (auto it = root.find("io_backend"); it != root.end())
+      r.io_backend = json::value_to<std::string>(it->value());
+    if (auto it = root.find("io_backend_reason"); it != root.end())
+      r.io_backend_reason = json::value_to<std::string>(it->value());
     r.totals = parse_counters(field(root, "totals").as_object());
     r.latency = parse_histogram(field(root, "latency").as_object());
     if (r.open_model())

@@ -3,6 +3,8 @@
 #include "connection.hpp"
 
 #include <boost/asio/post.hpp>
+#include <cerrno>
+#include <utility>
 
 #include "worker.hpp"
 
@@ -15,7 +17,7 @@ using clock_type = connection::clock_type;
 using time_point = connection::time_point;
 
 connection::connection(worker& w, std::size_t index)
-    : w_(w), index_(index), transport_(w.context()), timer_(w.context()) {}
+    : w_(w), index_(index), transport_(w.context(), w.ring()), timer_(w.context()) {}
 
 void connection::start() {
   started_ = true;
@@ -51,6 +53,14 @@ void connection::connect() {
     return;
   }
   const tcp::endpoint& ep = endpoints[(endpoint_ + index_) % endpoints.size()];
+  if (transport_.on_ring()) {
+    send_pending_ = stale_send_ = peer_closed_ = false;
+    if (!transport_.open_raw(ep.protocol().family()))
+      on_connect(boost::system::error_code(errno, boost::system::system_category()));
+    else
+      transport_.start_connect(ep, tag(ring_op::connect));
+    return;
+  }
   transport_.socket().async_connect(ep, [this](const boost::system::error_code& ec) { on_connect(ec); });
 }
 
@@ -66,6 +76,7 @@ void connection::on_connect(const boost::system::error_code& ec) {
     return;
   }
   if (!transport_.secure()) {
+    if (transport_.on_ring()) transport_.start_receive(tag(ring_op::receive));  // armed until it ends
     ready();
     return;
   }
@@ -125,9 +136,23 @@ void connection::ready() {
 
 void connection::reconnect_after(nanoseconds delay) {
   phase_ = phase::backoff;
-  timer_.expires_after(delay);
-  timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec && !w_.stopping()) connect();
+  wake_at(clock_type::now() + delay, ring_op::backoff);
+}
+
+void connection::wake_at(time_point at, ring_op then) {
+  if (transport_.on_ring()) {
+    const auto ns = std::chrono::duration_cast<nanoseconds>(at.time_since_epoch()).count();
+    wake_ = {ns / 1'000'000'000, ns % 1'000'000'000};
+    w_.ring()->timeout(wake_, tag(then));
+    return;
+  }
+  timer_.expires_at(at);
+  timer_.async_wait([this, then](const boost::system::error_code& ec) {
+    if (ec || w_.stopping()) return;
+    if (then == ring_op::backoff)
+      connect();
+    else
+      send();
   });
 }
 
@@ -160,10 +185,7 @@ void connection::next_request() {
   if (w_.open_model()) {
     if (intended_ > now) {
       phase_ = phase::waiting_slot;
-      timer_.expires_at(intended_);
-      timer_.async_wait([this](const boost::system::error_code& ec) {
-        if (!ec && !w_.stopping()) send();
-      });
+      wake_at(intended_, ring_op::slot);
       return;
     }
   }
@@ -220,6 +242,10 @@ void connection::closed_before_response() {
 }
 
 void connection::write_request() {
+  if (transport_.on_ring()) {
+    send_on_ring();
+    return;
+  }
   // Requests are small: one non-blocking send usually takes all of it, no reactor round trip.
   const std::string& wire = w_.plan().requests[request_].wire;
   while (written_ < wire.size()) {
@@ -251,35 +277,7 @@ void connection::read_response() {
       await(r, &connection::read_response);
       return;
     }
-    if ((r == io_result::closed || r == io_result::failed) && !answered_) {
-      closed_before_response();
-      return;
-    }
-    if (r == io_result::closed) {
-      parser_.on_eof();
-      if (parser_.done()) {
-        connected_ = false;
-        complete();
-      } else {
-        fail(failure_kind::reset);
-      }
-      return;
-    }
-    if (r == io_result::failed) {
-      fail(failure_kind::reset);
-      return;
-    }
-    answered_ = answered_ || n != 0;
-    w_.add_bytes(n);
-    parser_.feed(w_.read_buffer(), n);
-    if (parser_.failed()) {
-      fail(failure_kind::protocol);
-      return;
-    }
-    if (parser_.done()) {
-      complete();
-      return;
-    }
+    if (!took(r, w_.read_buffer(), n)) return;
     // A short plain read drained the socket: the rest comes with the next readiness event.
     // (TLS may hold decrypted bytes the socket no longer shows, so it reads until want_read.)
     if (!transport_.secure() && n < w_.read_buffer_size()) {
@@ -292,6 +290,39 @@ void connection::read_response() {
     }
     budget -= n;
   }
+}
+
+bool connection::took(io_result r, const char* data, std::size_t n) {
+  if ((r == io_result::closed || r == io_result::failed) && !answered_) {
+    closed_before_response();
+    return false;
+  }
+  if (r == io_result::closed) {
+    parser_.on_eof();
+    if (parser_.done()) {
+      connected_ = false;
+      complete();
+    } else {
+      fail(failure_kind::reset);
+    }
+    return false;
+  }
+  if (r == io_result::failed) {
+    fail(failure_kind::reset);
+    return false;
+  }
+  answered_ = answered_ || n != 0;
+  w_.add_bytes(n);
+  parser_.feed(data, n);
+  if (parser_.failed()) {
+    fail(failure_kind::protocol);
+    return false;
+  }
+  if (parser_.done()) {
+    complete();
+    return false;
+  }
+  return true;
 }
 
 void connection::yield_read() {
@@ -340,9 +371,92 @@ void connection::check_deadline(time_point now) {
   if ((phase_ == phase::connecting || phase_ == phase::handshaking || phase_ == phase::in_flight) &&
       now >= deadline_) {
     timed_out_ = true;
-    boost::system::error_code ignored;
-    transport_.socket().close(ignored);  // the pending operation completes with operation_aborted
+    transport_.abort();
   }
+}
+
+void connection::on_completion(const uring::completion& c) {
+  if (w_.stopping() || (c.tag >> 8 & 0xFFFFFFu) != (transport_.attempt() & 0xFFFFFFu))
+    return;  // an earlier socket's
+  transport_.settled(c.tag, c.more);
+  const auto op = static_cast<ring_op>(c.tag & 0xFFu);
+  if (op == ring_op::backoff) {
+    connect();
+    return;
+  }
+  if (op == ring_op::slot) {
+    send();
+    return;
+  }
+  if (!transport_.raw_open()) {
+    // check_deadline closed the socket: the attempt's first completion after that ends it, as
+    // the aborted wait does on the epoll back end.
+    if (phase_ == phase::connecting)
+      on_connect(asio::error::operation_aborted);
+    else if (phase_ == phase::in_flight)
+      fail(failure_kind::timeout);
+    return;
+  }
+  switch (op) {
+    case ring_op::connect:
+      on_connect(c.result < 0 ? boost::system::error_code(-c.result, boost::system::system_category())
+                              : boost::system::error_code());
+      return;
+    case ring_op::send:
+      on_sent(c.result);
+      return;
+    case ring_op::receive:
+      on_received(c);
+      return;
+    default:
+      return;  // the timeouts, above
+  }
+}
+
+void connection::send_on_ring() {
+  if (peer_closed_) {  // what a write and then a read would find on the epoll back end
+    closed_before_response();
+    return;
+  }
+  if (send_pending_) {  // the last exchange's send completes first, then this one goes
+    stale_send_ = true;
+    return;
+  }
+  send_pending_ = true;
+  const std::string& wire = w_.plan().requests[request_].wire;
+  transport_.start_send(wire.data() + written_, wire.size() - written_, tag(ring_op::send));
+}
+
+void connection::on_sent(int result) {
+  send_pending_ = false;
+  if (std::exchange(stale_send_, false)) {
+    send_on_ring();
+    return;
+  }
+  if (phase_ != phase::in_flight) return;  // the response already came (and the exchange ended)
+  if (result <= 0) {
+    closed_before_response();
+    return;
+  }
+  written_ += static_cast<std::size_t>(result);
+  if (written_ < w_.plan().requests[request_].wire.size()) send_on_ring();
+}
+
+void connection::on_received(const uring::completion& c) {
+  const std::uint32_t attempt = transport_.attempt();
+  if (c.result > 0) {
+    // Bytes between exchanges are not a response to anything: dropped.
+    if (phase_ == phase::in_flight) took(io_result::done, c.data, static_cast<std::size_t>(c.result));
+  } else if (c.result != -ENOBUFS) {  // ENOBUFS: the worker's buffers ran out for a moment, nothing lost
+    // The receive ended: the peer closed (0) or the connection failed.
+    if (phase_ == phase::in_flight)
+      took(c.result == 0 ? io_result::closed : io_result::failed, nullptr, 0);
+    else
+      peer_closed_ = true;
+    return;
+  }
+  if (!c.more && transport_.attempt() == attempt && transport_.raw_open())
+    transport_.start_receive(tag(ring_op::receive));
 }
 
 }  // namespace watchpost::loadgen

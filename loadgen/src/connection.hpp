@@ -32,9 +32,13 @@ class connection {
   // The run ends now: a request still unanswered is counted as in flight, or as a timeout
   // when it is already past its deadline.
   void end_of_run(time_point now);
+  // io_uring: one of this connection's operations completed (the worker routes it by tag).
+  void on_completion(const uring::completion& c);
+  static std::size_t index_of(std::uint64_t tag) { return static_cast<std::size_t>(tag >> 32); }
 
  private:
   enum class phase : std::uint8_t { idle, connecting, handshaking, waiting_slot, in_flight, backoff };
+  enum class ring_op : std::uint8_t { connect = 1, send, receive, backoff, slot };  // no tag is 0
   using step = void (connection::*)();
 
   void connect();
@@ -49,6 +53,18 @@ class connection {
   void write_request();
   void wait_readable();
   void read_response();
+  // One read's outcome for the exchange: bytes, the peer's close or a failure. False when the
+  // exchange ended (completed or failed) with it.
+  bool took(io_result r, const char* data, std::size_t n);
+  std::uint64_t tag(ring_op op) const {
+    return std::uint64_t{index_} << 32 | std::uint64_t{transport_.attempt() & 0xFFFFFFu} << 8 |
+           static_cast<std::uint8_t>(op);
+  }
+  // Runs connect() (backoff) or send() (slot) at `at`: on the ring or on the Asio timer.
+  void wake_at(time_point at, ring_op then);
+  void send_on_ring();
+  void on_sent(int result);
+  void on_received(const uring::completion& c);
   void yield_read();
   void closed_before_response();
   void resend();
@@ -77,6 +93,11 @@ class connection {
   bool answered_ = false;  // a byte of the current response arrived
   bool resent_ = false;    // the current request was already resent once
   bool resend_ = false;    // reconnecting to resend the current request
+  // io_uring only:
+  bool send_pending_ = false;  // a send is in the ring
+  bool stale_send_ = false;    // ... and it was the last exchange's (its response came first)
+  bool peer_closed_ = false;   // the receive saw the peer close between exchanges
+  __kernel_timespec wake_{};   // the pending timeout's time (the kernel reads it at submission)
 };
 
 }  // namespace watchpost::loadgen

@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "run_state.hpp"
+#include "uring.hpp"
 #include "watchpost/common/exit_error.hpp"
 #include "watchpost/loadgen/compiled_plan.hpp"
 
@@ -40,6 +41,21 @@ std::vector<boost::asio::ip::tcp::endpoint> resolve_once(const probes::url& url)
   return out;
 }
 
+struct backend_choice {
+  bool on_ring = false;
+  std::string reason;  // why not io_uring
+};
+
+backend_choice choose_backend(const load_options& options) {
+  if (options.io == io_choice::epoll) return {false, "--io epoll"};
+  if (options.url.tls) return {false, "https runs on epoll (OpenSSL drives the socket)"};
+  std::string why = uring::unavailable();
+  if (why.empty()) return {true, ""};
+  if (options.io == io_choice::uring)
+    throw usage_error("--io uring: " + why + " (--io auto falls back to epoll)");
+  return {false, std::move(why)};
+}
+
 }  // namespace
 
 load_result run_load(const load_options& options, const interval_observer& observer) {
@@ -57,8 +73,12 @@ load_result run_load(const load_options& options, const interval_observer& obser
     target.peer.emplace(options.url.host);
   }
   target.endpoints = resolve_once(options.url);
+  const backend_choice backend = choose_backend(options);
   run_state state(options, observer);
-  return state.run(plan, target);
+  load_result result = state.run(plan, target, backend.on_ring);
+  result.io_backend = backend.on_ring ? "uring" : "epoll";
+  result.io_backend_reason = backend.reason;
+  return result;
 }
 
 }  // namespace watchpost::loadgen

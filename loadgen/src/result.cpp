@@ -82,6 +82,14 @@ void load_result::merge(const load_result& other) {
     merge_point(point_at(series, p.second), p.totals, parse_or_empty(p.latency));
   elapsed_seconds = std::max(elapsed_seconds, other.elapsed_seconds);
   interrupted = interrupted || other.interrupted;
+  // Shards on different machines may have run different back ends: both are named.
+  if (io_backend.empty()) {
+    io_backend = other.io_backend;
+    io_backend_reason = other.io_backend_reason;
+  } else if (!other.io_backend.empty() && other.io_backend != io_backend) {
+    io_backend += "," + other.io_backend;
+    if (io_backend_reason.empty()) io_backend_reason = other.io_backend_reason;
+  }
   parameters.connections += other.parameters.connections;
   parameters.rate += other.parameters.rate;
   parameters.max_requests += other.parameters.max_requests;

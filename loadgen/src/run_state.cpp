@@ -35,13 +35,13 @@ void run_state::on_interval(std::int64_t second, interval_data data, bool final,
 
 void run_state::stop_all() {
   stop_requested_ = true;
-  for (auto& w : workers_) boost::asio::post(w->context(), [wp = w.get()] { wp->stop(); });
+  for (auto& w : workers_) w->request_stop();
 }
 
-load_result run_state::run(const compiled_plan& plan, const network_target& target) {
+load_result run_state::run(const compiled_plan& plan, const network_target& target, bool on_ring) {
   result_.parameters = options_.parameters;
   for (unsigned i = 0; i < options_.threads; ++i)
-    workers_.push_back(std::make_unique<worker>(*this, options_, plan, target, i));
+    workers_.push_back(std::make_unique<worker>(*this, options_, plan, target, i, on_ring));
 
   signals_.emplace(main_, SIGINT, SIGTERM);
   std::function<void(const boost::system::error_code&, int)> on_signal =
@@ -54,7 +54,7 @@ load_result run_state::run(const compiled_plan& plan, const network_target& targ
           signals_->async_wait(on_signal);
         } else {
           // Second signal: stop now, without waiting for workers to drain.
-          for (auto& w : workers_) w->context().stop();
+          for (auto& w : workers_) w->abort();
           main_.stop();
         }
       };

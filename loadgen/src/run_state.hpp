@@ -21,7 +21,8 @@ class run_state {
   run_state(const load_options& options, const interval_observer& observer)
       : options_(options), observer_(observer) {}
 
-  load_result run(const compiled_plan& plan, const network_target& target);
+  // `on_ring`: the io_uring back end for plain http (else Asio's epoll reactor).
+  load_result run(const compiled_plan& plan, const network_target& target, bool on_ring);
 
   time_point start() const { return start_; }
   // From a worker thread: hands over one second (or the last partial one).

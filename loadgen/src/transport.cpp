@@ -1,13 +1,49 @@
 #include "transport.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
+#include <unistd.h>
+
+#include <utility>
 
 namespace watchpost::loadgen {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
+transport::~transport() {
+  if (fd_ >= 0) ::close(fd_);  // the run is over: the ring is going away with its operations
+}
+
+bool transport::open_raw(int family) {
+  // Blocking: io_uring tries each operation without waiting first and polls when it must.
+  fd_ = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+  return fd_ >= 0;
+}
+
+void transport::close_raw() {
+  for (auto& tag : pending_)
+    if (tag != 0) ring_->cancel(std::exchange(tag, 0));
+  if (fd_ >= 0) ring_->close(fd_);
+  fd_ = -1;
+}
+
+void transport::abort() {
+  if (ring_) {
+    close_raw();
+    return;
+  }
+  boost::system::error_code ignored;
+  socket_.close(ignored);
+}
+
 bool transport::connected(const network_target& target) {
+  if (ring_) {
+    const int on = 1;
+    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    return true;
+  }
   boost::system::error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
   socket_.non_blocking(true, ignored);
@@ -31,6 +67,11 @@ io_result transport::handshake() {
 bool transport::verify_failed() const { return tls_ && SSL_get_verify_result(tls_.get()) != X509_V_OK; }
 
 void transport::close() {
+  if (ring_) {
+    close_raw();
+    ++attempt_;  // whatever the old socket still completes is stale
+    return;
+  }
   if (tls_) {
     SSL_SESSION* session = SSL_get0_session(tls_.get());
     if (session && SSL_SESSION_is_resumable(session)) session_.reset(SSL_get1_session(tls_.get()));

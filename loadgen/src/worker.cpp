@@ -2,6 +2,7 @@
 // and what it records per response.
 #include "worker.hpp"
 
+#include <boost/asio/post.hpp>
 #include <cmath>
 
 #include "run_state.hpp"
@@ -13,7 +14,7 @@ using clock_type = worker::clock_type;
 using time_point = worker::time_point;
 
 worker::worker(run_state& run, const load_options& options, const compiled_plan& plan,
-               const network_target& target, unsigned index)
+               const network_target& target, unsigned index, bool on_ring)
     : run_(run),
       options_(options),
       plan_(plan),
@@ -34,6 +35,7 @@ worker::worker(run_state& run, const load_options& options, const compiled_plan&
       peak = std::max(peak, ramp_->value_at(t));
     most = static_cast<std::uint64_t>(std::ceil(peak)) + 1;
   }
+  if (on_ring) ring_ = std::make_unique<uring>(most);
   connections_.reserve(most);
   for (std::uint64_t i = 0; i < most; ++i) connections_.push_back(std::make_unique<connection>(*this, i));
   active_ = ramp_ ? 0 : conns;
@@ -102,8 +104,15 @@ void worker::update_active(time_point now) {
 
 void worker::run() {
   start_ = run_.start();
-  if (options_.duration > nanoseconds{0}) {
-    end_ = start_ + options_.duration;
+  if (ring_)
+    ring_->start(
+        [](void* self, const uring::completion& c) {
+          auto& w = *static_cast<worker*>(self);
+          w.connections_[connection::index_of(c.tag)]->on_completion(c);
+        },
+        this);
+  if (options_.duration > nanoseconds{0}) end_ = start_ + options_.duration;
+  if (options_.duration > nanoseconds{0} && !ring_) {
     deadline_.expires_at(end_);
     deadline_.async_wait([this](const boost::system::error_code& ec) {
       if (!ec) stop();
@@ -117,7 +126,36 @@ void worker::run() {
       if (!connections_[i]->started()) connections_[i]->start();
     on_tick();
   }
-  ctx_.run();
+  if (ring_)
+    run_ring();
+  else
+    ctx_.run();
+}
+
+void worker::run_ring() {
+  while (!stopping_) {
+    if (abort_requested_.load(std::memory_order_relaxed)) return;
+    if (stop_requested_.load(std::memory_order_relaxed)) {
+      stop();
+      return;
+    }
+    ring_->run_once(std::min(next_tick_, end_));
+    if (!stopping_ && clock_type::now() >= std::min(next_tick_, end_)) on_tick();
+  }
+}
+
+void worker::request_stop() {
+  if (ring_)
+    stop_requested_.store(true, std::memory_order_relaxed);
+  else
+    boost::asio::post(ctx_, [this] { stop(); });
+}
+
+void worker::abort() {
+  if (ring_)
+    abort_requested_.store(true, std::memory_order_relaxed);
+  else
+    ctx_.stop();
 }
 
 void worker::on_tick() {
@@ -132,6 +170,7 @@ void worker::on_tick() {
   if (now >= start_ + std::chrono::seconds(second_ + 1)) flush_interval(false);
   ++tick_count_;
   next_tick_ = start_ + std::chrono::milliseconds(100) * tick_count_;
+  if (ring_) return;  // run_ring() looks at the clock
   tick_.expires_at(next_tick_);
   tick_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) on_tick();
@@ -166,6 +205,7 @@ void worker::stop() {
   // The run ends now: closing 10,000 sockets takes the kernel a while, which is not run time.
   flush_interval(true);
   for (auto& c : connections_) c->stop();
+  if (ring_) ring_->flush();  // the closes go now
 }
 
 // Open model: slots due by now that no connection was free to claim are dropped.

@@ -1,8 +1,9 @@
 #pragma once
-// One worker: one io_context on one OS thread, owning its connections, interval histograms and
-// counters (wrk2). Connections call the inline hot-path services below; nothing is shared with
-// other workers but the read-only plan and target.
+// One worker: one OS thread running its io_uring loop (plain http) or its io_context (epoll),
+// owning its connections, interval histograms and counters (wrk2). Connections call the inline hot-path
+// services below; nothing is shared with other workers but the read-only plan and target.
 #include <array>
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
@@ -11,6 +12,7 @@
 
 #include "connection.hpp"
 #include "transport.hpp"
+#include "uring.hpp"
 #include "watchpost/loadgen/compiled_plan.hpp"
 #include "watchpost/loadgen/engine.hpp"
 
@@ -32,11 +34,18 @@ class worker {
   using clock_type = connection::clock_type;
   using time_point = connection::time_point;
 
+  // `on_ring`: the connections (plain http) use an io_uring of this worker's (uring.hpp) and
+  // its loop instead of the io_context.
   worker(run_state& run, const load_options& options, const compiled_plan& plan, const network_target& target,
-         unsigned index);
+         unsigned index, bool on_ring);
   void run();
-  void stop();  // graceful: called on this worker's thread (post to it from elsewhere)
+  void stop();  // graceful, on this worker's thread
+  // From the main thread: a graceful stop, or (a second SIGINT) leaving at once. On the io_uring
+  // back end the loop looks at these each turn, and a turn ends by the next tick (100 ms).
+  void request_stop();
+  void abort();
   boost::asio::io_context& context() { return ctx_; }
+  uring* ring() { return ring_.get(); }
 
   // Hot-path services for connections.
   bool stopping() const { return stopping_; }
@@ -103,6 +112,7 @@ class worker {
   }
   probes::failure_kind judge_sample(std::size_t request, response_capture& sampled, nanoseconds took);
   void on_tick();
+  void run_ring();
   void flush_interval(bool final);
   void update_active(time_point now);
   void drop_unclaimed(time_point now);
@@ -116,6 +126,7 @@ class worker {
   boost::asio::io_context ctx_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   boost::asio::steady_timer tick_{ctx_};
   boost::asio::steady_timer deadline_{ctx_};
+  std::unique_ptr<uring> ring_;  // before the connections, which hold it
   std::vector<std::unique_ptr<connection>> connections_;
   std::vector<char> read_buffer_ = std::vector<char>(64 * 1024);
   request_picker picker_;
@@ -133,6 +144,7 @@ class worker {
   std::uint64_t claimed_ = 0, completed_ = 0;
   std::size_t active_ = 0;
   bool stopping_ = false;
+  std::atomic<bool> stop_requested_{false}, abort_requested_{false};  // io_uring back end
 };
 
 }  // namespace watchpost::loadgen

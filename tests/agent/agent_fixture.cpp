@@ -14,8 +14,17 @@
 
 namespace watchpost::agent_test {
 
-running_agent::running_agent(const std::string& config_path)
-    : process_(testing::watchpost_binary_path(), {"agent", config_path}) {
+namespace {
+std::vector<std::string> agent_args(const std::string& config_path,
+                                    const std::vector<std::string>& extra_args) {
+  std::vector<std::string> args{"agent", config_path};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  return args;
+}
+}  // namespace
+
+running_agent::running_agent(const std::string& config_path, const std::vector<std::string>& extra_args)
+    : process_(testing::watchpost_binary_path(), agent_args(config_path, extra_args)) {
   port_ = testing::read_agent_port(process_);
 }
 

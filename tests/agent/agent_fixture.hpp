@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "process.hpp"
 #include "webhook_receiver.hpp"
@@ -18,10 +19,10 @@ using testing::received_webhook;
 using testing::reserve_port;
 using testing::webhook_receiver;
 
-// `watchpost agent <config>` with READY parsed.
+// `watchpost agent <config> [extra_args...]` with READY parsed.
 class running_agent {
  public:
-  explicit running_agent(const std::string& config_path);
+  explicit running_agent(const std::string& config_path, const std::vector<std::string>& extra_args = {});
   std::uint16_t port() const { return port_; }
   testing::child_process& process() { return process_; }
   std::string get(

@@ -69,7 +69,7 @@ std::uint64_t series_errors(const loadgen::load_result& r, probes::failure_kind 
 
 }  // namespace
 
-TEST_CASE("load -n sends exactly N requests, across threads and connections") {
+TEST_CASE("load -n sends exactly N requests, across threads and connections", "[load]") {
   const auto json = temp_path("n.json");
   auto r = run_watchpost(
       {"load", target().http_url("/health"), "-n", "1237", "-c", "7", "-t", "2", "--json", json});
@@ -83,7 +83,7 @@ TEST_CASE("load -n sends exactly N requests, across threads and connections") {
   std::filesystem::remove(json);
 }
 
-TEST_CASE("servers that close every connection are reconnected without errors") {
+TEST_CASE("servers that close every connection are reconnected without errors", "[load]") {
   auto r = run_watchpost({"load", target().http_url("/health"), "-n", "300", "-c", "4", "-H",
                           "Connection: close", "-q", "--json", temp_path("close.json")});
   REQUIRE(r.exit_code == 0);
@@ -93,7 +93,7 @@ TEST_CASE("servers that close every connection are reconnected without errors") 
   std::filesystem::remove(temp_path("close.json"));
 }
 
-TEST_CASE("open model at 2000/s for 5s sends 10,000 requests within 1%") {
+TEST_CASE("open model at 2000/s for 5s sends 10,000 requests within 1%", "[load]") {
   const auto json = temp_path("rate.json");
   auto r = run_watchpost({"load", target().http_url("/health"), "--rate", "2000", "-d", "5s", "-c", "20",
                           "-t", "2", "--json", json});
@@ -108,7 +108,7 @@ TEST_CASE("open model at 2000/s for 5s sends 10,000 requests within 1%") {
   std::filesystem::remove(json);
 }
 
-TEST_CASE("a 500 ms freeze shows in the corrected p99 and hides in the uncorrected one") {
+TEST_CASE("a 500 ms freeze shows in the corrected p99 and hides in the uncorrected one", "[load]") {
   const auto json = temp_path("freeze.json");
   child_process load(testing::watchpost_binary_path(),
                      {"load", target().http_url("/health"), "--rate", "1000", "-d", "5s", "-c", "10", "-t",
@@ -127,7 +127,7 @@ TEST_CASE("a 500 ms freeze shows in the corrected p99 and hides in the uncorrect
   std::filesystem::remove(json);
 }
 
-TEST_CASE("thresholds pass and fail as written, with exit codes 0 and 1") {
+TEST_CASE("thresholds pass and fail as written, with exit codes 0 and 1", "[load]") {
   auto pass = run_watchpost({"load", target().http_url("/health"), "-d", "1s", "-c", "2", "--threshold",
                              "p99<5s", "--threshold", "error_rate<1%", "--threshold", "rps>1"});
   CHECK(pass.exit_code == 0);
@@ -146,7 +146,7 @@ TEST_CASE("thresholds pass and fail as written, with exit codes 0 and 1") {
   CHECK(slow.wall < 2800ms);  // aborted after the first failing second
 }
 
-TEST_CASE("bad flags and plans are one-line errors with exit 2") {
+TEST_CASE("bad flags and plans are one-line errors with exit 2", "[load]") {
   for (std::vector<std::string> argv : {std::vector<std::string>{"load"},
                                         {"load", target().http_url("/"), "--threshold", "p99<fast"},
                                         {"load", target().http_url("/"), "-d", "ten"},
@@ -167,12 +167,72 @@ TEST_CASE("bad flags and plans are one-line errors with exit 2") {
   std::filesystem::remove(plan);
 }
 
-TEST_CASE("a refused target gives connect errors and ends on time") {
+TEST_CASE(
+    "I/O back ends: --io runs the one asked for and reports it, a refused io_uring falls back (auto) or "
+    "fails (uring)",
+    "[load]") {
+  const auto json = temp_path("io.json");
+  struct run {
+    watchpost::testing::command_result command;
+    loadgen::load_result report;
+  };
+  auto load = [&](const std::string& io, const std::map<std::string, std::string>& env) {
+    run r{run_watchpost({"load", target().http_url("/"), "-n", "200", "-c", "4", "--io", io, "--json", json},
+                        env),
+          {}};
+    INFO(io << ": " << r.command.err);
+    if (std::filesystem::exists(json)) r.report = exporters::read_load_report_file(json);
+    std::filesystem::remove(json);
+    return r;
+  };
+
+  // This kernel may or may not allow io_uring: auto says which ran, and why when not io_uring.
+  const auto automatic = load("auto", {});
+  REQUIRE(automatic.command.exit_code == 0);
+  CHECK(automatic.report.totals.requests == 200);
+  const bool have_uring = automatic.report.io_backend == "uring";
+  if (!have_uring) {
+    CHECK(automatic.report.io_backend == "epoll");
+    CHECK_FALSE(automatic.report.io_backend_reason.empty());
+  }
+  CHECK_THAT(automatic.command.out, Catch::Contains("  io         " + automatic.report.io_backend));
+
+  for (const std::string io : {"uring", "epoll"}) {
+    const auto asked = load(io, {});
+    if (io == "uring" && !have_uring) {
+      CHECK(asked.command.exit_code == 2);
+      continue;
+    }
+    CHECK(asked.command.exit_code == 0);
+    CHECK(asked.report.io_backend == io);
+    CHECK(asked.report.totals.requests == 200);
+    CHECK(asked.report.totals.errors == 0);
+  }
+
+  // Refused (as io_uring_disabled or a seccomp filter would): auto falls back and says why,
+  // --io uring is a one-line usage error naming the cause.
+  const std::map<std::string, std::string> refused{{"WATCHPOST_IO_URING", "0"}};
+  const auto fallback = load("auto", refused);
+  CHECK(fallback.command.exit_code == 0);
+  CHECK(fallback.report.io_backend == "epoll");
+  CHECK_THAT(fallback.report.io_backend_reason, Catch::Contains("WATCHPOST_IO_URING=0"));
+  CHECK(fallback.report.totals.requests == 200);
+  CHECK_THAT(fallback.command.out,
+             Catch::Contains("  io         epoll (io_uring refused by WATCHPOST_IO_URING=0)"));
+  const auto error = load("uring", refused);
+  CHECK(error.command.exit_code == 2);
+  CHECK(one_line(error.command.err));
+  CHECK_THAT(error.command.err, Catch::Contains("--io uring: io_uring refused by WATCHPOST_IO_URING=0"));
+  CHECK(load("sideways", {}).command.exit_code == 2);
+}
+
+TEST_CASE("a refused target gives connect errors and ends on time", "[load]") {
   check_every_request_fails("http://127.0.0.1:" + std::to_string(refused_port()) + "/", {"-c", "4"},
                             probes::failure_kind::connect);
 }
 
-TEST_CASE("a server that resets or garbles every response gives reset or protocol errors and ends on time") {
+TEST_CASE("a server that resets or garbles every response gives reset or protocol errors and ends on time",
+          "[load]") {
   // /reset sends a head and 10 body bytes, then resets the connection.
   check_every_request_fails(target().http_url("/reset"), {"-c", "4"}, probes::failure_kind::reset);
 
@@ -186,7 +246,7 @@ TEST_CASE("a server that resets or garbles every response gives reset or protoco
   std::filesystem::remove(json);
 }
 
-TEST_CASE("an unreachable target (SYNs dropped) gives connect_timeout errors and ends on time") {
+TEST_CASE("an unreachable target (SYNs dropped) gives connect_timeout errors and ends on time", "[load]") {
   // A listener that never accepts, its queue filled: the kernel drops further SYNs, as a
   // black-holed address would.
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -215,7 +275,7 @@ TEST_CASE("an unreachable target (SYNs dropped) gives connect_timeout errors and
   std::filesystem::remove(json);
 }
 
-TEST_CASE("a slow server gives timeout errors and ends on time") {
+TEST_CASE("a slow server gives timeout errors and ends on time", "[load]") {
   auto r = run_watchpost({"load", target().http_url("/delay/3000"), "-d", "2s", "-c", "3", "--timeout",
                           "300ms", "--json", temp_path("slow.json")});
   CHECK(r.wall < 4s);
@@ -224,7 +284,7 @@ TEST_CASE("a slow server gives timeout errors and ends on time") {
   std::filesystem::remove(temp_path("slow.json"));
 }
 
-TEST_CASE("SIGINT ends the run early and still writes the summary and reports") {
+TEST_CASE("SIGINT ends the run early and still writes the summary and reports", "[load]") {
   const auto json = temp_path("sigint.json"), html = temp_path("sigint.html");
   child_process load(testing::watchpost_binary_path(), {"load", target().http_url("/health"), "-d", "30s",
                                                         "-c", "2", "--json", json, "--html", html});
@@ -245,7 +305,7 @@ TEST_CASE("SIGINT ends the run early and still writes the summary and reports") 
   std::filesystem::remove(html);
 }
 
-TEST_CASE("plan files: a weighted mix with status expectations") {
+TEST_CASE("plan files: a weighted mix with status expectations", "[load]") {
   auto r = run_plan("plan",
                     "connections: 4\ncount: 400\nthresholds: [ 'error_rate<1%' ]\n"
                     "headers: { User-Agent: watchpost-load-test }\n"
@@ -261,7 +321,7 @@ TEST_CASE("plan files: a weighted mix with status expectations") {
   CHECK(ok > 2 * missing);  // 3:1 weights
 }
 
-TEST_CASE("shards merge into one report and one verdict") {
+TEST_CASE("shards merge into one report and one verdict", "[load]") {
   const auto a = temp_path("shard1.json"), b = temp_path("shard2.json"), merged = temp_path("merged.json"),
              html = temp_path("merged.html");
   auto r1 = run_watchpost({"load", target().http_url("/health"), "-n", "500", "-c", "4", "--shard", "1/2",
@@ -285,7 +345,7 @@ TEST_CASE("shards merge into one report and one verdict") {
   for (const auto& f : {a, b, merged, html}) std::filesystem::remove(f);
 }
 
-TEST_CASE("stages ramp connections (closed) and the rate (open) and set the run length") {
+TEST_CASE("stages ramp connections (closed) and the rate (open) and set the run length", "[load]") {
   auto closed = run_watchpost({"load", target().http_url("/health"), "--stage", "1s:4", "--stage", "1s:1",
                                "-q", "--json", temp_path("stages.json")});
   CHECK(closed.exit_code == 0);
@@ -304,7 +364,8 @@ TEST_CASE("stages ramp connections (closed) and the rate (open) and set the run 
   std::filesystem::remove(temp_path("stages.json"));
 }
 
-TEST_CASE("plan expect: a failing json assertion on a 10% sample counts exactly, as kind assertion") {
+TEST_CASE("plan expect: a failing json assertion on a 10% sample counts exactly, as kind assertion",
+          "[load]") {
   // 1000 requests on 2 threads: each samples its 1st, 11th, 21st... response: 50 + 50.
   auto r = run_plan("json-sample",
                     "threads: 2\nconnections: 4\ncount: 1000\n"
@@ -329,7 +390,7 @@ TEST_CASE("plan expect: a failing json assertion on a 10% sample counts exactly,
   std::filesystem::remove(temp_path("json-sample.html"));
 }
 
-TEST_CASE("plan expect: header, body, json and latency assertions that hold on every response") {
+TEST_CASE("plan expect: header, body, json and latency assertions that hold on every response", "[load]") {
   auto r = run_plan("all-pass",
                     "connections: 3\ncount: 300\n"
                     "requests:\n"
@@ -346,7 +407,7 @@ TEST_CASE("plan expect: header, body, json and latency assertions that hold on e
   CHECK(r.report.totals.errors == 0);
 }
 
-TEST_CASE("plan expect: a status mismatch is kind status, not assertion, sampled or not") {
+TEST_CASE("plan expect: a status mismatch is kind status, not assertion, sampled or not", "[load]") {
   auto r = run_plan("status-kind",
                     "connections: 2\ncount: 200\n"
                     "requests:\n"
@@ -358,7 +419,7 @@ TEST_CASE("plan expect: a status mismatch is kind status, not assertion, sampled
   CHECK(errors_of(r.report, probes::failure_kind::assertion) == 0);
 }
 
-TEST_CASE("plan expect: sampling and tls: mistakes are file:line:col errors") {
+TEST_CASE("plan expect: sampling and tls: mistakes are file:line:col errors", "[load]") {
   const std::vector<std::pair<std::string, std::string>> cases{
       {"requests:\n  - { path: /, sample: 10% }\n", ":3:"},
       {"requests:\n  - path: /\n    expect: { status: 200 }\n    sample: 0%\n",
@@ -375,7 +436,7 @@ TEST_CASE("plan expect: sampling and tls: mistakes are file:line:col errors") {
   }
 }
 
-TEST_CASE("plan expect: failure messages are summarised, with credentials masked") {
+TEST_CASE("plan expect: failure messages are summarised, with credentials masked", "[load]") {
   auto r = run_plan("masked",
                     "connections: 2\ncount: 50\n"
                     "requests:\n"

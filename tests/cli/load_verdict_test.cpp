@@ -51,7 +51,7 @@ bool shows_part_of(const std::string& text, const std::string& secret) {
 
 }  // namespace
 
-TEST_CASE("a server that never answers fails the gate and its requests are reported in flight") {
+TEST_CASE("a server that never answers fails the gate and its requests are reported in flight", "[load]") {
   auto r = run_load("stall", {load_target().http_url("/stall"), "-d", "3s", "-c", "4", "--threshold",
                               "p99<250ms", "--threshold", "error_rate<1%"});
   INFO(r.command.out << r.command.err);
@@ -79,7 +79,7 @@ TEST_CASE("a server that never answers fails the gate and its requests are repor
   CHECK(during_run >= 4);
 }
 
-TEST_CASE("abort-on-fail does not abort a whole-run latency gate before the first response") {
+TEST_CASE("abort-on-fail does not abort a whole-run latency gate before the first response", "[load]") {
   auto r = run_load("slow-first", {load_target().http_url("/delay/1500"), "-d", "3s", "-c", "2",
                                    "--threshold", "p99<5s", "--abort-on-fail"});
   INFO(r.command.err);
@@ -88,7 +88,8 @@ TEST_CASE("abort-on-fail does not abort a whole-run latency gate before the firs
   CHECK(r.report.totals.requests >= 2);
 }
 
-TEST_CASE("open model: sends no connection was free for are dropped, reported and fail error_rate") {
+TEST_CASE("open model: sends no connection was free for are dropped, reported and fail error_rate",
+          "[load]") {
   // One connection carries about 10 requests/s of /delay/100; the schedule asks for 50/s.
   auto r = run_load("dropped", {load_target().http_url("/delay/100"), "--rate", "50", "-c", "1", "-d", "3s",
                                 "--timeout", "500ms", "--threshold", "error_rate<1%"});
@@ -116,7 +117,7 @@ TEST_CASE("open model: sends no connection was free for are dropped, reported an
   CHECK_THAT(healthy.command.out, !Catch::Contains("dropped"));
 }
 
-TEST_CASE("idle keep-alive closes are reconnected and resent for GET, a reset for POST") {
+TEST_CASE("idle keep-alive closes are reconnected and resent for GET, a reset for POST", "[load]") {
   static testing::test_target short_idle({"--idle-timeout", "1s"});
   // Each of 10 connections is used every 2 s: the server has closed it 1 s before.
   auto get = run_load("idle-get", {short_idle.http_url("/health"), "--rate", "5", "-c", "10", "-d", "4s"});
@@ -142,7 +143,7 @@ TEST_CASE("idle keep-alive closes are reconnected and resent for GET, a reset fo
   CHECK(racing.report.totals.requests >= 18);
 }
 
-TEST_CASE("interim responses: the final status counts, 101 and endless 1xx are protocol errors") {
+TEST_CASE("interim responses: the final status counts, 101 and endless 1xx are protocol errors", "[load]") {
   auto early = run_load(
       "interim", {load_target().http_url("/interim?code=103&count=2&then=503"), "-n", "20", "-c", "2"});
   INFO(early.command.out << early.command.err);
@@ -158,7 +159,8 @@ TEST_CASE("interim responses: the final status counts, 101 and endless 1xx are p
   CHECK(errors_of(switching.report, probes::failure_kind::protocol) == 10);
 }
 
-TEST_CASE("a fast endless body cannot hold a worker: -d and --timeout still end it, http and https") {
+TEST_CASE("a fast endless body cannot hold a worker: -d and --timeout still end it, http and https",
+          "[load]") {
   for (const auto& url :
        {load_target().http_url("/hostile/endless-body"), load_target().https_url("/hostile/endless-body")}) {
     INFO(url);
@@ -174,7 +176,7 @@ TEST_CASE("a fast endless body cannot hold a worker: -d and --timeout still end 
   }
 }
 
-TEST_CASE("${env:...} secrets in plan headers and expect: never reach an output, even in part") {
+TEST_CASE("${env:...} secrets in plan headers and expect: never reach an output, even in part", "[load]") {
   const std::string quote_secret = "Qu\"oteSecret-7731";
   std::string long_secret = "LongSecret-";
   for (int i = 0; long_secret.size() < 300; ++i) long_secret += std::to_string(i) + "z";

@@ -112,7 +112,7 @@ TEST_CASE("fault matrix: watchpost smoke reports each hostile behaviour's kind w
   }
 }
 
-TEST_CASE("fault matrix: watchpost load counts each hostile behaviour's kind and ends on time") {
+TEST_CASE("fault matrix: watchpost load counts each hostile behaviour's kind and ends on time", "[load]") {
   servers s;
   const scratch_dir dir("load");
   for (const auto& row : fault_rows) {

@@ -41,6 +41,8 @@ load_result make_run(int seconds, int seed, bool open) {
   }
   r.elapsed_seconds = seconds + 0.01;
   add_failure_message(r.assertion_failures, "home: json $.ok: expected true, got false", 3 + seed);
+  r.io_backend = seed == 1 ? "uring" : "epoll";
+  if (seed != 1) r.io_backend_reason = "io_uring refused by WATCHPOST_IO_URING=0";
   return r;
 }
 
@@ -53,13 +55,15 @@ void require_same(const load_result& a, const load_result& b) {
   CHECK(a.uncorrected_latency == b.uncorrected_latency);
   CHECK(a.series == b.series);
   CHECK(a.assertion_failures == b.assertion_failures);
+  CHECK(a.io_backend == b.io_backend);
+  CHECK(a.io_backend_reason == b.io_backend_reason);
 }
 
 }  // namespace
 
 TEST_CASE("JSON report round trip keeps histograms, counts and the series exactly") {
   for (bool open : {false, true}) {
-    const load_result run = make_run(5, 1, open);
+    const load_result run = make_run(5, open ? 2 : 1, open);
     const auto outcomes = evaluate_thresholds({std::get<threshold>(parse_threshold("p99<250ms"))}, run);
     const std::string json = exporters::load_report_json(run, outcomes);
     const load_result back = exporters::parse_load_report(json);
@@ -93,6 +97,9 @@ TEST_CASE("merging shard reports equals the run of all their samples") {
   CHECK(merged.elapsed_seconds == Approx(6.01));
   CHECK(merged.parameters.connections == 8);
   CHECK(merged.parameters.rate == Approx(200));
+  // Shards that ran different I/O back ends name both, and why one was not io_uring.
+  CHECK(merged.io_backend == "uring,epoll");
+  CHECK(merged.io_backend_reason == b.io_backend_reason);
   // Percentiles of a merged second come from the merged histogram, not averaged.
   auto second0 = *stats::histogram::parse(a.series[0].latency);
   second0.merge(*stats::histogram::parse(b.series[0].latency));

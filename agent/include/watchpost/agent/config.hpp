@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "watchpost/agent/shard.hpp"
 #include "watchpost/common/duration.hpp"
 #include "watchpost/probes/check.hpp"
 #include "watchpost/probes/dns_resolver.hpp"
@@ -119,10 +120,21 @@ struct agent_config {
   // Outbox depth limit: events raised beyond it are dropped and counted (a receiver down for
   // days must not fill state_dir).
   std::size_t max_outbox_events = 10000;
+  // `shard: "i/N"` or "auto/N": the agent probes only its share of `targets` (shard.hpp). The
+  // command line's --shard wins over it; absent, one shard holds all.
+  std::optional<shard_spec> shard;
   std::vector<target_config> targets;
 };
 
 agent_config load_config(const std::string& path);
+
+struct shard_selection {
+  shard_assignment shard;
+  std::size_t all_targets = 0;  // in the file, before the selection
+};
+// Keeps only the targets of the agent's shard, in config order: `flag` (--shard) wins over
+// config.shard; auto/N reads $POD_NAME and $HOSTNAME. Throws usage_error (see resolve_shard).
+shard_selection keep_shard_targets(agent_config& config, const std::optional<shard_spec>& flag);
 agent_config parse_config(const std::string& yaml_text, const std::string& name);
 
 // "4s", "5m", "1h", "30d", "250ms": the window label used in metrics and events.

@@ -75,6 +75,10 @@ class agent_metrics {
   // nullopt removes the series: a budget over too few probes would be noise on a dashboard.
   void set_budget_remaining(target_metrics& metrics, std::size_t slo, std::optional<double> fraction);
 
+  // watchpost_agent_shard{index,count} 1: the share of the config this agent probes (replaced
+  // on a reload that changes it).
+  void set_shard(unsigned index, unsigned count);
+
   // Prometheus text exposition format 0.0.4 of everything registered.
   std::string serialize() const;
 
@@ -97,6 +101,8 @@ class agent_metrics {
   prometheus::Family<prometheus::Gauge>& cert_;
   prometheus::Family<prometheus::Counter>& webhook_;
   prometheus::Family<prometheus::Counter>& skipped_;
+  prometheus::Family<prometheus::Gauge>& shard_;
+  prometheus::Gauge* shard_series_ = nullptr;
   prometheus::Gauge* in_flight_;
   prometheus::Gauge* lag_;
   prometheus::Gauge* outbox_depth_;

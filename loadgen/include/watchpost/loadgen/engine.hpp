@@ -1,8 +1,8 @@
 #pragma once
-// The load engine: one io_context and one OS thread per worker, each owning its connections,
-// interval histograms and counters (wrk2). Workers hand a completed second to the main thread
-// once a second (one post, no locks in the hot path); the main thread merges them into the
-// run's series and totals and calls the observer. The engine prints nothing.
+// The load engine: one OS thread per worker (its I/O on io_uring or on an epoll io_context), each
+// owning its connections, interval histograms and counters (wrk2). Workers hand a completed second to the
+// main thread once a second (one post, no locks in the hot path); the main thread merges them into the run's
+// series and totals and calls the observer. The engine prints nothing.
 //
 // What every intended request becomes, so that nothing is lost unreported:
 // - a response or an error (counters::requests, errors by kind);
@@ -46,6 +46,10 @@ struct planned_request {
   double sample = 1;  // 0 < sample <= 1
 };
 
+// The I/O back end of plain-http connections (https always runs on epoll). auto: io_uring when
+// the kernel has what the engine needs and allows it, else epoll, with the reason in the result.
+enum class io_choice : std::uint8_t { automatic, uring, epoll };
+
 struct load_options {
   probes::url url;                        // scheme, host, port (target used when requests is empty)
   std::vector<planned_request> requests;  // the weighted mix
@@ -60,7 +64,8 @@ struct load_options {
   probes::tls_options tls;                                // https: verification on unless insecure
   unsigned shard_index = 0, shard_count = 1;              // this process runs share i of n
   run_parameters parameters;                              // echoed into the result
-  probes::redactor secrets;  // the plan's ${env:...} values, masked in failure messages
+  probes::redactor secrets;             // the plan's ${env:...} values, masked in failure messages
+  io_choice io = io_choice::automatic;  // --io; `uring` where io_uring is refused is a usage error
 };
 
 // Called on the main thread after each whole second; return false to end the run early
@@ -68,7 +73,8 @@ struct load_options {
 using interval_observer = std::function<bool(const load_result& so_far, const series_point& latest)>;
 
 // Runs the plan to completion, SIGINT (first: graceful stop, second: hard stop) or abort.
-// Throws usage_error for an unreadable CA file or a request the wire cannot frame; a name that does
+// Throws usage_error for an unreadable CA file, a request the wire cannot frame or --io uring where
+// io_uring is unavailable; a name that does
 // not resolve is no setup error: every attempt counts as a dns error.
 load_result run_load(const load_options& options, const interval_observer& observer);
 

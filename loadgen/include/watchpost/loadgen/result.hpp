@@ -86,6 +86,8 @@ struct load_result {
   stats::histogram uncorrected_latency;  // open model only: from the actual send time
   std::vector<series_point> series;      // ordered by second
   failure_messages assertion_failures;   // sampled expect: failures, by first message
+  std::string io_backend;                // "uring" or "epoll": the I/O back end that ran
+  std::string io_backend_reason;         // why epoll ran where io_uring was not ruled out by --io
 
   bool open_model() const { return parameters.model == "open"; }
   double rps() const {
