@@ -97,8 +97,7 @@ class agent_process {
   void start_targets(const std::vector<std::string>& snapshots, bool reconcile = false) {
     std::map<std::string, target_window_state*> states;
     for (const auto& tc : config_->targets) {
-      auto t = std::make_unique<target_runtime>();
-      t->config = tc;
+      auto t = std::make_unique<target_runtime>(tc);
       t->objectives = objectives_of(tc.slo);
       t->metrics = metrics_.add_target(tc);
       t->window = target_window_state::make(tc);

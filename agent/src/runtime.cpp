@@ -13,6 +13,9 @@ nanoseconds random_between(nanoseconds low, nanoseconds high) {
   return nanoseconds{std::uniform_int_distribution<std::int64_t>(low.count(), high.count())(rng)};
 }
 
+target_runtime::target_runtime(const target_config& c) : config(c) {}
+target_runtime::~target_runtime() = default;
+
 std::int64_t unix_millis(wall_time t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }

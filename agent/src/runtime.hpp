@@ -37,7 +37,11 @@ struct target_view {
 };
 
 struct target_runtime {
-  target_config config;
+  explicit target_runtime(const target_config& c);  // in runtime.cpp: the client type is complete there
+  ~target_runtime();
+  // The running agent_config's entry: the targets are dropped before a reload replaces it, so a
+  // target's strings (name, URL, headers, labels) are held once, not copied per target.
+  const target_config& config;
   std::vector<slo_objective> objectives;
   std::unique_ptr<target_metrics> metrics;
   // Touched only by the owning worker thread.

@@ -18,38 +18,71 @@ double ratio(std::uint32_t part, std::uint32_t total) {
 }
 }  // namespace
 
-slice_ring::slice_ring(nanoseconds slice, std::size_t length) : slice_(slice), slots_(length) {}
+slice_ring::slice_ring(nanoseconds slice, std::size_t length, bool count_slow)
+    : slice_(slice), fields_(count_slow ? 3 : 2), counts_(length * fields_) {}
 
 std::int64_t slice_ring::index_at(wall_time t) const {
   return std::chrono::duration_cast<nanoseconds>(t.time_since_epoch()).count() / slice_.count();
 }
 
+std::size_t slice_ring::offset(std::int64_t index) const {
+  const auto n = static_cast<std::int64_t>(length());
+  return static_cast<std::size_t>((index % n + n) % n) * fields_;
+}
+
+slice_counts slice_ring::at(std::size_t offset) const {
+  return {counts_[offset], counts_[offset + 1], fields_ == 3 ? counts_[offset + 2] : 0u};
+}
+
+void slice_ring::set(std::int64_t index, const slice_counts& c) {
+  const std::size_t o = offset(index);
+  counts_[o] = c.total;
+  counts_[o + 1] = c.failed;
+  if (fields_ == 3) counts_[o + 2] = c.slow;
+}
+
+void slice_ring::advance_to(std::int64_t index) {
+  const auto n = static_cast<std::int64_t>(length());
+  if (index > newest_ && index - newest_ < n) {
+    for (std::int64_t i = newest_ + 1; i <= index; ++i) set(i, {});
+  } else if (index != newest_) {
+    std::fill(counts_.begin(), counts_.end(), 0u);
+  }
+  newest_ = index;
+}
+
 void slice_ring::record(wall_time at, const slice_counts& delta) {
-  if (slots_.empty()) return;
+  if (counts_.empty()) return;
   const std::int64_t index = index_at(at);
-  slot& s = slots_[static_cast<std::size_t>(index % static_cast<std::int64_t>(slots_.size()))];
-  if (s.index != index) s = slot{index, {}};
-  s.counts.add(delta);
+  // A slice behind the newest but still in the ring is counted where it belongs.
+  if (index > newest_ || index <= newest_ - static_cast<std::int64_t>(length())) advance_to(index);
+  const std::size_t o = offset(index);
+  counts_[o] += delta.total;
+  counts_[o + 1] += delta.failed;
+  if (fields_ == 3) counts_[o + 2] += delta.slow;
 }
 
 slice_counts slice_ring::sum(wall_time now, nanoseconds window) const {
   slice_counts out;
-  if (slots_.empty()) return out;
+  if (counts_.empty()) return out;
   const std::int64_t newest = index_at(now);
+  const auto n = static_cast<std::int64_t>(length());
   // The current, partial slice counts whole: windows are at least one slice wide.
-  const std::int64_t count = std::clamp<std::int64_t>((window.count() + slice_.count() - 1) / slice_.count(),
-                                                      1, static_cast<std::int64_t>(slots_.size()));
-  for (const slot& s : slots_)
-    if (s.index > newest - count && s.index <= newest) out.add(s.counts);
+  const std::int64_t count =
+      std::clamp<std::int64_t>((window.count() + slice_.count() - 1) / slice_.count(), 1, n);
+  const std::int64_t last = std::min(newest, newest_);
+  for (std::int64_t i = std::max(newest - count, newest_ - n) + 1; i <= last; ++i) out.add(at(offset(i)));
   return out;
 }
 
 std::string slice_ring::serialize() const {
   std::ostringstream out;
-  out << slice_.count() << ' ' << slots_.size();
-  for (const slot& s : slots_)
-    if (s.index >= 0)
-      out << ' ' << s.index << ':' << s.counts.total << ':' << s.counts.failed << ':' << s.counts.slow;
+  out << slice_.count() << ' ' << length();
+  const auto n = static_cast<std::int64_t>(length());
+  for (std::int64_t i = std::max<std::int64_t>(newest_ - n + 1, 0); i <= newest_; ++i) {
+    const slice_counts c = at(offset(i));
+    if (c.total || c.failed || c.slow) out << ' ' << i << ':' << c.total << ':' << c.failed << ':' << c.slow;
+  }
   return out.str();
 }
 
@@ -57,19 +90,23 @@ bool slice_ring::parse(const std::string& text) {
   std::istringstream in(text);
   std::int64_t slice_ns = 0;
   std::size_t length = 0;
-  if (!(in >> slice_ns >> length) || slice_ns != slice_.count() || length != slots_.size()) return false;
-  std::vector<slot> restored(length);
+  if (!(in >> slice_ns >> length) || slice_ns != slice_.count() || length != this->length()) return false;
+  std::vector<std::pair<std::int64_t, slice_counts>> items;
   std::string item;
   while (in >> item) {
-    slot s;
+    std::int64_t index = -1;
+    slice_counts c;
     char c1 = 0, c2 = 0, c3 = 0;
     std::istringstream fields(item);
-    if (!(fields >> s.index >> c1 >> s.counts.total >> c2 >> s.counts.failed >> c3 >> s.counts.slow) ||
-        s.index < 0)
-      return false;
-    restored[static_cast<std::size_t>(s.index % static_cast<std::int64_t>(length))] = s;
+    if (!(fields >> index >> c1 >> c.total >> c2 >> c.failed >> c3 >> c.slow) || index < 0) return false;
+    items.emplace_back(index, c);
   }
-  slots_ = std::move(restored);
+  if (counts_.empty()) return true;  // a ring without slots (no SLO) restores nothing
+  std::fill(counts_.begin(), counts_.end(), 0u);
+  newest_ = -1;
+  for (const auto& [index, c] : items) newest_ = std::max(newest_, index);
+  for (const auto& [index, c] : items)
+    if (index > newest_ - static_cast<std::int64_t>(length)) set(index, c);
   return true;
 }
 
@@ -97,8 +134,8 @@ target_window_state target_window_state::make(const target_config& target) {
     st.window_ring =
         slice_ring(std::max<nanoseconds>(slo.window / window_slices, seconds(1)), window_slices + 1);
   }
-  st.hour_ring = slice_ring(minutes(1), 61);
-  st.day_ring = slice_ring(minutes(15), 97);
+  st.hour_ring = slice_ring(minutes(1), 61, false);
+  st.day_ring = slice_ring(minutes(15), 97, false);
   return st;
 }
 

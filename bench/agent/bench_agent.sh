@@ -47,12 +47,15 @@ requests_answered() {  # requests the test targets served so far
   done
   echo "$sum"
 }
-write_config() {  # file, url-template (PORT is replaced), batch_window
+SLO='slo: { availability: 99.9%, latency: { p95: 500ms }, window: 30d, burn_alerts: [ { long: 1h, short: 5m, factor: 14.4 }, { long: 6h, short: 30m, factor: 6 } ] }'
+write_config() {  # file, url-template (PORT is replaced), batch_window, slo_every
+  local every=${4:-0} slo
   { echo "listen: 127.0.0.1:0"; echo "state_dir: $WORK/state-$(basename "$1")"; echo "threads: ${THREADS:-2}"
     echo "batch_window: $3"; echo "targets:"
     for i in $(seq 0 $((N - 1))); do
-      p=${PORTS[$((i % ${#PORTS[@]}))]}
-      echo "  - { name: t$i, url: '${2//PORT/$p}', interval: ${INTERVAL}s, timeout: 5s }"
+      p=${PORTS[$((i % ${#PORTS[@]}))]}; slo=
+      (( every > 0 && i % every == 0 )) && slo=", $SLO"
+      echo "  - { name: t$i, url: '${2//PORT/$p}', interval: ${INTERVAL}s, timeout: 5s$slo }"
     done; } > "$1"
 }
 AGENT_PID=; AGENT_PORT=
@@ -70,12 +73,12 @@ measure() {  # measured-pid -> "cpu_us_per_probe probes rss_mb"
     'BEGIN { printf "%.1f %d %.1f\n", (p ? t / hz * 1e6 / p : 0), p, rss / 1024 }'
 }
 
-echo "targets=$N interval=${INTERVAL}s (=$((N / INTERVAL)) probes/s) measure=${MEASURE}s test targets on ports ${PORTS[*]}"
+echo "targets=$N interval=${INTERVAL}s (=$((N / INTERVAL)) probes/s) measure=${MEASURE}s slo_every=${SLO_EVERY:-0} test targets on ports ${PORTS[*]}"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
 W_CPU=-; W_PROBES=-; W_RSS=-; B_CPU=-; B_PROBES=-; B_RSS=-; SCRAPE=
 
 if [[ $TOOLS == *watchpost* ]]; then
-  write_config "$WORK/agent.yaml" "http://127.0.0.1:PORT/health" "${BATCH_WINDOW:-50ms}"
+  write_config "$WORK/agent.yaml" "http://127.0.0.1:PORT/health" "${BATCH_WINDOW:-50ms}" "${SLO_EVERY:-0}"
   start_agent "$WORK/agent.yaml"
   read -r W_CPU W_PROBES W_RSS < <(measure "$AGENT_PID")
   t0=$(ticks "$AGENT_PID"); s0=$(date +%s.%N)

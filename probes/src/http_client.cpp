@@ -16,6 +16,8 @@
 #include <boost/beast/ssl.hpp>
 #include <ctime>
 #include <optional>
+#include <tuple>
+#include <vector>
 
 #include "watchpost/probes/dns_resolver.hpp"
 #include "watchpost/probes/wire.hpp"
@@ -105,12 +107,92 @@ constexpr std::size_t read_block = 16 * 1024;
 // Chunk extensions carry a few tokens at most; anything longer is hostile.
 constexpr std::size_t max_chunk_extension_bytes = 4 * 1024;
 
-// Beast calls this with each chunk's extensions once the chunk-size line is complete.
-struct chunk_extension_guard {
-  void operator()(std::uint64_t, beast::string_view extensions, error_code& ec) const {
+// One response parsed straight into the parts of a result: no header map is built (an
+// allocation per field) only to be copied out of it. Beast's basic_parser does the parsing and
+// enforces the header and body limits.
+class response_reader final : public http::basic_parser<false> {
+ public:
+  int status = 0;
+  std::string reason;
+  header_list headers;
+  std::string body;
+
+  // What the response says of the connection, as beast::http::message::keep_alive() reads it:
+  // unlike basic_parser::keep_alive(), a body read until the peer closed does not count.
+  bool message_keep_alive() const { return version_ >= 11 ? !close_ : keep_alive_; }
+
+ private:
+  void on_request_impl(http::verb, beast::string_view, beast::string_view, int, error_code&) override {}
+  void on_response_impl(int code, beast::string_view text, int version, error_code&) override {
+    status = code;
+    reason = text;
+    version_ = version;
+  }
+  void on_field_impl(http::field name, beast::string_view name_string, beast::string_view value,
+                     error_code&) override {
+    if (name == http::field::connection)
+      for (const auto token : http::token_list(value)) {
+        close_ = close_ || beast::iequals(token, "close");
+        keep_alive_ = keep_alive_ || beast::iequals(token, "keep-alive");
+      }
+    if (headers.empty()) headers.reserve(8);
+    headers.push_back({std::string(name_string), std::string(value)});
+  }
+  void on_header_impl(error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
+    if (length) body.reserve(static_cast<std::size_t>(*length));  // within body_limit: checked before
+  }
+  std::size_t on_body_impl(beast::string_view data, error_code&) override {
+    body.append(data);
+    return data.size();
+  }
+  // Called with each chunk's extensions once the chunk-size line is complete.
+  void on_chunk_header_impl(std::uint64_t, beast::string_view extensions, error_code& ec) override {
     if (extensions.size() > max_chunk_extension_bytes) ec = http::error::bad_chunk_extension;
   }
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view data, error_code&) override {
+    body.append(data);
+    return data.size();
+  }
+  void on_finish_impl(error_code&) override {}
+
+  int version_ = 11;
+  bool close_ = false;       // Connection: close
+  bool keep_alive_ = false;  // Connection: keep-alive
 };
+
+// Nagle's algorithm can hold back only the tail of a write longer than one segment (536 bytes,
+// the smallest IPv4 MSS): a shorter request on an idle connection leaves at once, so plain HTTP
+// sets TCP_NODELAY (a syscall per connection) only for a longer one. TLS always sets it: the
+// handshake is written in pieces.
+constexpr std::size_t one_segment = 536;
+
+// Read buffers live only while a connection is open: a client hands its buffer to this thread's
+// free list when the connection closes and takes one back on connect, so an agent of 10,000
+// targets that each open a fresh connection holds as many buffers as it has probes in flight,
+// not one per target, and no probe allocates one. Per thread: a client is used by one thread.
+class read_buffers {
+ public:
+  void take(beast::flat_buffer& buffer, std::size_t limit) {
+    if (buffer.capacity() == 0 && !spare_.empty()) {
+      buffer = std::move(spare_.back());
+      spare_.pop_back();
+    }
+    buffer.max_size(limit);
+  }
+  void give_back(beast::flat_buffer& buffer) {
+    if (buffer.capacity() == 0) return;
+    buffer.clear();
+    if (spare_.size() < max_spare) spare_.push_back(std::move(buffer));
+    buffer = beast::flat_buffer();  // a moved-from buffer's state is unspecified
+  }
+
+ private:
+  static constexpr std::size_t max_spare = 64;  // a batch of probes in flight on one thread
+  std::vector<beast::flat_buffer> spare_;
+};
+
+thread_local read_buffers spare_read_buffers;
 
 // How one write-and-read on an open connection ended.
 enum class exchange_outcome {
@@ -126,16 +208,22 @@ struct http_client::impl {
   std::shared_ptr<ssl::context> tls_context;
   std::shared_ptr<dns_resolver> resolver;  // options.resolver, else made on the first lookup
   std::optional<beast::tcp_stream> plain;
-  std::optional<ssl::stream<beast::tcp_stream>> secure;
+  // Behind pointers, as most clients never use them: a 10,000-target agent keeps one client per
+  // target, and inline they were half of its size.
+  std::unique_ptr<ssl::stream<beast::tcp_stream>> secure;
   std::optional<url> connected_origin;
+  bool no_delay = false;  // TCP_NODELAY is set on the open connection
   tls_info connection_tls;
-  beast::flat_buffer buffer{options.max_header_bytes + read_block};  // bounded: see read_block
-  chunk_extension_guard extension_guard;                             // the parsers keep a reference
+  beast::flat_buffer buffer;  // while connected only (read_buffers), bounded: see read_block
   std::size_t opened = 0;
   // The last request and its bytes: a probe repeated on a keep-alive connection is serialised once.
   std::optional<request> serialized_for;
   std::string wire;
-  request redirected;  // the current hop once a redirect was followed
+  std::unique_ptr<request> redirected;  // the current hop once a redirect was followed
+  // The last host connected to and its address when it is an IP literal: parsed once, not per
+  // probe, and connected to without a resolver's results list.
+  std::string literal_host;
+  std::optional<asio::ip::address> literal;
 
   impl(asio::any_io_executor ex, client_options opts)
       : executor(ex),
@@ -148,12 +236,21 @@ struct http_client::impl {
 
   void close() {
     error_code ignored;
-    if (plain) plain->socket().close(ignored);
+    if (plain) plain->socket().close(ignored);  // the stream stays: its timers serve the next connection
     if (secure) beast::get_lowest_layer(*secure).socket().close(ignored);
-    plain.reset();
     secure.reset();
     connected_origin.reset();
-    buffer.consume(buffer.size());
+    spare_read_buffers.give_back(buffer);
+  }
+
+  const asio::ip::address* literal_address(const std::string& host) {
+    if (host != literal_host) {
+      error_code ec;
+      const auto address = asio::ip::make_address(host, ec);
+      literal = ec ? std::nullopt : std::optional(address);
+      literal_host = host;
+    }
+    return literal ? &*literal : nullptr;
   }
 
   beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
@@ -181,21 +278,24 @@ struct http_client::impl {
   asio::awaitable<bool> connect(const url& target, result& r, time_point start, time_point deadline) {
     close();
     const time_point connect_deadline = std::min(deadline, start + options.connect_timeout);
+    const asio::ip::address* address = literal_address(target.host);
     tcp::resolver::results_type endpoints;
-    if (is_ip_literal(target.host)) {
-      endpoints =
-          tcp::resolver::results_type::create(tcp::endpoint(asio::ip::make_address(target.host), target.port),
-                                              target.host, std::to_string(target.port));
-    } else {
+    if (!address) {
       auto resolved = co_await resolve(target, r, connect_deadline);
       if (!resolved) co_return false;
       endpoints = std::move(*resolved);
     }
 
     const auto connect_started = monotonic_clock::now();
-    plain.emplace(executor);
+    if (!plain) plain.emplace(executor);
     plain->expires_at(connect_deadline);
-    auto [ec, endpoint] = co_await plain->async_connect(endpoints, use_tuple);
+    error_code ec;  // not a ?: of two co_awaits: GCC 12 frees a temporary twice there
+    if (address) {
+      std::tie(ec) = co_await plain->async_connect(tcp::endpoint(*address, target.port), use_tuple);
+    } else {
+      auto [range_ec, endpoint] = co_await plain->async_connect(endpoints, use_tuple);
+      ec = range_ec;
+    }
     r.timings.connect = monotonic_clock::now() - connect_started;
     if (ec == beast::error::timeout) {
       fail(r, failure_kind::connect_timeout,
@@ -207,9 +307,12 @@ struct http_client::impl {
       co_return false;
     }
     ++opened;
-    plain->socket().set_option(tcp::no_delay(true), ec);
+    spare_read_buffers.take(buffer, options.max_header_bytes + read_block);
+    no_delay = false;
 
     if (target.tls) {
+      plain->socket().set_option(tcp::no_delay(true), ec);
+      no_delay = true;
       if (!tls_context) {
         try {
           tls_context = make_tls_context(options.tls);
@@ -220,7 +323,7 @@ struct http_client::impl {
         }
       }
       const auto tls_started = monotonic_clock::now();
-      secure.emplace(std::move(*plain), *tls_context);
+      secure = std::make_unique<ssl::stream<beast::tcp_stream>>(std::move(*plain), *tls_context);
       plain.reset();
       SSL* session = secure->native_handle();
       if (!tls_peer(target.host).apply(session)) {
@@ -257,6 +360,11 @@ struct http_client::impl {
   asio::awaitable<exchange_outcome> exchange(Stream& stream, const request& req, result& r,
                                              time_point deadline) {
     lowest().expires_at(deadline);
+    if (!no_delay && wire.size() > one_segment) {
+      error_code ignored;
+      lowest().socket().set_option(tcp::no_delay(true), ignored);
+      no_delay = true;
+    }
     auto [write_ec, written] = co_await asio::async_write(stream, asio::buffer(wire), use_tuple);
     (void)written;
     const auto written_at = monotonic_clock::now();
@@ -296,17 +404,16 @@ struct http_client::impl {
   // one by one, each with a fresh parser, so no byte of the final response stays in the buffer.
   template <class Stream>
   asio::awaitable<void> read_response(Stream& stream, const request& req, result& r) {
-    std::optional<http::response_parser<http::string_body>> parser;
+    std::optional<response_reader> parser;
     for (int interim = 0;; ++interim) {
       parser.emplace();
       parser->header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
       parser->body_limit(options.max_body_bytes);
       parser->skip(req.method == "HEAD");
-      parser->on_chunk_header(extension_guard);
       auto [ec, n] = co_await http::async_read_header(stream, buffer, *parser, use_tuple);
       (void)n;
       if (ec) co_return fail_read(*parser, ec, r);
-      const int status = static_cast<int>(parser->get().result_int());
+      const int status = parser->status;
       if (status >= 200 || (status == 101 && find_header(req.headers, "Upgrade"))) break;
       if (status == 101) {
         r.status = status;
@@ -320,20 +427,15 @@ struct http_client::impl {
     (void)n;
     if (ec) co_return fail_read(*parser, ec, r);
 
-    auto response = parser->release();
-    r.status = static_cast<int>(response.result_int());
-    r.reason = std::string(response.reason());
-    r.headers.clear();
-    r.headers.reserve(static_cast<std::size_t>(std::distance(response.begin(), response.end())));
-    for (const auto& field : response)
-      r.headers.push_back({std::string(field.name_string()), std::string(field.value())});
-    r.body = std::move(response.body());
+    r.status = parser->status;
+    r.reason = std::move(parser->reason);
+    r.headers = std::move(parser->headers);
+    r.body = std::move(parser->body);
     // After an asked-for 101 the connection speaks another protocol: it is never reused.
-    if (!response.keep_alive() || !options.keep_alive || r.status == 101) close();
+    if (!parser->message_keep_alive() || !options.keep_alive || r.status == 101) close();
   }
 
-  void fail_read(const http::response_parser<http::string_body>& parser, const error_code& ec,
-                 result& r) const {
+  void fail_read(const response_reader& parser, const error_code& ec, result& r) const {
     if (ec == beast::error::timeout)
       fail(r, failure_kind::timeout,
            std::string(parser.is_header_done() ? "response body" : "response headers") +
@@ -354,7 +456,7 @@ struct http_client::impl {
       fail(r, failure_kind::reset, "connection closed mid-response: " + describe(ec));
     else
       fail(r, failure_kind::protocol, "malformed HTTP response: " + describe(ec));
-    if (parser.is_header_done()) r.status = static_cast<int>(parser.get().result_int());
+    if (parser.is_header_done()) r.status = parser.status;
   }
 
   // One hop: connect (or reuse), send, receive.
@@ -411,7 +513,8 @@ struct http_client::impl {
       to.method = "GET";
       to.body.clear();
     }
-    redirected = std::move(to);
+    if (!redirected) redirected = std::make_unique<request>();
+    *redirected = std::move(to);
     return true;
   }
 
@@ -427,7 +530,7 @@ struct http_client::impl {
       r.effective_url = current->target.to_string();
       if (!r.ok() || !is_redirect(r.status) || r.redirects_followed >= options.max_redirects) break;
       if (!follow_redirect(*current, r)) break;
-      current = &redirected;
+      current = redirected.get();
       ++r.redirects_followed;
     }
     r.timings.total = monotonic_clock::now() - start;

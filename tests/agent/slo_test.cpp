@@ -178,3 +178,43 @@ TEST_CASE("uptime survives a snapshot into a target whose SLO changed") {
   CHECK(after.uptime_ratio(now, 24h) == Approx(0.5).margin(1e-9));
   CHECK(after.burn_ring.sum(now, 1h).total == 0);
 }
+
+// The ring keeps only counts per slot and the newest slice: slots it moves past are cleared.
+TEST_CASE("a slice ring clears what it passes, counts a late slice in place, restarts after a step back") {
+  slice_ring ring(1s, 4);
+  const wall_time t0 = epoch_2070;
+  ring.record(t0, {1, 1, 1});
+  ring.record(t0 + 1s, {1, 0, 0});
+  ring.record(t0 + 3s, {1, 0, 0});
+  CHECK(ring.sum(t0 + 3s, 4s).total == 3);
+  CHECK(ring.sum(t0 + 3s, 2s).total == 1);  // slices 2 and 3
+  ring.record(t0 + 2s, {1, 1, 0});          // late, still in the ring: counted in its slice
+  CHECK(ring.sum(t0 + 3s, 2s).failed == 1);
+  ring.record(t0 + 5s, {1, 0, 0});  // slices 0 and 1 leave the ring
+  const slice_counts all = ring.sum(t0 + 5s, 4s);
+  CHECK(all.total == 3);
+  CHECK(all.failed == 1);
+  CHECK(all.slow == 0);
+  CHECK(ring.sum(t0 + 9s, 4s).total == 0);  // a long silence reads as no probes
+
+  slice_ring copy(1s, 4);
+  REQUIRE(copy.parse(ring.serialize()));
+  CHECK(copy.serialize() == ring.serialize());
+  CHECK(copy.sum(t0 + 5s, 4s).failed == 1);
+  CHECK_FALSE(slice_ring(2s, 4).parse(ring.serialize()));
+
+  ring.record(t0 - 1h, {1, 1, 1});  // the clock stepped back past the ring
+  CHECK(ring.sum(t0 - 1h, 4s).total == 1);
+  CHECK(ring.sum(t0 + 5s, 4s).total == 0);
+
+  slice_ring uptime(1s, 4, false);  // counts no slow probes
+  uptime.record(t0, {1, 1, 1});
+  uptime.record(t0 + 1s, {1, 0, 0});
+  const slice_counts up = uptime.sum(t0 + 1s, 4s);
+  CHECK(up.total == 2);
+  CHECK(up.failed == 1);
+  CHECK(up.slow == 0);
+  slice_ring uptime_copy(1s, 4, false);
+  REQUIRE(uptime_copy.parse(uptime.serialize()));
+  CHECK(uptime_copy.sum(t0 + 1s, 4s).failed == 1);
+}

@@ -27,17 +27,19 @@ struct slice_counts {
   }
 };
 
-// A ring of `length` slices of `slice` duration. A slot remembers which absolute slice it
-// holds, so stale slots are ignored without a sweeper.
+// A ring of `length` slices of `slice` duration. The ring remembers the newest slice recorded;
+// slots it passed over while moving forward are cleared then, so a slot is only its counts. The
+// uptime rings (every target has two, of 61 and 97 slices) count no slow probes: 8 bytes a slot
+// there, 12 in the SLO rings (24 when each slot carried its slice index).
 class slice_ring {
  public:
   slice_ring() = default;
-  slice_ring(nanoseconds slice, std::size_t length);
+  slice_ring(nanoseconds slice, std::size_t length, bool count_slow = true);
   void record(wall_time at, const slice_counts& delta);
-  // Sum over the slices overlapping (now - window, now].
+  // Sum over the slices overlapping (now - window, now] (slow is 0 in a ring that counts none).
   slice_counts sum(wall_time now, nanoseconds window) const;
   nanoseconds slice() const { return slice_; }
-  std::size_t length() const { return slots_.size(); }
+  std::size_t length() const { return counts_.size() / fields_; }
 
   // Text round trip for the state snapshot; parse() returns false on mismatch.
   std::string serialize() const;
@@ -45,12 +47,16 @@ class slice_ring {
 
  private:
   std::int64_t index_at(wall_time t) const;
-  struct slot {
-    std::int64_t index = -1;
-    slice_counts counts;
-  };
+  std::size_t offset(std::int64_t index) const;  // of the slice's first count in counts_
+  // Moves the newest slice to `index`, clearing the slots in between (all of them after a clock
+  // step back past the ring: what they held is then in the future).
+  void advance_to(std::int64_t index);
+  void set(std::int64_t index, const slice_counts& c);
+  slice_counts at(std::size_t offset) const;
   nanoseconds slice_{std::chrono::seconds(1)};
-  std::vector<slot> slots_;
+  std::int64_t newest_ = -1;  // slices (newest_ - length, newest_] are in the ring
+  std::size_t fields_ = 3;    // total, failed and, when counted, slow
+  std::vector<std::uint32_t> counts_;
 };
 
 // One SLO of a target, reduced to "bad events must stay under budget".
