@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is missing, checks the source layout (clang-format), builds from scratch with -Werror and runs the whole test suite, then
-# builds and runs the fuzz targets for 20 s each (WATCHPOST_CI_FUZZ=0 skips them), then builds it again
+# builds and runs the fuzz targets for 15 s each (WATCHPOST_CI_FUZZ=0 skips them), then builds it again
 # with ASan+UBSan and runs it once more (WATCHPOST_CI_SANITIZE=0 skips that part).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +22,7 @@ if [[ ${WATCHPOST_CI_FUZZ:-1} == 1 ]]; then
   rm -rf "$build-fuzz"
   # A fixed seed: CI repeats the exploration verified before landing (scripts/fuzz.sh 60 with
   # FUZZ_SEED=1 covers it); longer, unseeded runs hunt for new inputs (README "Fuzzing").
-  FUZZ_SEED=1 FUZZ_BUILD_DIR="$build-fuzz" bash scripts/fuzz.sh "${WATCHPOST_CI_FUZZ_SECONDS:-20}"
+  FUZZ_SEED=1 FUZZ_BUILD_DIR="$build-fuzz" bash scripts/fuzz.sh "${WATCHPOST_CI_FUZZ_SECONDS:-15}"
   echo "fuzz build + runs: $(( $(date +%s) - start )) s"
 fi
 
