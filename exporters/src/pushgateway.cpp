@@ -5,12 +5,12 @@
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
-#include <prometheus/text_serializer.h>
 
 #include <algorithm>
 #include <map>
 #include <tuple>
 
+#include "watchpost/exporters/prometheus_text.hpp"
 #include "watchpost/probes/http_client.hpp"
 
 namespace watchpost::exporters {
@@ -156,7 +156,7 @@ push_outcome push_to_gateway(const probes::url& gateway, std::string_view job,
     for (const auto& [name, value] : g.grouping)
       req.target.target += "/" + name + "@base64/" + base64url(value);
     req.headers.push_back({"Content-Type", "text/plain; version=0.0.4"});
-    req.body = pm::TextSerializer().Serialize(g.registry->Collect());
+    exporters::append_prometheus_text(req.body, g.registry->Collect());
     probes::client_options client;
     client.tls = options.tls;
     client.total_timeout = std::max(nanoseconds{1}, deadline - monotonic_clock::now());
