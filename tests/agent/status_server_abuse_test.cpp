@@ -21,7 +21,7 @@ using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 
 namespace {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(WATCHPOST_SANITIZED)
 // The sanitizers slow every step several times, keep freed memory in quarantine (up to 256 MB),
 // and read memory through a pipe in their vptr check, which needs two free descriptors.
 constexpr bool sanitized = true;

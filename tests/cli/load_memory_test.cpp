@@ -14,14 +14,6 @@
 
 #include "load_cli_support.hpp"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define WATCHPOST_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define WATCHPOST_SANITIZED 1
-#endif
-#endif
-
 #ifndef WATCHPOST_SANITIZED
 
 namespace {
