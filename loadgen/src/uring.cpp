@@ -47,7 +47,9 @@ std::string disabled_note() {
 
 }  // namespace
 
-uring::uring(std::size_t connections) {
+uring::uring(std::size_t connections, bool probe) {
+  if (const char* v = std::getenv("WATCHPOST_IO_URING"); !probe && v && std::string_view(v) == "late")
+    throw setup_error("io_uring setup refused by WATCHPOST_IO_URING=late");
   // Every connection has at most a connect, a send, a receive and a cancel and close pending;
   // a multishot receive adds one completion per buffer it fills. Sized so the completion queue
   // does not overflow (the kernel would keep the excess, at a cost).
@@ -60,14 +62,14 @@ uring::uring(std::size_t connections) {
   params.cq_entries = pow2_within(buffer_count_ + 4 * connections, 1024, 65536);
   if (const int rc = io_uring_queue_init_params(pow2_within(2 * connections, 256, 4096), &ring_, &params);
       rc < 0)
-    throw std::runtime_error(errno_text("io_uring_queue_init", -rc) +
-                             (rc == -EINVAL ? " (DEFER_TASKRUN needs Linux 6.1+)" : disabled_note()));
+    throw setup_error(errno_text("io_uring_queue_init", -rc) +
+                      (rc == -EINVAL ? " (DEFER_TASKRUN needs Linux 6.1+)" : disabled_note()));
   buffer_ring_bytes_ = buffer_count_ * sizeof(io_uring_buf);
   void* ring_memory =
       mmap(nullptr, buffer_ring_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
   if (ring_memory == MAP_FAILED) {
     io_uring_queue_exit(&ring_);
-    throw std::runtime_error(errno_text("mmap", errno));
+    throw setup_error(errno_text("mmap", errno));
   }
   buffer_ring_ = static_cast<io_uring_buf_ring*>(ring_memory);
   io_uring_buf_ring_init(buffer_ring_);
@@ -78,7 +80,7 @@ uring::uring(std::size_t connections) {
   if (const int rc = io_uring_register_buf_ring(&ring_, &reg, 0); rc < 0) {
     io_uring_queue_exit(&ring_);
     munmap(ring_memory, buffer_ring_bytes_);
-    throw std::runtime_error(errno_text("io_uring_register_buf_ring", -rc));
+    throw setup_error(errno_text("io_uring_register_buf_ring", -rc));
   }
   buffers_.reset(new char[std::size_t{buffer_count_} * buffer_size]);
   const int mask = io_uring_buf_ring_mask(buffer_count_);
@@ -97,7 +99,7 @@ std::string uring::unavailable() {
   if (const char* v = std::getenv("WATCHPOST_IO_URING"); v && std::string_view(v) == "0")
     return "io_uring refused by WATCHPOST_IO_URING=0";
   try {
-    uring probe(1);
+    uring probe(1, true);
     if (const int rc = enable_rings(probe.ring_); rc < 0) return errno_text("io_uring_enable_rings", -rc);
     int pair[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return errno_text("socketpair", errno);

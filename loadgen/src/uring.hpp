@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 namespace watchpost::loadgen {
@@ -32,9 +33,15 @@ class uring {
   // as /proc/sys/kernel/io_uring_disabled or a seccomp filter would.
   static std::string unavailable();
 
-  // Sized for `connections`; throws std::runtime_error when the kernel refuses. The ring stays
+  // A worker's ring could not be set up although the probe passed (a descriptor or memory
+  // limit reached by then); WATCHPOST_IO_URING=late simulates it.
+  struct setup_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+  };
+
+  // Sized for `connections`; throws setup_error when the kernel refuses. The ring stays
   // disabled until start(), which runs on the thread that submits from then on.
-  explicit uring(std::size_t connections);
+  explicit uring(std::size_t connections) : uring(connections, false) {}
   ~uring();
   uring(const uring&) = delete;
   uring& operator=(const uring&) = delete;
@@ -56,6 +63,7 @@ class uring {
   void close(int fd);
 
  private:
+  uring(std::size_t connections, bool probe);
   io_uring_sqe* next_sqe();
   unsigned drain(unsigned budget);
 
