@@ -73,9 +73,17 @@ load_result run_load(const load_options& options, const interval_observer& obser
     target.peer.emplace(options.url.host);
   }
   target.endpoints = resolve_once(options.url);
-  const backend_choice backend = choose_backend(options);
+  backend_choice backend = choose_backend(options);
   run_state state(options, observer);
-  load_result result = state.run(plan, target, backend.on_ring);
+  try {
+    state.prepare(plan, target, backend.on_ring);
+  } catch (const uring::setup_error& e) {
+    // The probe passed but a worker's ring did not: the same choice as a refused probe.
+    if (options.io == io_choice::uring) throw usage_error(std::string("--io uring: ") + e.what());
+    backend = {false, e.what()};
+    state.prepare(plan, target, false);
+  }
+  load_result result = state.run();
   result.io_backend = backend.on_ring ? "uring" : "epoll";
   result.io_backend_reason = backend.reason;
   return result;

@@ -1,7 +1,7 @@
 #include "watchpost/loadgen/response_parser.hpp"
 
 #include <algorithm>
-#include <cctype>
+#include <array>
 #include <cstring>
 
 namespace watchpost::loadgen {
@@ -33,11 +33,19 @@ bool has_token(std::string_view value, std::string_view token) noexcept {
 
 // Field names are RFC 9110 tokens; field values and reason phrases may hold HTAB, SP, visible
 // ASCII and obs-text, never other control bytes (NUL, bare CR). Beast checks the same.
+// A table, not isalnum(): every field name of every response passes here (the locale has no say).
+constexpr std::array<bool, 256> token_chars = [] {
+  std::array<bool, 256> t{};
+  for (unsigned char c : std::string_view("!#$%&'*+-.^_`|~")) t[c] = true;
+  for (int c = '0'; c <= '9'; ++c) t[static_cast<unsigned char>(c)] = true;
+  for (int c = 'a'; c <= 'z'; ++c)
+    t[static_cast<unsigned char>(c)] = t[static_cast<unsigned char>(c - 32)] = true;
+  return t;
+}();
+
 bool is_token(std::string_view s) noexcept {
-  constexpr std::string_view punctuation = "!#$%&'*+-.^_`|~";
   for (char c : s)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && punctuation.find(c) == std::string_view::npos)
-      return false;
+    if (!token_chars[static_cast<unsigned char>(c)]) return false;
   return !s.empty();
 }
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "worker.hpp"
@@ -21,10 +22,18 @@ class run_state {
   run_state(const load_options& options, const interval_observer& observer)
       : options_(options), observer_(observer) {}
 
-  // `on_ring`: the io_uring back end for plain http (else Asio's epoll reactor).
-  load_result run(const compiled_plan& plan, const network_target& target, bool on_ring);
+  // Builds the workers: `on_ring`, the io_uring back end for plain http (else Asio's epoll
+  // reactor). Throws uring::setup_error when a worker's ring cannot be set up (then again
+  // without the ring falls back); run() then runs them.
+  void prepare(const compiled_plan& plan, const network_target& target, bool on_ring);
+  load_result run();
 
   time_point start() const { return start_; }
+  // From a worker thread whose run ended in an exception: the run stops, and then fails with
+  // this message (a thread must not end in std::terminate).
+  void worker_failed(std::string message) {
+    boost::asio::post(main_, [this, m = std::move(message)]() mutable { on_worker_failed(std::move(m)); });
+  }
   // From a worker thread: hands over one second (or the last partial one).
   void deliver(std::int64_t second, interval_data data, bool final, time_point stopped_at) {
     boost::asio::post(main_, [this, second, d = std::move(data), final, stopped_at]() mutable {
@@ -34,6 +43,8 @@ class run_state {
 
  private:
   void on_interval(std::int64_t second, interval_data data, bool final, time_point stopped_at);
+  void on_worker_failed(std::string message);
+  void worker_finished();
   void stop_all();
 
   const load_options& options_;
@@ -46,6 +57,7 @@ class run_state {
   time_point start_{};
   time_point last_stop_{};
   bool stop_requested_ = false;
+  std::string failure_;  // the first worker_failed() message
   std::optional<boost::asio::signal_set> signals_;
 };
 

@@ -168,8 +168,8 @@ TEST_CASE("bad flags and plans are one-line errors with exit 2", "[load]") {
 }
 
 TEST_CASE(
-    "I/O back ends: --io runs the one asked for and reports it, a refused io_uring falls back (auto) or "
-    "fails (uring)",
+    "I/O back ends: --io runs the one asked for and reports it, a refused io_uring (at the probe or at a "
+    "worker's ring setup) falls back (auto) or fails (uring)",
     "[load]") {
   const auto json = temp_path("io.json");
   struct run {
@@ -224,6 +224,21 @@ TEST_CASE(
   CHECK(one_line(error.command.err));
   CHECK_THAT(error.command.err, Catch::Contains("--io uring: io_uring refused by WATCHPOST_IO_URING=0"));
   CHECK(load("sideways", {}).command.exit_code == 2);
+
+  // The probe passes but a worker's ring cannot be set up (a descriptor or memory limit reached
+  // after it): the same two outcomes, never a crash.
+  if (!have_uring) return;
+  const std::map<std::string, std::string> late{{"WATCHPOST_IO_URING", "late"}};
+  const auto late_fallback = load("auto", late);
+  CHECK(late_fallback.command.exit_code == 0);
+  CHECK(late_fallback.report.io_backend == "epoll");
+  CHECK_THAT(late_fallback.report.io_backend_reason, Catch::Contains("WATCHPOST_IO_URING=late"));
+  CHECK(late_fallback.report.totals.requests == 200);
+  const auto late_error = load("uring", late);
+  CHECK(late_error.command.exit_code == 2);
+  CHECK(one_line(late_error.command.err));
+  CHECK_THAT(late_error.command.err,
+             Catch::Contains("--io uring: io_uring setup refused by WATCHPOST_IO_URING=late"));
 }
 
 TEST_CASE("a refused target gives connect errors and ends on time", "[load]") {
