@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "watchpost/common/errno_text.hpp"
 #include "watchpost/common/text_file.hpp"
 
 namespace watchpost::agent {
@@ -18,10 +19,6 @@ namespace watchpost::agent {
 namespace json = boost::json;
 
 namespace {
-std::string errno_text(const std::string& what, const std::string& path) {
-  return what + " " + path + ": " + std::strerror(errno);
-}
-
 bool write_all(int fd, const std::string& content) {
   std::size_t done = 0;
   while (done < content.size()) {
@@ -81,33 +78,33 @@ std::optional<std::string> ensure_directory(const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
   if (ec) return "cannot create directory " + path + ": " + ec.message();
-  if (::access(path.c_str(), W_OK) != 0) return errno_text("cannot write to directory", path);
+  if (::access(path.c_str(), W_OK) != 0) return errno_text("cannot write to directory " + path, errno);
   return std::nullopt;
 }
 
 std::optional<std::string> write_file_durably(const std::string& path, const std::string& content) {
   const std::string temp = path + ".tmp";
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return errno_text("cannot create", temp);
+  if (fd < 0) return errno_text("cannot create " + temp, errno);
   if (!write_all(fd, content) || ::fsync(fd) != 0) {
-    auto error = errno_text("cannot write", temp);
+    auto error = errno_text("cannot write " + temp, errno);
     ::close(fd);
     ::unlink(temp.c_str());
     return error;
   }
   ::close(fd);
   if (::rename(temp.c_str(), path.c_str()) != 0) {
-    auto error = errno_text("cannot rename onto", path);
+    auto error = errno_text("cannot rename onto " + path, errno);
     ::unlink(temp.c_str());
     return error;
   }
   // The rename is only durable once the directory entry is.
   const std::string dir = std::filesystem::path(path).parent_path().string();
   const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return errno_text("cannot open directory", dir);
+  if (dfd < 0) return errno_text("cannot open directory " + dir, errno);
   const int rc = ::fsync(dfd);
   ::close(dfd);
-  if (rc != 0) return errno_text("cannot fsync directory", dir);
+  if (rc != 0) return errno_text("cannot fsync directory " + dir, errno);
   return std::nullopt;
 }
 
@@ -141,7 +138,7 @@ put_result outbox::put(outbox_event& event, std::string& error) {
 std::optional<std::string> outbox::remove(const outbox_event& event) {
   held_.fetch_sub(1);
   const std::string path = directory_ + "/" + event.file_name();
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return errno_text("cannot remove", path);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return errno_text("cannot remove " + path, errno);
   return std::nullopt;
 }
 

@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "watchpost/common/errno_text.hpp"
+
 namespace watchpost::loadgen {
 
 namespace {
@@ -28,10 +30,6 @@ constexpr std::uint64_t untagged = ~std::uint64_t{0};  // cancels and closes: no
 unsigned pow2_within(std::size_t n, unsigned low, unsigned high) {
   return static_cast<unsigned>(
       std::clamp<std::size_t>(std::bit_ceil(std::max<std::size_t>(n, 1)), low, high));
-}
-
-std::string errno_text(const char* what, int error) {
-  return std::string(what) + ": " + std::strerror(error);
 }
 
 // liburing 2.3 declares io_uring_enable_rings() but does not export it.
