@@ -1,7 +1,10 @@
 // A client's TCP socket and its deadline: see connection.hpp.
 #include "connection.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -12,40 +15,62 @@ using tcp = asio::ip::tcp;
 
 connection::connection(const asio::any_io_executor& executor) : socket(executor), timer_(executor) {}
 
-connection::error_code connection::start_connect(const tcp::endpoint& endpoint) {
-  error_code ec;
-  socket.open(endpoint.protocol(), ec);
-  if (!ec) socket.native_non_blocking(true, ec);  // Asio's own reads then need no ioctl of their own
-  if (ec) return ec;
-  if (::connect(socket.native_handle(), endpoint.data(), static_cast<socklen_t>(endpoint.size())) == 0)
-    return {};
+namespace {
+
+connection::error_code last_error() {
   const int error = errno;
-  return error == EINPROGRESS ? error_code(asio::error::would_block)
-                              : error_code(error, asio::error::get_system_category());
+  return error == EAGAIN || error == EWOULDBLOCK
+             ? connection::error_code(asio::error::would_block)
+             : connection::error_code(error, asio::error::get_system_category());
+}
+
+}  // namespace
+
+connection::error_code connection::start_connect(const tcp::endpoint& endpoint) {
+  protocol_ = endpoint.protocol();
+  fd_ = ::socket(protocol_.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) return last_error();
+  if (::connect(fd_, endpoint.data(), static_cast<socklen_t>(endpoint.size())) == 0) return {};
+  return errno == EINPROGRESS ? error_code(asio::error::would_block) : last_error();
 }
 
 connection::error_code connection::connect_result() {
   int error = 0;
   socklen_t size = sizeof error;
-  if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_ERROR, &error, &size) != 0) error = errno;
+  if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &size) != 0) error = errno;
   return error ? error_code(error, asio::error::get_system_category()) : error_code();
 }
 
 std::size_t connection::send_some(asio::const_buffer data, error_code& ec) {
-  const ssize_t n = ::send(socket.native_handle(), data.data(), data.size(), MSG_NOSIGNAL);
-  if (n >= 0) {
-    ec = {};
-    return static_cast<std::size_t>(n);
-  }
-  const int error = errno;
-  ec = error == EAGAIN || error == EWOULDBLOCK ? error_code(asio::error::would_block)
-                                               : error_code(error, asio::error::get_system_category());
-  return 0;
+  const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+  ec = n < 0 ? last_error() : error_code();
+  return n < 0 ? 0 : static_cast<std::size_t>(n);
+}
+
+std::size_t connection::receive_some(asio::mutable_buffer into, error_code& ec) {
+  const ssize_t n = ::recv(fd_, into.data(), into.size(), 0);
+  ec = n < 0 ? last_error() : n == 0 && into.size() > 0 ? error_code(asio::error::eof) : error_code();
+  return n < 0 ? 0 : static_cast<std::size_t>(n);
+}
+
+void connection::set_no_delay() {
+  const int on = 1;
+  ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);  // a hint: failure changes nothing
+}
+
+connection::error_code connection::use_reactor() {
+  error_code ec;
+  if (!socket.is_open()) socket.assign(protocol_, fd_, ec);
+  return ec;
 }
 
 void connection::close() {
   error_code ignored;
-  if (socket.is_open()) socket.close(ignored);
+  if (socket.is_open())
+    socket.close(ignored);
+  else if (fd_ >= 0)
+    ::close(fd_);
+  fd_ = -1;
 }
 
 void connection::set_deadline(time_point at) {
@@ -74,7 +99,7 @@ void connection::expired(unsigned generation) {
   if (monotonic_clock::now() < deadline_) return arm(deadline_);  // the phase was extended
   timed_out_ = true;
   error_code ignored;
-  socket.cancel(ignored);
+  if (socket.is_open()) socket.cancel(ignored);  // else nothing waits on it
 }
 
 }  // namespace watchpost::probes::detail

@@ -9,7 +9,9 @@
 //
 // The connect is non-blocking and not awaited when the caller can write at once: on loopback
 // the handshake completes inside connect(), and the first send confirms it (no wait for
-// writability, no poll and getsockopt after it).
+// writability, no poll and getsockopt after it). Sends and receives are the socket's own
+// system calls; the socket joins the reactor (epoll_ctl) only when one of them has to wait, so a
+// probe whose answer is there when it reads costs socket, connect, send, recv and close.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -34,6 +36,11 @@ class connection : public std::enable_shared_from_this<connection> {
   error_code connect_result();
   // Sends what the socket takes now (would_block when nothing); SIGPIPE is not raised.
   std::size_t send_some(boost::asio::const_buffer data, error_code& ec);
+  // Receives what has arrived: would_block when nothing, eof once the peer has closed.
+  std::size_t receive_some(boost::asio::mutable_buffer into, error_code& ec);
+  void set_no_delay();
+  // Hands the descriptor to `socket` (and the reactor): before an asynchronous wait or TLS.
+  error_code use_reactor();
   void close();
 
   // The current phase ends at `at`.
@@ -42,12 +49,14 @@ class connection : public std::enable_shared_from_this<connection> {
   void clear_deadline();
   bool timed_out() const { return timed_out_; }
 
-  boost::asio::ip::tcp::socket socket;
+  boost::asio::ip::tcp::socket socket;  // open once use_reactor() took the descriptor
 
  private:
   void arm(time_point at);
   void expired(unsigned generation);
 
+  int fd_ = -1;
+  boost::asio::ip::tcp protocol_ = boost::asio::ip::tcp::v4();
   boost::asio::steady_timer timer_;
   time_point deadline_{};
   unsigned generation_ = 0;  // a handler of an earlier arming that fired late is ignored

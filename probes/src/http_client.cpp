@@ -264,6 +264,7 @@ struct http_client::impl {
 
   asio::awaitable<error_code> wait(tcp::socket::wait_type what) {
     if (conn->timed_out()) co_return beast::error::timeout;
+    if (const error_code ec = conn->use_reactor()) co_return ec;
     auto [ec] = co_await conn->socket.async_wait(what, use_tuple);
     co_return timed(ec);
   }
@@ -354,8 +355,13 @@ struct http_client::impl {
     established(r);
 
     if (target.tls) {
-      conn->socket.set_option(tcp::no_delay(true), ec);
+      conn->set_no_delay();
       no_delay = true;
+      if ((ec = conn->use_reactor())) {
+        fail(r, failure_kind::connect, "connect to " + target.authority() + " failed: " + ec.message());
+        close();
+        co_return false;
+      }
       if (!tls_context) {
         try {
           tls_context = make_tls_context(options.tls);
@@ -414,28 +420,33 @@ struct http_client::impl {
         ec = co_await wait(tcp::socket::wait_write);
         if (!ec && connect_pending) ec = conn->connect_result();
       }
-      if (ec && connect_pending) {
+      // A reset or closed peer accepted the connection first: that is the exchange's failure.
+      if (ec && connect_pending && !is_closed_by_peer(ec)) {
         fail_connect(target, ec, r);
         co_return ec;
       }
-      if (ec) co_return ec;
       if (connect_pending) {
         established(r);
         conn->set_deadline(deadline);
       }
+      if (ec) co_return ec;
     }
     co_return error_code();
   }
 
   asio::awaitable<std::tuple<error_code, std::size_t>> read_some(asio::mutable_buffer into) {
     if (conn->timed_out()) co_return std::tuple(error_code(beast::error::timeout), std::size_t{0});
-    error_code ec;  // not a ?: of two co_awaits: GCC 12 frees a temporary twice there
-    std::size_t n = 0;
-    if (secure)
-      std::tie(ec, n) = co_await secure->async_read_some(into, use_tuple);
-    else
-      std::tie(ec, n) = co_await conn->socket.async_read_some(into, use_tuple);
-    co_return std::tuple(timed(ec), n);
+    if (secure) {
+      auto [ec, n] = co_await secure->async_read_some(into, use_tuple);
+      co_return std::tuple(timed(ec), n);
+    }
+    for (;;) {  // each turn waits for data or ends at the deadline
+      error_code ec;
+      const std::size_t n = conn->receive_some(into, ec);
+      if (ec != asio::error::would_block) co_return std::tuple(ec, n);
+      if (const error_code wait_ec = co_await wait(tcp::socket::wait_read))
+        co_return std::tuple(wait_ec, std::size_t{0});
+    }
   }
 
   // Reads into `buffer` until the parser has the header (header_only) or the whole message, by
@@ -468,8 +479,7 @@ struct http_client::impl {
                                              time_point deadline) {
     if (!connect_pending) conn->set_deadline(deadline);
     if (!no_delay && wire.size() > one_segment) {
-      error_code ignored;
-      conn->socket.set_option(tcp::no_delay(true), ignored);
+      conn->set_no_delay();
       no_delay = true;
     }
     const bool was_pending = connect_pending;
