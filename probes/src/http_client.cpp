@@ -9,16 +9,17 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <ctime>
 #include <optional>
 #include <tuple>
 #include <vector>
 
+#include "connection.hpp"
 #include "watchpost/probes/dns_resolver.hpp"
 #include "watchpost/probes/wire.hpp"
 
@@ -207,11 +208,15 @@ struct http_client::impl {
   client_options options;
   std::shared_ptr<ssl::context> tls_context;
   std::shared_ptr<dns_resolver> resolver;  // options.resolver, else made on the first lookup
-  std::optional<beast::tcp_stream> plain;
-  // Behind pointers, as most clients never use them: a 10,000-target agent keeps one client per
-  // target, and inline they were half of its size.
-  std::unique_ptr<ssl::stream<beast::tcp_stream>> secure;
+  // Made on the first connect and kept for the next ones (its timer too); shared with its timer.
+  std::shared_ptr<detail::connection> conn;
+  // Behind a pointer, as most clients never use it: a 10,000-target agent keeps one client per
+  // target. Over conn->socket, so the one deadline cancels TLS operations as well.
+  std::unique_ptr<ssl::stream<tcp::socket&>> secure;
   std::optional<url> connected_origin;
+  // A plain connect whose handshake the first send confirms (see connection.hpp).
+  bool connect_pending = false;
+  time_point connect_started;
   bool no_delay = false;  // TCP_NODELAY is set on the open connection
   tls_info connection_tls;
   beast::flat_buffer buffer;  // while connected only (read_buffers), bounded: see read_block
@@ -235,11 +240,10 @@ struct http_client::impl {
         resolver(options.resolver) {}
 
   void close() {
-    error_code ignored;
-    if (plain) plain->socket().close(ignored);  // the stream stays: its timers serve the next connection
-    if (secure) beast::get_lowest_layer(*secure).socket().close(ignored);
     secure.reset();
+    if (conn) conn->close();
     connected_origin.reset();
+    connect_pending = false;
     spare_read_buffers.give_back(buffer);
   }
 
@@ -253,7 +257,17 @@ struct http_client::impl {
     return literal ? &*literal : nullptr;
   }
 
-  beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+  // An operation's error, or the deadline's when it cancelled the operation.
+  error_code timed(const error_code& ec) const {
+    return ec && conn->timed_out() ? error_code(beast::error::timeout) : ec;
+  }
+
+  asio::awaitable<error_code> wait(tcp::socket::wait_type what) {
+    if (conn->timed_out()) co_return beast::error::timeout;
+    if (const error_code ec = conn->use_reactor()) co_return ec;
+    auto [ec] = co_await conn->socket.async_wait(what, use_tuple);
+    co_return timed(ec);
+  }
 
   asio::awaitable<std::optional<tcp::resolver::results_type>> resolve(const url& target, result& r,
                                                                       time_point deadline) {
@@ -274,7 +288,39 @@ struct http_client::impl {
                                                   target.host, std::to_string(target.port));
   }
 
-  // Opens a TCP (and TLS) connection to target's origin. False with r.failure set on error.
+  // Connects to one endpoint; `may_defer` leaves a handshake under way to the first send.
+  asio::awaitable<error_code> connect_to(const tcp::endpoint& endpoint, bool may_defer) {
+    conn->close();
+    error_code ec = conn->start_connect(endpoint);
+    if (ec != asio::error::would_block) co_return ec;
+    if (may_defer) {
+      connect_pending = true;
+      co_return error_code();
+    }
+    ec = co_await wait(tcp::socket::wait_write);
+    co_return ec ? ec : conn->connect_result();
+  }
+
+  // The TCP handshake is done: the connection counts and gets its read buffer.
+  void established(result& r) {
+    connect_pending = false;
+    r.timings.connect = monotonic_clock::now() - connect_started;
+    ++opened;
+    spare_read_buffers.take(buffer, options.max_header_bytes + read_block);
+  }
+
+  void fail_connect(const url& target, const error_code& ec, result& r) {
+    r.timings.connect = monotonic_clock::now() - connect_started;
+    if (ec == beast::error::timeout)
+      fail(r, failure_kind::connect_timeout,
+           "connect to " + target.authority() + " timed out after " + format_duration(r.timings.connect));
+    else
+      fail(r, failure_kind::connect, "connect to " + target.authority() + " failed: " + ec.message());
+    close();
+  }
+
+  // Opens a TCP (and TLS) connection to target's origin. False with r.failure set on error. A
+  // plain connection's handshake may still be under way (connect_pending).
   asio::awaitable<bool> connect(const url& target, result& r, time_point start, time_point deadline) {
     close();
     const time_point connect_deadline = std::min(deadline, start + options.connect_timeout);
@@ -286,33 +332,36 @@ struct http_client::impl {
       endpoints = std::move(*resolved);
     }
 
-    const auto connect_started = monotonic_clock::now();
-    if (!plain) plain.emplace(executor);
-    plain->expires_at(connect_deadline);
-    error_code ec;  // not a ?: of two co_awaits: GCC 12 frees a temporary twice there
+    connect_started = monotonic_clock::now();
+    if (!conn) conn = std::make_shared<detail::connection>(executor);
+    conn->set_deadline(connect_deadline);
+    error_code ec = asio::error::host_not_found;
     if (address) {
-      std::tie(ec) = co_await plain->async_connect(tcp::endpoint(*address, target.port), use_tuple);
+      ec = co_await connect_to(tcp::endpoint(*address, target.port), !target.tls);
     } else {
-      auto [range_ec, endpoint] = co_await plain->async_connect(endpoints, use_tuple);
-      ec = range_ec;
-    }
-    r.timings.connect = monotonic_clock::now() - connect_started;
-    if (ec == beast::error::timeout) {
-      fail(r, failure_kind::connect_timeout,
-           "connect to " + target.authority() + " timed out after " + format_duration(r.timings.connect));
-      co_return false;
+      for (auto it = endpoints.begin(); it != endpoints.end(); ++it) {  // in turn, as Asio's range connect
+        const bool last = std::next(it) == endpoints.end();
+        ec = co_await connect_to(it->endpoint(), last && !target.tls);
+        if (!ec || ec == beast::error::timeout) break;
+      }
     }
     if (ec) {
-      fail(r, failure_kind::connect, "connect to " + target.authority() + " failed: " + ec.message());
+      fail_connect(target, ec, r);
       co_return false;
     }
-    ++opened;
-    spare_read_buffers.take(buffer, options.max_header_bytes + read_block);
     no_delay = false;
+    connected_origin = target;
+    if (connect_pending) co_return true;
+    established(r);
 
     if (target.tls) {
-      plain->socket().set_option(tcp::no_delay(true), ec);
+      conn->set_no_delay();
       no_delay = true;
+      if ((ec = conn->use_reactor())) {
+        fail(r, failure_kind::connect, "connect to " + target.authority() + " failed: " + ec.message());
+        close();
+        co_return false;
+      }
       if (!tls_context) {
         try {
           tls_context = make_tls_context(options.tls);
@@ -323,16 +372,16 @@ struct http_client::impl {
         }
       }
       const auto tls_started = monotonic_clock::now();
-      secure = std::make_unique<ssl::stream<beast::tcp_stream>>(std::move(*plain), *tls_context);
-      plain.reset();
+      secure = std::make_unique<ssl::stream<tcp::socket&>>(conn->socket, *tls_context);
       SSL* session = secure->native_handle();
       if (!tls_peer(target.host).apply(session)) {
         fail(r, failure_kind::tls_handshake, "cannot set the TLS server name '" + target.host + "'");
         close();
         co_return false;
       }
-      beast::get_lowest_layer(*secure).expires_at(std::min(deadline, tls_started + options.tls_timeout));
-      auto [hs_ec] = co_await secure->async_handshake(ssl::stream_base::client, use_tuple);
+      conn->set_deadline(std::min(deadline, tls_started + options.tls_timeout));
+      auto [raw_ec] = co_await secure->async_handshake(ssl::stream_base::client, use_tuple);
+      const error_code hs_ec = timed(raw_ec);
       r.timings.tls = monotonic_clock::now() - tls_started;
       if (hs_ec) {
         const long verify = SSL_get_verify_result(session);
@@ -351,24 +400,93 @@ struct http_client::impl {
     } else {
       connection_tls = tls_info{};
     }
-    connected_origin = target;
     co_return true;
   }
 
+  // Writes the whole request. On a plain connection the sends are the socket's own (no wait when
+  // the kernel takes it all, as it does a request on a fresh connection); the first one confirms
+  // a pending connect.
+  asio::awaitable<error_code> write(const url& target, result& r, time_point deadline) {
+    if (secure) {
+      auto [ec, n] = co_await asio::async_write(*secure, asio::buffer(wire), use_tuple);
+      (void)n;
+      co_return timed(ec);
+    }
+    std::size_t sent = 0;
+    while (sent < wire.size()) {
+      error_code ec;
+      sent += conn->send_some(asio::buffer(wire) + sent, ec);
+      if (ec == asio::error::would_block) {
+        ec = co_await wait(tcp::socket::wait_write);
+        if (!ec && connect_pending) ec = conn->connect_result();
+      }
+      // A reset or closed peer accepted the connection first: that is the exchange's failure.
+      if (ec && connect_pending && !is_closed_by_peer(ec)) {
+        fail_connect(target, ec, r);
+        co_return ec;
+      }
+      if (connect_pending) {
+        established(r);
+        conn->set_deadline(deadline);
+      }
+      if (ec) co_return ec;
+    }
+    co_return error_code();
+  }
+
+  asio::awaitable<std::tuple<error_code, std::size_t>> read_some(asio::mutable_buffer into) {
+    if (conn->timed_out()) co_return std::tuple(error_code(beast::error::timeout), std::size_t{0});
+    if (secure) {
+      auto [ec, n] = co_await secure->async_read_some(into, use_tuple);
+      co_return std::tuple(timed(ec), n);
+    }
+    for (;;) {  // each turn waits for data or ends at the deadline
+      error_code ec;
+      const std::size_t n = conn->receive_some(into, ec);
+      if (ec != asio::error::would_block) co_return std::tuple(ec, n);
+      if (const error_code wait_ec = co_await wait(tcp::socket::wait_read))
+        co_return std::tuple(wait_ec, std::size_t{0});
+    }
+  }
+
+  // Reads into `buffer` until the parser has the header (header_only) or the whole message, by
+  // beast::http::read_some's rules: the buffer's bound, end_of_stream before any byte, put_eof.
+  asio::awaitable<error_code> parse(response_reader& parser, bool header_only) {
+    for (;;) {
+      if (parser.is_done() || (header_only && parser.is_header_done())) co_return error_code();
+      if (buffer.size() > 0) {
+        error_code ec;
+        buffer.consume(parser.put(buffer.data(), ec));
+        if (ec && ec != http::error::need_more) co_return ec;
+        if (!ec) continue;  // an element parsed: done, or more bytes to parse or read
+      }
+      const std::size_t room = std::min(read_block, buffer.max_size() - buffer.size());
+      if (room == 0) co_return http::error::buffer_overflow;
+      auto [ec, n] = co_await read_some(buffer.prepare(room));
+      buffer.commit(n);
+      if (ec == asio::error::eof) {
+        if (!parser.got_some()) co_return http::error::end_of_stream;
+        error_code eof_ec;
+        parser.put_eof(eof_ec);
+        co_return eof_ec;
+      }
+      if (ec) co_return ec;
+    }
+  }
+
   // Writes the request and reads its response on the open connection.
-  template <class Stream>
-  asio::awaitable<exchange_outcome> exchange(Stream& stream, const request& req, result& r,
+  asio::awaitable<exchange_outcome> exchange(const request& req, const url& target, result& r,
                                              time_point deadline) {
-    lowest().expires_at(deadline);
+    if (!connect_pending) conn->set_deadline(deadline);
     if (!no_delay && wire.size() > one_segment) {
-      error_code ignored;
-      lowest().socket().set_option(tcp::no_delay(true), ignored);
+      conn->set_no_delay();
       no_delay = true;
     }
-    auto [write_ec, written] = co_await asio::async_write(stream, asio::buffer(wire), use_tuple);
-    (void)written;
+    const bool was_pending = connect_pending;
+    const error_code write_ec = co_await write(target, r, deadline);
     const auto written_at = monotonic_clock::now();
     if (write_ec) {
+      if (was_pending && r.failure != failure_kind::none) co_return exchange_outcome::answered;
       if (r.connection_reused && is_closed_by_peer(write_ec)) co_return exchange_outcome::idle_closed;
       if (write_ec == beast::error::timeout)
         fail(r, failure_kind::timeout, "timed out sending the request");
@@ -378,7 +496,10 @@ struct http_client::impl {
     }
 
     if (buffer.size() == 0) {
-      auto [read_ec, n] = co_await stream.async_read_some(buffer.prepare(read_block), use_tuple);
+      // The answer takes a round trip through the server: the probes started beside this one go
+      // first, so the read usually finds it instead of trying once in vain and waiting.
+      if (!secure) co_await asio::post(executor, asio::use_awaitable);
+      auto [read_ec, n] = co_await read_some(buffer.prepare(read_block));
       buffer.commit(n);
       if (read_ec) {
         r.timings.ttfb = monotonic_clock::now() - written_at;
@@ -395,24 +516,21 @@ struct http_client::impl {
     }
     const auto first_byte_at = monotonic_clock::now();
     r.timings.ttfb = first_byte_at - written_at;
-    co_await read_response(stream, req, r);
+    co_await read_response(req, r);
     r.timings.transfer = monotonic_clock::now() - first_byte_at;
     co_return exchange_outcome::answered;
   }
 
   // Reads the final response into r. Interim (1xx) responses before it are parsed and dropped
   // one by one, each with a fresh parser, so no byte of the final response stays in the buffer.
-  template <class Stream>
-  asio::awaitable<void> read_response(Stream& stream, const request& req, result& r) {
+  asio::awaitable<void> read_response(const request& req, result& r) {
     std::optional<response_reader> parser;
     for (int interim = 0;; ++interim) {
       parser.emplace();
       parser->header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
       parser->body_limit(options.max_body_bytes);
       parser->skip(req.method == "HEAD");
-      auto [ec, n] = co_await http::async_read_header(stream, buffer, *parser, use_tuple);
-      (void)n;
-      if (ec) co_return fail_read(*parser, ec, r);
+      if (const error_code ec = co_await parse(*parser, true)) co_return fail_read(*parser, ec, r);
       const int status = parser->status;
       if (status >= 200 || (status == 101 && find_header(req.headers, "Upgrade"))) break;
       if (status == 101) {
@@ -423,9 +541,7 @@ struct http_client::impl {
         co_return fail(r, failure_kind::protocol,
                        "more than " + std::to_string(max_interim_responses) + " interim (1xx) responses");
     }
-    auto [ec, n] = co_await http::async_read(stream, buffer, *parser, use_tuple);
-    (void)n;
-    if (ec) co_return fail_read(*parser, ec, r);
+    if (const error_code ec = co_await parse(*parser, false)) co_return fail_read(*parser, ec, r);
 
     r.status = parser->status;
     r.reason = std::move(parser->reason);
@@ -478,8 +594,7 @@ struct http_client::impl {
       r.connection_reused = connected_origin && connected_origin->same_origin(target);
       if (!r.connection_reused && !co_await connect(target, r, start, deadline)) co_return;
       r.tls = connection_tls;
-      const auto outcome =
-          secure ? co_await exchange(*secure, req, r, deadline) : co_await exchange(*plain, req, r, deadline);
+      const auto outcome = co_await exchange(req, target, r, deadline);
       if (outcome == exchange_outcome::answered) {
         if (!r.ok()) close();
         co_return;
@@ -533,6 +648,7 @@ struct http_client::impl {
       current = redirected.get();
       ++r.redirects_followed;
     }
+    if (conn) conn->clear_deadline();
     r.timings.total = monotonic_clock::now() - start;
     co_return r;
   }

@@ -3,12 +3,14 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
+#include <thread>
 
 #include "client_fixture.hpp"
 
@@ -133,6 +135,38 @@ TEST_CASE("a refused connection is a connect failure") {
   auto res = fetch(get("http://127.0.0.1:" + std::to_string(closed_port()) + "/"), fast());
   CHECK(res.failure == failure_kind::connect);
   CHECK_THAT(res.error, Catch::Contains("refused"));
+}
+
+TEST_CASE("a server that resets the connection it accepted is a reset, not a connect failure") {
+  // The first send confirms a plain connect (no wait for writability): whether the reset beats
+  // the request or the response, it follows a completed handshake.
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(listen(listener, 4) == 0);
+  socklen_t len = sizeof addr;
+  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::thread resetter([listener] {
+    pollfd p{listener, POLLIN, 0};
+    if (poll(&p, 1, 2000) != 1) return;
+    const int fd = accept(listener, nullptr, nullptr);
+    const linger abort{1, 0};  // close() sends RST
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+    close(fd);
+  });
+  boost::asio::io_context io;
+  http_client client(io.get_executor(), fast());
+  result res;
+  boost::asio::co_spawn(io,
+                        client.send(get("http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/")),
+                        [&](std::exception_ptr, result r) { res = std::move(r); });
+  io.run();
+  resetter.join();
+  close(listener);
+  CHECK(res.failure == failure_kind::reset);
+  CHECK(client.connections_opened() == 1);
 }
 
 TEST_CASE("a full accept queue is a connect timeout") {
