@@ -134,4 +134,12 @@ std::string agent_metrics::serialize() const {
   return text;
 }
 
+std::vector<pm::MetricFamily> agent_metrics::collect() const {
+  auto families = targets_->Collect();
+  auto agent = registry_->Collect();
+  families.insert(families.end(), std::make_move_iterator(agent.begin()),
+                  std::make_move_iterator(agent.end()));
+  return families;
+}
+
 }  // namespace watchpost::agent

@@ -139,6 +139,8 @@ class agent_metrics {
   // Prometheus text exposition format 0.0.4: the targets' series, then the agent's own. Not
   // concurrently with itself (the agent renders on one thread).
   std::string serialize() const;
+  // The same series as prometheus-cpp families (the Collectable seam), in the same order.
+  std::vector<prometheus::MetricFamily> collect() const;
 
   prometheus::Gauge& probes_in_flight() { return *in_flight_; }
   prometheus::Gauge& scheduler_lag_seconds() { return *lag_; }
