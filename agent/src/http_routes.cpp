@@ -26,7 +26,7 @@ std::string http_routes::render_metrics() {
     metrics_.scheduler_lag_seconds().Set(static_cast<double>(scheduler_.take_max_lag_ns()) / 1e9);
     refresh_window_gauges();
   }
-  return metrics_.serialize();  // the registry locks itself
+  return metrics_.serialize();  // it locks the target list and the registry itself
 }
 
 void http_routes::refresh_window_gauges() {
@@ -40,8 +40,8 @@ void http_routes::refresh_window_gauges() {
       uptime_24h = t->window.uptime_ratio(now, std::chrono::hours(24));
       if (!t->objectives.empty()) budget = error_budget_remaining(t->config.slo, t->window, now);
     }
-    t->metrics->uptime_1h->Set(uptime_1h);
-    t->metrics->uptime_24h->Set(uptime_24h);
+    t->metrics->uptime_1h.set(uptime_1h);
+    t->metrics->uptime_24h.set(uptime_24h);
     for (std::size_t i = 0; i < budget.size(); ++i) metrics_.set_budget_remaining(*t->metrics, i, budget[i]);
   }
 }

@@ -1,18 +1,15 @@
 #include "watchpost/agent/metrics.hpp"
 
+#include <algorithm>
+#include <limits>
+
+#include "target_families.hpp"
 #include "watchpost/agent/slo.hpp"
 #include "watchpost/exporters/prometheus_text.hpp"
 
 namespace watchpost::agent {
 
 namespace pm = prometheus;
-
-namespace {
-pm::Labels with(pm::Labels base, std::initializer_list<std::pair<const std::string, std::string>> more) {
-  base.insert(more);
-  return base;
-}
-}  // namespace
 
 std::size_t result_index(probes::failure_kind kind) {
   const std::string_view label = probes::metric_result(kind);
@@ -21,47 +18,36 @@ std::size_t result_index(probes::failure_kind kind) {
   return probe_results.size() - 1;  // an unknown kind is a protocol-level surprise
 }
 
+duration_histogram::duration_histogram(const std::vector<double>& bounds)
+    : bounds_(bounds), counts_(std::make_unique<std::atomic<std::uint64_t>[]>(bounds.size() + 1)) {}
+
+void duration_histogram::observe(double seconds) {
+  // Bounds are upper-inclusive (le), as in prometheus::Histogram.
+  const auto at = std::lower_bound(bounds_.begin(), bounds_.end(), seconds) - bounds_.begin();
+  counts_[static_cast<std::size_t>(at)].fetch_add(1, std::memory_order_relaxed);
+  sum_.fetch_add(seconds, std::memory_order_relaxed);
+}
+
+target_metrics::target_metrics(const target_config& c)
+    : config(c), checks(c.suite ? c.suite->checks.size() : 1), slos(objectives_of(c.slo).size()) {
+  const phase_histograms h = c.metrics.histograms;
+  for (std::size_t p = 0; p < probe_phases.size(); ++p)
+    if (h == phase_histograms::all || (h == phase_histograms::total && p + 1 == probe_phases.size()))
+      duration[p] = std::make_unique<duration_histogram>(c.metrics.duration_buckets);
+  uptime_1h.set(1);
+  uptime_24h.set(1);
+  cert_expiry.set(std::numeric_limits<double>::quiet_NaN());
+  const auto objectives = objectives_of(c.slo);
+  for (std::size_t i = 0; i < slos.size(); ++i) {
+    slos[i].name = objectives[i].name;
+    slos[i].burn = std::make_unique<gauge_cell[]>(2 * c.slo.burn_alerts.size());  // long and short each
+    slos[i].budget_remaining.set(std::numeric_limits<double>::quiet_NaN());
+  }
+}
+
 agent_metrics::agent_metrics()
-    : registry_(std::make_shared<pm::Registry>()),
-      success_(pm::BuildGauge()
-                   .Name("watchpost_probe_success")
-                   .Help("1 if the last probe of the check succeeded")
-                   .Register(*registry_)),
-      total_(pm::BuildCounter().Name("watchpost_probe_total").Help("Probes by result").Register(*registry_)),
-      duration_(pm::BuildHistogram()
-                    .Name("watchpost_probe_duration_seconds")
-                    .Help("Probe duration by phase")
-                    .Register(*registry_)),
-      uptime_(pm::BuildGauge()
-                  .Name("watchpost_uptime_ratio")
-                  .Help("Fraction of successful probes over the window")
-                  .Register(*registry_)),
-      burn_(pm::BuildGauge()
-                .Name("watchpost_slo_burn_rate")
-                .Help("Error budget burn rate over the window")
-                .Register(*registry_)),
-      breached_(pm::BuildGauge()
-                    .Name("watchpost_slo_breached")
-                    .Help("1 while a burn-rate alert of the SLO holds")
-                    .Register(*registry_)),
-      budget_(pm::BuildGauge()
-                  .Name("watchpost_slo_error_budget_remaining")
-                  .Help("Fraction of the error budget left over the SLO window (negative when overspent)")
-                  .Register(*registry_)),
-      cert_(pm::BuildGauge()
-                .Name("watchpost_tls_cert_expiry_timestamp_seconds")
-                .Help("notAfter of the peer certificate (Unix time)")
-                .Register(*registry_)),
-      webhook_(
-          pm::BuildCounter()
-              .Name("watchpost_webhook_deliveries_total")
-              .Help(
-                  "Webhook deliveries by result: delivered, failed (attempt, retried), dead_letter, expired")
-              .Register(*registry_)),
-      skipped_(pm::BuildCounter()
-                   .Name("watchpost_agent_probes_skipped_total")
-                   .Help("Ticks skipped because the previous probe was still running")
-                   .Register(*registry_)),
+    : targets_(std::make_unique<detail::target_families>()),
+      registry_(std::make_shared<pm::Registry>()),
       shard_(pm::BuildGauge()
                  .Name("watchpost_agent_shard")
                  .Help("1 for the shard (index of count, 0-based) whose targets this agent probes")
@@ -100,117 +86,37 @@ agent_metrics::agent_metrics()
     dropped_[i] = &dropped.Add({{"reason", std::string(drop_reasons[i])}});
 }
 
+agent_metrics::~agent_metrics() = default;
+
 std::unique_ptr<target_metrics> agent_metrics::add_target(const target_config& target) {
-  auto m = std::make_unique<target_metrics>();
-  m->labels = pm::Labels(target.labels.begin(), target.labels.end());
-  m->labels["target"] = target.name;  // config validation keeps user labels off this name
-  const pm::Labels& base = m->labels;
-  std::vector<std::string> check_names{"probe"};
-  if (target.suite) {
-    check_names.clear();
-    for (const auto& c : target.suite->checks) check_names.push_back(c.name);
-  }
-  for (const auto& name : check_names) {
-    check_metrics c;
-    c.name = name;
-    c.success = &success_.Add(with(base, {{"check", name}}));
-    static_assert(probe_results[0] == "ok");
-    c.total[0] = &total_.Add(with(base, {{"check", name}, {"result", std::string(probe_results[0])}}));
-    m->checks.push_back(c);
-  }
-  m->histograms = target.metrics.histograms;
-  if (m->histograms != phase_histograms::none)
-    m->duration.back() = &duration_.Add(with(base, {{"phase", "total"}}), target.metrics.duration_buckets);
-  if (m->histograms == phase_histograms::all) m->buckets = target.metrics.duration_buckets;
-  m->uptime_1h = &uptime_.Add(with(base, {{"window", "1h"}}));
-  m->uptime_24h = &uptime_.Add(with(base, {{"window", "24h"}}));
-  m->uptime_1h->Set(1);
-  m->uptime_24h->Set(1);
-  if (!target.on_breach.empty())
-    for (std::size_t i = 0; i < delivery_results.size(); ++i) add_delivery_counter(*m, i);
-  for (const auto& obj : objectives_of(target.slo)) {
-    slo_metrics s;
-    s.name = obj.name;
-    s.breached = &breached_.Add(with(base, {{"slo", obj.name}}));
-    for (const auto& a : target.slo.burn_alerts)
-      for (nanoseconds w : {a.long_window, a.short_window})
-        s.burn.push_back(&burn_.Add(with(base, {{"slo", obj.name}, {"window", window_label(w)}})));
-    m->slos.push_back(std::move(s));
-  }
+  auto m = std::make_unique<target_metrics>(target);
+  targets_->add(*m);
   return m;
 }
 
-void agent_metrics::remove_target(const target_metrics& m) {
-  for (const auto& c : m.checks) {
-    success_.Remove(c.success);
-    for (auto* counter : c.total)
-      if (counter) total_.Remove(counter);
-  }
-  for (auto* h : m.duration)
-    if (h) duration_.Remove(h);
-  uptime_.Remove(m.uptime_1h);
-  uptime_.Remove(m.uptime_24h);
-  if (m.cert_expiry) cert_.Remove(m.cert_expiry);
-  for (auto* c : m.webhook)
-    if (c) webhook_.Remove(c);
-  if (m.skipped) skipped_.Remove(m.skipped);
-  for (const auto& s : m.slos) {
-    breached_.Remove(s.breached);
-    // Two alerts may share a window label (the same series): Remove tolerates repeats.
-    for (auto* g : s.burn) burn_.Remove(g);
-    if (s.budget_remaining) budget_.Remove(s.budget_remaining);
-  }
-}
+void agent_metrics::remove_target(const target_metrics& m) { targets_->remove(m); }
 
 void agent_metrics::count_result(target_metrics& m, std::size_t check, probes::failure_kind kind) {
-  const std::size_t i = result_index(kind);
-  prometheus::Counter*& counter = m.checks[check].total[i];
-  if (!counter)
-    counter = &total_.Add(
-        with(m.labels, {{"check", m.checks[check].name}, {"result", std::string(probe_results[i])}}));
-  counter->Increment();
+  m.checks[check].total[result_index(kind)].increment();
 }
 
 void agent_metrics::observe_phase(target_metrics& m, std::size_t phase, double seconds) {
-  if (m.histograms == phase_histograms::none ||
-      (m.histograms == phase_histograms::total && phase + 1 != probe_phases.size()))
-    return;
-  if (!m.duration[phase])
-    m.duration[phase] =
-        &duration_.Add(with(m.labels, {{"phase", std::string(probe_phases[phase])}}), m.buckets);
-  m.duration[phase]->Observe(seconds);
+  if (m.duration[phase]) m.duration[phase]->observe(seconds);
 }
 
-void agent_metrics::count_skipped(target_metrics& m) {
-  if (!m.skipped) m.skipped = &skipped_.Add(m.labels);
-  m.skipped->Increment();
-}
+void agent_metrics::count_skipped(target_metrics& m) { m.skipped.increment(); }
 
 void agent_metrics::count_delivery(target_metrics& m, delivery_result result) {
-  const auto i = static_cast<std::size_t>(result);
-  if (!m.webhook[i]) add_delivery_counter(m, i);
-  m.webhook[i]->Increment();
-}
-
-void agent_metrics::add_delivery_counter(target_metrics& m, std::size_t i) {
-  m.webhook[i] = &webhook_.Add(with(m.labels, {{"result", std::string(delivery_results[i])}}));
+  m.webhook[static_cast<std::size_t>(result)].increment();
 }
 
 void agent_metrics::set_cert_expiry(target_metrics& m, double unix_seconds) {
-  if (!m.cert_expiry) m.cert_expiry = &cert_.Add(m.labels);
-  m.cert_expiry->Set(unix_seconds);
+  m.cert_expiry.set(unix_seconds);
 }
 
 void agent_metrics::set_budget_remaining(target_metrics& m, std::size_t slo, std::optional<double> fraction) {
-  if (slo >= m.slos.size()) return;
-  slo_metrics& s = m.slos[slo];
-  if (!fraction) {
-    if (s.budget_remaining) budget_.Remove(s.budget_remaining);
-    s.budget_remaining = nullptr;
-    return;
-  }
-  if (!s.budget_remaining) s.budget_remaining = &budget_.Add(with(m.labels, {{"slo", s.name}}));
-  s.budget_remaining->Set(*fraction);
+  if (slo < m.slos.size())
+    m.slos[slo].budget_remaining.set(fraction.value_or(std::numeric_limits<double>::quiet_NaN()));
 }
 
 void agent_metrics::set_shard(unsigned index, unsigned count) {
@@ -222,9 +128,18 @@ void agent_metrics::set_shard(unsigned index, unsigned count) {
 std::string agent_metrics::serialize() const {
   std::string text;
   text.reserve(last_size_ + last_size_ / 8);
+  targets_->append_text(text);
   exporters::append_prometheus_text(text, registry_->Collect());
   last_size_ = text.size();
   return text;
+}
+
+std::vector<pm::MetricFamily> agent_metrics::collect() const {
+  auto families = targets_->Collect();
+  auto agent = registry_->Collect();
+  families.insert(families.end(), std::make_move_iterator(agent.begin()),
+                  std::make_move_iterator(agent.end()));
+  return families;
 }
 
 }  // namespace watchpost::agent

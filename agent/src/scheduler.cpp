@@ -85,7 +85,7 @@ struct run_verdict {
 void record_check(agent_metrics& metrics, target_runtime& t, std::size_t check, probes::failure_kind kind,
                   const probes::result& res) {
   target_metrics& m = *t.metrics;
-  m.checks[check].success->Set(kind == probes::failure_kind::none ? 1 : 0);
+  m.checks[check].success.set(kind == probes::failure_kind::none ? 1 : 0);
   metrics.count_result(m, check, kind);
   const auto& tm = res.timings;
   const nanoseconds phases[] = {tm.resolve, tm.connect, tm.tls, tm.ttfb, tm.transfer, tm.total};
@@ -118,7 +118,7 @@ asio::awaitable<run_verdict> run_suite_checks(agent_metrics& metrics, target_run
   for (std::size_t i = 0; i < run.checks.size() && i < t.metrics->checks.size(); ++i) {
     const probes::check_outcome& c = run.checks[i];
     if (c.skipped)
-      t.metrics->checks[i].success->Set(0);
+      t.metrics->checks[i].success.set(0);
     else
       record_check(metrics, t, i, c.kind, c.response);
     if (c.passed()) continue;
@@ -166,11 +166,11 @@ asio::awaitable<void> probe_once(probe_context& ctx, target_runtime& t,
     v.recent_seconds[v.recent_count++ % v.recent_seconds.size()] =
         static_cast<float>(to_seconds(verdict.duration));
     for (std::size_t i = 0; i < t.objectives.size(); ++i)
-      m.slos[i].breached->Set(t.window.slos[i].breached ? 1 : 0);
+      m.slos[i].breached.set(t.window.slos[i].breached ? 1 : 0);
   }
   for (std::size_t i = 0; i < eval.burn.size(); ++i)
-    for (std::size_t j = 0; j < eval.burn[i].size() && j < m.slos[i].burn.size(); ++j)
-      m.slos[i].burn[j]->Set(eval.burn[i][j].burn);
+    for (std::size_t j = 0; j < eval.burn[i].size(); ++j)  // two readings per alert, as slos[i].burn
+      m.slos[i].burn[j].set(eval.burn[i][j].burn);
   ctx.events.post(std::move(raised));
   t.in_flight = false;
 }

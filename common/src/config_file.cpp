@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <utility>
 
 #include "watchpost/common/text_file.hpp"
 
@@ -22,7 +23,10 @@ bool mapping_reader::has(std::string_view key) const { return static_cast<bool>(
 
 std::optional<YAML::Node> mapping_reader::optional(std::string_view key) {
   asked_.emplace_back(key);
-  YAML::Node value = node_[std::string(key)];
+  // A const lookup: yaml-cpp's non-const operator[] adds a key and a value node to the document
+  // for every key that is absent (~2 million nodes, 120 MB, for 10,000 targets), freed only with
+  // the document and interleaved with the strings the config keeps (~30 MB of heap left resident).
+  YAML::Node value = std::as_const(node_)[std::string(key)];
   if (!value || value.IsNull()) return std::nullopt;
   return value;
 }

@@ -12,6 +12,8 @@ namespace pm = prometheus;
 
 namespace {
 
+constexpr double inf = std::numeric_limits<double>::infinity();
+
 // 2^53: every integer up to it is a double exactly, and is written as one.
 constexpr double exact_integer_limit = 9007199254740992.0;
 
@@ -50,103 +52,32 @@ void append_escaped(std::string& out, std::string_view text, std::string_view sp
   }
 }
 
-// One series: its label block is written once into `labels` (a buffer reused across series: no
-// allocation per series) and copied into each of its lines.
-class series_writer {
- public:
-  series_writer(std::string& out, std::string& labels, const pm::MetricFamily& family,
-                const pm::ClientMetric& metric)
-      : out_(out), family_(family), metric_(metric), labels_(labels) {
-    labels_.clear();
-    for (const auto& l : metric.label) {
-      labels_ += labels_.empty() ? "" : ",";
-      labels_ += l.name;
-      labels_ += "=\"";
-      append_escaped(labels_, l.value, "\\\"\n");
-      labels_ += '"';
-    }
-  }
-
-  // name<suffix>{labels[,extra="..."]} without the value.
-  void head(std::string_view suffix = {}, std::string_view extra_name = {}, double extra_value = 0) {
-    out_ += family_.name;
-    out_ += suffix;
-    if (labels_.empty() && extra_name.empty()) {
-      out_ += ' ';
-      return;
-    }
-    out_ += '{';
-    out_ += labels_;
-    if (!extra_name.empty()) {
-      if (!labels_.empty()) out_ += ',';
-      out_ += extra_name;
-      out_ += "=\"";
-      append_number(out_, extra_value);
-      out_ += '"';
-    }
-    out_ += "} ";
-  }
-
-  void tail() {
-    if (metric_.timestamp_ms != 0) {
-      out_ += ' ';
-      char buf[24];
-      const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, metric_.timestamp_ms);
-      out_.append(buf, static_cast<std::size_t>(end - buf));
-    }
-    out_ += '\n';
-  }
-
-  void value_line(double v, std::string_view suffix = {}) {
-    head(suffix);
-    append_number(out_, v);
-    tail();
-  }
-
-  void count_line(std::uint64_t v, std::string_view suffix, std::string_view extra_name = {},
-                  double extra_value = 0) {
-    head(suffix, extra_name, extra_value);
-    append_count(out_, v);
-    tail();
-  }
-
- private:
-  std::string& out_;
-  const pm::MetricFamily& family_;
-  const pm::ClientMetric& metric_;
-  std::string& labels_;
-};
-
 void append_series(std::string& out, std::string& labels, const pm::MetricFamily& family,
                    const pm::ClientMetric& metric) {
-  series_writer w(out, labels, family, metric);
+  labels.clear();
+  for (const auto& l : metric.label) append_label(labels, l.name, l.value);
+  series_text w(out, family.name, labels, metric.timestamp_ms);
   switch (family.type) {
     case pm::MetricType::Counter:
-      w.value_line(metric.counter.value);
+      w.value(metric.counter.value);
       break;
     case pm::MetricType::Gauge:
-      w.value_line(metric.gauge.value);
+      w.value(metric.gauge.value);
       break;
     case pm::MetricType::Untyped:
-      w.value_line(metric.untyped.value);
+      w.value(metric.untyped.value);
       break;
     case pm::MetricType::Summary:
       w.count_line(metric.summary.sample_count, "_count");
-      w.value_line(metric.summary.sample_sum, "_sum");
-      for (const auto& q : metric.summary.quantile) {
-        w.head({}, "quantile", q.quantile);
-        append_number(out, q.value);
-        w.tail();
-      }
+      w.value(metric.summary.sample_sum, "_sum");
+      for (const auto& q : metric.summary.quantile) w.value(q.value, {}, "quantile", q.quantile);
       break;
     case pm::MetricType::Histogram: {
       const auto& h = metric.histogram;
       w.count_line(h.sample_count, "_count");
-      w.value_line(h.sample_sum, "_sum");
-      constexpr double inf = std::numeric_limits<double>::infinity();
-      for (const auto& b : h.bucket) w.count_line(b.cumulative_count, "_bucket", "le", b.upper_bound);
-      if (h.bucket.empty() || h.bucket.back().upper_bound != inf)
-        w.count_line(h.sample_count, "_bucket", "le", inf);
+      w.value(h.sample_sum, "_sum");
+      for (const auto& b : h.bucket) w.bucket(b.upper_bound, b.cumulative_count);
+      if (h.bucket.empty() || h.bucket.back().upper_bound != inf) w.bucket(inf, h.sample_count);
       break;
     }
   }
@@ -170,21 +101,76 @@ std::string_view type_name(pm::MetricType type) {
 
 }  // namespace
 
+void append_label(std::string& block, std::string_view name, std::string_view value) {
+  if (!block.empty()) block += ',';
+  block += name;
+  block += "=\"";
+  append_escaped(block, value, "\\\"\n");
+  block += '"';
+}
+
+void append_family_header(std::string& out, std::string_view name, std::string_view help,
+                          pm::MetricType type) {
+  if (!help.empty()) {
+    out += "# HELP ";
+    out += name;
+    out += ' ';
+    append_escaped(out, help, "\\\n");
+    out += '\n';
+  }
+  out += "# TYPE ";
+  out += name;
+  out += ' ';
+  out += type_name(type);
+  out += '\n';
+}
+
+void series_text::head(std::string_view suffix, std::string_view extra_name, double extra_value) {
+  out_ += name_;
+  out_ += suffix;
+  if (labels_.empty() && extra_name.empty()) {
+    out_ += ' ';
+    return;
+  }
+  out_ += '{';
+  out_ += labels_;
+  if (!extra_name.empty()) {
+    if (!labels_.empty()) out_ += ',';
+    out_ += extra_name;
+    out_ += "=\"";
+    append_number(out_, extra_value);
+    out_ += '"';
+  }
+  out_ += "} ";
+}
+
+void series_text::tail() {
+  if (timestamp_ms_ != 0) {
+    out_ += ' ';
+    char buf[24];
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, timestamp_ms_);
+    out_.append(buf, static_cast<std::size_t>(end - buf));
+  }
+  out_ += '\n';
+}
+
+void series_text::value(double v, std::string_view suffix, std::string_view extra_name, double extra_value) {
+  head(suffix, extra_name, extra_value);
+  append_number(out_, v);
+  tail();
+}
+
+void series_text::count_line(std::uint64_t v, std::string_view suffix, std::string_view extra_name,
+                             double extra_value) {
+  head(suffix, extra_name, extra_value);
+  append_count(out_, v);
+  tail();
+}
+
 void append_prometheus_text(std::string& out, const std::vector<pm::MetricFamily>& families) {
   std::string labels;
   for (const auto& family : families) {
-    if (!family.help.empty()) {
-      out += "# HELP ";
-      out += family.name;
-      out += ' ';
-      append_escaped(out, family.help, "\\\n");
-      out += '\n';
-    }
-    out += "# TYPE ";
-    out += family.name;
-    out += ' ';
-    out += type_name(family.type);
-    out += '\n';
+    append_family_header(out, family.name, family.help, family.type);
     for (const auto& metric : family.metric) append_series(out, labels, family, metric);
   }
 }
