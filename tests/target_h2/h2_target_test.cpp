@@ -114,7 +114,7 @@ TEST_CASE("h2: HTTP/1.1 is still served on both ports, and --no-h2 negotiates it
   CHECK(curl({"--http1.1", h1_only.http_url("/health")}) == "200 1.1");
 }
 
-TEST_CASE("h2: --h2-goaway-after 2 sends GOAWAY with the second stream as the last; the third is refused",
+TEST_CASE("h2: --h2-goaway-after 2 sends GOAWAY with the second stream as the last, and refuses the third",
           "[h2]") {
   test_target target({"--no-tls", "--h2-goaway-after", "2"});
   const auto r = nghttp({"-m", "3", target.http_url("/health")});
