@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "h2_session.hpp"
+#include "server.hpp"
 
 namespace watchpost::test_target {
 
@@ -82,7 +83,8 @@ net::awaitable<bool> serve(Stream& stream, std::string_view already_read, server
   socket_layer.expires_never();  // the reader has no deadline: the idle limit is the writer's
   if (!link.session.receive(already_read)) link.reader_done = true;
   if (!link.reader_done) {
-    net::co_spawn(executor, read_loop(stream, link), [&link](std::exception_ptr) {
+    net::co_spawn(executor, read_loop(stream, link), [&link](std::exception_ptr e) {
+      report(e);
       link.reader_done = true;
       link.wake.cancel();
     });

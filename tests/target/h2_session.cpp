@@ -1,7 +1,5 @@
 #include "h2_session.hpp"
 
-#include <nghttp2/nghttp2.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstring>
@@ -270,7 +268,7 @@ void h2_session::respond(std::int32_t id, stream& s) {
 void h2_session::submit_headers(std::int32_t id, unsigned status, const http::fields* fields, bool is_final,
                                 bool with_body) {
   status_ = std::to_string(status);
-  std::vector<nghttp2_nv> nva{name_value(":status", status_)};
+  nva_.assign(1, name_value(":status", status_));
   if (fields) {
     std::size_t count = 0;
     for (const auto& f : *fields) count += connection_specific(f.name()) ? 0 : 1;
@@ -283,18 +281,18 @@ void h2_session::submit_headers(std::int32_t id, unsigned status, const http::fi
       std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) {
         return static_cast<char>(std::tolower(c));
       });  // h2 wants lower case
-      nva.push_back(name_value(name, f.value()));
+      nva_.push_back(name_value(name, f.value()));
     }
   } else if (auto link = interim_link(status); !link.empty()) {
-    nva.push_back(name_value("link", link));
+    nva_.push_back(name_value("link", link));
   }
   if (!is_final) {
-    nghttp2_submit_headers(session_, NGHTTP2_FLAG_NONE, id, nullptr, nva.data(), nva.size(), nullptr);
+    nghttp2_submit_headers(session_, NGHTTP2_FLAG_NONE, id, nullptr, nva_.data(), nva_.size(), nullptr);
     return;
   }
   nghttp2_data_provider body{};
   body.read_callback = h2_callbacks::read;
-  nghttp2_submit_response(session_, id, nva.data(), nva.size(), with_body ? &body : nullptr);
+  nghttp2_submit_response(session_, id, nva_.data(), nva_.size(), with_body ? &body : nullptr);
 }
 
 long h2_session::read_body(std::int32_t id, stream& s, std::uint8_t* buf, std::size_t length,

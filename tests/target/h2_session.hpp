@@ -14,6 +14,8 @@
 // Connection faults (config): SETTINGS_MAX_CONCURRENT_STREAMS = --h2-max-streams; GOAWAY
 // (NO_ERROR, last stream = the Nth) once --h2-goaway-after N streams arrived, later streams
 // refused; stops_reading() routes never get WINDOW_UPDATE credit for their body.
+#include <nghttp2/nghttp2.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -22,8 +24,6 @@
 #include <vector>
 
 #include "routes.hpp"
-
-struct nghttp2_session;
 
 namespace watchpost::test_target {
 
@@ -84,6 +84,7 @@ class h2_session {
   bool garbage_ = false;                     // write the garbage bytes after the pending frames
   bool broken_ = false;                      // a fatal error or the garbage written: the end
   // Reused for each HEADERS frame: nghttp2 copies the name/value pairs on submit.
+  std::vector<nghttp2_nv> nva_;
   std::vector<std::string> names_;
   std::string status_;
 };

@@ -13,8 +13,8 @@
 //       write at full speed until the peer closes or `raw_limit` passes. Unknown NAME: 404.
 //   GET /reset?code=N  HTTP/1.1: a TCP RST mid-body; HTTP/2: RST_STREAM with error code N (0..13,
 //       default 2 INTERNAL_ERROR) after the head and 10 body bytes.
-//   POST /stall-window  the request body is never read: HTTP/2 sends no WINDOW_UPDATE for it (the
-//       client's stream and connection windows run out after 64 KiB); never answered.
+//   POST /stall-window  never answered; HTTP/2 never credits its body (no WINDOW_UPDATE: the client's
+//       stream and connection windows run out after 65,535 bytes); HTTP/1.1 reads it, then as /stall.
 // The --idle-timeout flag (server.cpp) closes keep-alive connections idle that long.
 #include <atomic>
 #include <boost/beast/http/message.hpp>

@@ -47,15 +47,6 @@ constexpr auto shutdown_timeout = std::chrono::seconds(5);
 // How a session ends after a reply.
 enum class next_step { keep_alive, close, abort };
 
-void report(std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& x) {
-    std::fprintf(stderr, "watchpost-test-target: %s\n", x.what());
-  }
-}
-
 net::awaitable<void> sleep_for(std::chrono::steady_clock::duration d) {
   net::steady_timer timer(co_await net::this_coro::executor, d);
   co_await timer.async_wait(use_tuple);
@@ -347,6 +338,15 @@ std::unique_ptr<tcp::acceptor> bind_loopback(net::io_context& ioc, unsigned shor
 }
 
 }  // namespace
+
+void report(std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    std::fprintf(stderr, "watchpost-test-target: %s\n", x.what());
+  }
+}
 
 int run(const config& cfg, const tls_material* tls) {
   server_state st(cfg);
