@@ -138,11 +138,16 @@ std::string test_target::https_url(const std::string& path) const {
 command_result run_watchpost(const std::vector<std::string>& args,
                              const std::map<std::string, std::string>& env,
                              std::chrono::milliseconds timeout) {
+  return run_program(watchpost_binary_path(), args, env, timeout);
+}
+
+command_result run_program(const std::string& program, const std::vector<std::string>& args,
+                           const std::map<std::string, std::string>& env, std::chrono::milliseconds timeout) {
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
     throw std::runtime_error("pipe failed");
   const auto start = steady::now();
-  pid_t pid = spawn(watchpost_binary_path(), args, out_pipe[1], err_pipe[1], env);
+  pid_t pid = spawn(program, args, out_pipe[1], err_pipe[1], env);
   close(out_pipe[1]);
   close(err_pipe[1]);
   command_result result;

@@ -70,5 +70,9 @@ struct command_result {
 command_result run_watchpost(const std::vector<std::string>& args,
                              const std::map<std::string, std::string>& env = {},
                              std::chrono::milliseconds timeout = std::chrono::seconds(60));
+// The same for any program (an absolute path: no PATH search), e.g. a peer tool such as nghttp.
+command_result run_program(const std::string& program, const std::vector<std::string>& args,
+                           const std::map<std::string, std::string>& env = {},
+                           std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
 }  // namespace watchpost::testing

@@ -9,9 +9,13 @@ const char* const usage =
     "usage: watchpost-test-target [--port N] [--tls-port N] [--no-tls] [--redirect-plain] [--threads N]\n"
     "                             [--cert-days D] [--profile good|bad] [--token T]\n"
     "                             [--listen-delay DUR] [--freeze-at DUR --freeze-for DUR]\n"
-    "                             [--idle-timeout DUR]\n"
+    "                             [--idle-timeout DUR] [--no-h2] [--h2-max-streams N] [--h2-goaway-after N]\n"
     "  --idle-timeout  close a keep-alive connection (FIN, no response) when no request byte\n"
     "                  arrives this long after the previous response\n"
+    "  --no-h2         HTTP/1.1 only: ALPN offers http/1.1 alone, no h2c prior knowledge\n"
+    "  --h2-max-streams N   SETTINGS_MAX_CONCURRENT_STREAMS (1..1000, default 100)\n"
+    "  --h2-goaway-after N  GOAWAY (NO_ERROR) once a connection has received N streams; later\n"
+    "                  streams are refused (RST_STREAM REFUSED_STREAM)\n"
     "routes (listed in routes.hpp) include the protocol faults /interim?code=103&count=1&then=200,\n"
     "/switching (101 without an upgrade asked) and /hostile/NAME (raw framing faults; an unknown\n"
     "NAME answers 404 with the list).\n";
@@ -96,6 +100,17 @@ parse_result parse_args(int argc, char** argv) {
           c.threads = *n;
         else
           error(arg, "expects 1..256: " + std::string(v));
+      });
+    } else if (arg == "--no-h2") {
+      c.h2 = false;
+    } else if (arg == "--h2-max-streams" || arg == "--h2-goaway-after") {
+      with_value([&](std::string_view v) {
+        auto n = parse_int<unsigned>(v);
+        if (!n || *n < 1 || *n > 1000) return error(arg, "expects 1..1000: " + std::string(v));
+        if (arg == "--h2-max-streams")
+          c.h2_max_streams = *n;
+        else
+          c.h2_goaway_after = *n;
       });
     } else if (arg == "--cert-days") {
       with_value([&](std::string_view v) {

@@ -37,6 +37,10 @@ struct config {
   // A keep-alive connection with no request byte this long after a response is closed
   // without a response (Node's keepAliveTimeout, gunicorn's keepalive). None: 30 s.
   std::optional<nanoseconds> idle_timeout;
+  // HTTP/2 (h2_session.hpp): offered by ALPN on TLS and taken with prior knowledge on plain.
+  bool h2 = true;
+  unsigned h2_max_streams = 100;            // SETTINGS_MAX_CONCURRENT_STREAMS
+  std::optional<unsigned> h2_goaway_after;  // GOAWAY once a connection has received this many streams
 };
 
 struct parse_result {

@@ -41,12 +41,14 @@ std::string pattern_bytes(std::size_t n) { return std::string(pattern_slice(0, n
 
 std::string interim_responses(unsigned code, unsigned count) {
   std::string one = "HTTP/1.1 " + std::to_string(code) + " " + std::string(interim_reason(code)) + "\r\n";
-  if (code == 103) one += "Link: </style.css>; rel=preload\r\n";
+  if (auto link = interim_link(code); !link.empty()) (one += "Link: ") += std::string(link) + "\r\n";
   one += "\r\n";
   std::string all;
   for (unsigned i = 0; i < count; ++i) all += one;
   return all;
 }
+
+std::string_view interim_link(unsigned code) { return code == 103 ? "</style.css>; rel=preload" : ""; }
 
 reply switching_reply() {
   return raw_reply("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",

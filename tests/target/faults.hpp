@@ -9,8 +9,11 @@
 
 namespace watchpost::test_target {
 
-// `count` interim responses with status `code` (100..199); a 103 carries a Link preload header.
+// `count` HTTP/1.1 interim responses with status `code` (100..199), each with interim_link(code).
 std::string interim_responses(unsigned code, unsigned count);
+
+// The Link header value of an interim response: a preload for 103, empty for the others.
+std::string_view interim_link(unsigned code);
 
 // 101 Switching Protocols to a request that asked no upgrade, then the connection is held.
 reply switching_reply();

@@ -30,6 +30,7 @@ constexpr std::uint64_t max_drip_interval_ms = 60'000;
 constexpr std::uint64_t max_redirects = 1000;
 constexpr std::uint64_t max_freeze_ms = 600'000;
 constexpr std::uint64_t max_interim_count = 10;
+constexpr std::uint64_t max_h2_error = 13;  // HTTP_1_1_REQUIRED, the last code RFC 9113 defines
 
 std::optional<std::uint64_t> to_number(std::string_view text) {
   std::uint64_t value = 0;
@@ -232,7 +233,8 @@ reply headers_json(const request& req) {
 // The final response `then`, prefaced by `count` interim responses `code`.
 reply interim(unsigned version, unsigned code, unsigned count, unsigned then) {
   auto r = make(version, then, "final " + std::to_string(then) + "\n");
-  r.preface = interim_responses(code, count);
+  r.interim_code = code;
+  r.interim_count = count;
   return r;
 }
 
@@ -308,8 +310,11 @@ reply dispatch(const request& req, server_state& st) {
     return r;
   }
   if (path == "/reset") {
+    auto code = number_param(query, "code", 2);
+    if (!code || *code > max_h2_error) return bad_request(v, "reset allows code=0..13");
     auto r = make(v, http::status::ok, {}, octet_stream);
     r.kind = reply_kind::reset;
+    r.h2_error = static_cast<std::uint32_t>(*code);
     return r;
   }
   if (path == "/garbage") {
@@ -339,7 +344,7 @@ reply dispatch(const request& req, server_state& st) {
     if (auto r = hostile_reply(*rest)) return std::move(*r);
     return make(v, http::status::not_found, "unknown hostile route; known: " + hostile_name_list() + "\n");
   }
-  if (path == "/stall") {
+  if (path == "/stall" || stops_reading(path)) {
     reply r;
     r.kind = reply_kind::stall;
     return r;
@@ -436,6 +441,8 @@ reply route(const request& req, server_state& st, bool tls) {
   finish(r, req, st, tls, req.keep_alive() && !faulty);
   return r;
 }
+
+bool stops_reading(std::string_view target) { return target.substr(0, target.find('?')) == "/stall-window"; }
 
 reply error_reply(http::status status, unsigned version, const server_state& st, bool tls) {
   reply r = make(version == 10 ? 10 : 11, status, std::string(http::obsolete_reason(status)) + "\n");

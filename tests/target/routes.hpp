@@ -11,6 +11,10 @@
 //       until the peer closes or `raw_limit` passes.
 //   GET /hostile/NAME raw bytes no conforming server sends (see `hostile_names`); endless ones
 //       write at full speed until the peer closes or `raw_limit` passes. Unknown NAME: 404.
+//   GET /reset?code=N  HTTP/1.1: a TCP RST mid-body; HTTP/2: RST_STREAM with error code N (0..13,
+//       default 2 INTERNAL_ERROR) after the head and 10 body bytes.
+//   POST /stall-window  never answered; HTTP/2 never credits its body (no WINDOW_UPDATE: the client's
+//       stream and connection windows run out after 65,535 bytes); HTTP/1.1 reads it, then as /stall.
 // The --idle-timeout flag (server.cpp) closes keep-alive connections idle that long.
 #include <atomic>
 #include <boost/beast/http/message.hpp>
@@ -83,8 +87,10 @@ inline constexpr std::string_view hostile_names[] = {
 struct reply {
   response res;
   reply_kind kind = reply_kind::message;
-  std::string preface;  // written before `res` (interim 1xx responses)
-  std::string raw;      // reply_kind::raw: the bytes, then `after`
+  unsigned interim_code = 0;  // 1xx responses sent before `res`: `interim_count` of them
+  unsigned interim_count = 0;
+  std::uint32_t h2_error = 2;  // reply_kind::reset over HTTP/2: the RST_STREAM error code
+  std::string raw;             // reply_kind::raw: the bytes, then `after`
   raw_end after = raw_end::close;
   std::string endless;  // raw_end::endless: the unit written over and over
   std::uint64_t size = 0;
@@ -136,6 +142,10 @@ struct server_state {
 // The reply for a complete request, with the common headers (Server, HSTS, keep-alive,
 // Content-Length) already applied.
 reply route(const request& req, server_state& st, bool tls);
+
+// True for routes whose request body the server never reads (/stall-window): HTTP/2 decides
+// this from the path alone, before the body arrives.
+bool stops_reading(std::string_view target);
 
 // The reply to a request that could not be read (413, 431, 400); always closes.
 reply error_reply(http::status status, unsigned version, const server_state& st, bool tls);

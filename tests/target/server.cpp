@@ -24,6 +24,8 @@
 #include <thread>
 #include <vector>
 
+#include "faults.hpp"
+#include "h2_connection.hpp"
 #include "routes.hpp"
 
 namespace watchpost::test_target {
@@ -42,20 +44,8 @@ constexpr auto io_timeout = std::chrono::seconds(30);    // each write
 constexpr auto handshake_timeout = std::chrono::seconds(10);
 constexpr auto shutdown_timeout = std::chrono::seconds(5);
 
-using plain_stream = beast::tcp_stream;
-using tls_stream = ssl::stream<beast::tcp_stream>;
-
 // How a session ends after a reply.
 enum class next_step { keep_alive, close, abort };
-
-void report(std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& x) {
-    std::fprintf(stderr, "watchpost-test-target: %s\n", x.what());
-  }
-}
 
 net::awaitable<void> sleep_for(std::chrono::steady_clock::duration d) {
   net::steady_timer timer(co_await net::this_coro::executor, d);
@@ -191,8 +181,10 @@ net::awaitable<next_step> perform(Stream& stream, reply& r, const server_state& 
   if (r.kind == reply_kind::delayed) co_await sleep_for(r.wait);
   if (!r.bypass_freeze) co_await wait_for_thaw(st);
   if (r.kind == reply_kind::raw) co_return co_await perform_raw(stream, r);
-  if (!r.preface.empty() && !co_await write_buffers(stream, net::buffer(r.preface)))
-    co_return next_step::abort;
+  if (r.interim_count > 0) {
+    const std::string interim = interim_responses(r.interim_code, r.interim_count);
+    if (!co_await write_buffers(stream, net::buffer(interim))) co_return next_step::abort;
+  }
 
   bool ok = true;
   switch (r.kind) {
@@ -242,10 +234,10 @@ bool is_parse_error(const error_code& ec) {
   return ec.category() == make_error_code(http::error::bad_target).category();
 }
 
-// The request/response loop, written once for both transports.
+// The request/response loop, written once for both transports. `buffer` holds the bytes read so
+// far (the h2c preface check's) and is reused across the connection's requests.
 template <class Stream>
-net::awaitable<next_step> serve(Stream& stream, server_state& st, bool tls) {
-  beast::flat_buffer buffer;  // reused across the connection's requests
+net::awaitable<next_step> serve(Stream& stream, beast::flat_buffer& buffer, server_state& st, bool tls) {
   for (bool after_response = false;; after_response = true) {
     if (after_response && st.cfg.idle_timeout && buffer.size() == 0) {
       // The stream closes the socket when the idle time runs out: FIN, no response.
@@ -278,7 +270,15 @@ net::awaitable<next_step> serve(Stream& stream, server_state& st, bool tls) {
 
 net::awaitable<void> plain_session(tcp::socket socket, server_state& st) {
   plain_stream stream(std::move(socket));
-  if (co_await serve(stream, st, false) == next_step::close) {
+  beast::flat_buffer buffer;
+  if (st.cfg.h2 && co_await read_h2c_preface(stream, buffer)) {
+    if (co_await serve_h2(stream, buffer, st)) {
+      error_code ec;
+      stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
+    co_return;
+  }
+  if (co_await serve(stream, buffer, st, false) == next_step::close) {
     error_code ec;
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   }
@@ -289,7 +289,11 @@ net::awaitable<void> tls_session(tcp::socket socket, server_state& st, ssl::cont
   beast::get_lowest_layer(stream).expires_after(handshake_timeout);
   auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, use_tuple);
   if (ec) co_return;
-  if (co_await serve(stream, st, true) == next_step::close) {
+  beast::flat_buffer buffer;
+  const bool close = negotiated_h2(stream.native_handle())
+                         ? co_await serve_h2(stream, st)
+                         : co_await serve(stream, buffer, st, true) == next_step::close;
+  if (close) {
     beast::get_lowest_layer(stream).expires_after(shutdown_timeout);
     co_await stream.async_shutdown(use_tuple);  // stream_truncated etc. are expected here
   }
@@ -335,6 +339,15 @@ std::unique_ptr<tcp::acceptor> bind_loopback(net::io_context& ioc, unsigned shor
 
 }  // namespace
 
+void report(std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    std::fprintf(stderr, "watchpost-test-target: %s\n", x.what());
+  }
+}
+
 int run(const config& cfg, const tls_material* tls) {
   server_state st(cfg);
 
@@ -345,6 +358,7 @@ int run(const config& cfg, const tls_material* tls) {
                          ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
     ssl_ctx->use_certificate_chain(net::buffer(tls->cert_pem));
     ssl_ctx->use_private_key(net::buffer(tls->key_pem), ssl::context::pem);
+    enable_alpn(ssl_ctx->native_handle(), cfg.h2);
   }
 
   // One io_context per thread; the listeners live on the first and deal connections out.

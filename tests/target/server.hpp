@@ -1,5 +1,6 @@
 #pragma once
-// The listeners and sessions of the test target: the only coroutine code.
+// The listeners and the HTTP/1.1 sessions of the test target (HTTP/2: h2_connection.hpp).
+#include <exception>
 #include <string>
 
 #include "config.hpp"
@@ -15,5 +16,8 @@ struct tls_material {
 // Binds, prints the READY line, serves until SIGINT/SIGTERM. `tls` is null with --no-tls.
 // Returns the exit code; throws on setup errors (bind failures, bad key material).
 int run(const config& cfg, const tls_material* tls);
+
+// The co_spawn completion of every session: prints an escaped exception to stderr.
+void report(std::exception_ptr e);
 
 }  // namespace watchpost::test_target
