@@ -5,10 +5,12 @@ set -euo pipefail
 
 packages=(g++ cmake ninja-build pkg-config ca-certificates openssl
   libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
-  libssl-dev prometheus-cpp-dev libsimdjson-dev libyaml-cpp-dev libre2-dev libc-ares-dev liburing-dev)
+  libssl-dev prometheus-cpp-dev libsimdjson-dev libyaml-cpp-dev libre2-dev libc-ares-dev liburing-dev libnghttp2-dev)
 if [[ "${1:-}" == "--test" ]]; then
   # clang-16 with its runtime builds and runs the libFuzzer targets; clang-format checks the layout.
-  packages+=(catch2 python3 prometheus prometheus-pushgateway clang-16 libclang-rt-16-dev clang-format)
+  # nginx (h2 over TLS) and nghttpd (h2c) are the HTTP/2 peers of the probe client's tests.
+  packages+=(catch2 python3 prometheus prometheus-pushgateway clang-16 libclang-rt-16-dev clang-format
+    nginx-light nghttp2-server)
 fi
 
 missing=()
