@@ -32,7 +32,7 @@ TEST_CASE("probe --dns-server: an answered name reaches the target, an unknown o
   const std::string port = std::to_string(target.http_port());
   auto r = run_watchpost({"probe", "http://ok.test:" + port + "/health", "--dns-server", server.address()});
   CHECK(r.exit_code == 0);
-  CHECK_THAT(r.out, Catch::Contains("-> 200 OK"));
+  CHECK_THAT(r.out, Catch::Contains("-> HTTP/1.1 200 OK"));
 
   r = run_watchpost({"probe", "http://nope.test:" + port + "/health", "--dns-server", server.address()});
   CHECK(r.exit_code == 1);

@@ -18,7 +18,7 @@ bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.siz
 TEST_CASE("probe prints status and phase timings and exits 0") {
   auto r = run_watchpost({"probe", target().http_url("/health")});
   CHECK(r.exit_code == 0);
-  CHECK_THAT(r.out, Catch::Contains("-> 200 OK"));
+  CHECK_THAT(r.out, Catch::Contains("-> HTTP/1.1 200 OK"));
   for (auto phase : {"resolve", "connect", "ttfb", "transfer", "total"})
     CHECK_THAT(r.out, Catch::Contains(phase));
 }
