@@ -355,6 +355,14 @@ struct http2_session::state {
     if (!s.local_error) s.local_error = lib_error_code;
     return 0;
   }
+
+  // Connection errors nghttp2 finds outside a frame it could parse (a bad frame size, a
+  // malformed preface); the message is nghttp2's and is not used: it may quote server bytes.
+  static int on_error(nghttp2_session*, int lib_error_code, const char*, std::size_t, void* user_data) {
+    state& s = self(user_data);
+    if (!s.local_error) s.local_error = lib_error_code;
+    return 0;
+  }
 };
 
 namespace {
@@ -382,10 +390,10 @@ asio::awaitable<exchange_outcome> run_exchange(http2_session::state& s, Stream& 
     if (s.done() || !nghttp2_session_want_read(s.session)) break;
     auto [ec, n] = co_await stream.async_read_some(buffer.prepare(read_block), use_tuple);
     buffer.commit(n);
-    if (n > 0) {
-      const auto consumed =
-          nghttp2_session_mem_recv(s.session, static_cast<const std::uint8_t*>(buffer.data().data()), n);
-      buffer.consume(n);
+    if (buffer.size() > 0) {
+      const auto consumed = nghttp2_session_mem_recv(
+          s.session, static_cast<const std::uint8_t*>(buffer.data().data()), buffer.size());
+      buffer.consume(buffer.size());
       if (consumed < 0) {
         s.broken = true;
         if (s.exceeded == http2_session::state::overflow::none && !s.local_error)
@@ -430,6 +438,7 @@ http2_session::http2_session(const client_options& options, std::string_view use
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, state::on_data_chunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, state::on_stream_close);
   nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(callbacks, state::on_invalid_frame);
+  nghttp2_session_callbacks_set_error_callback2(callbacks, state::on_error);
   nghttp2_option* option = nullptr;
   nghttp2_option_new(&option);
   nghttp2_option_set_max_reserved_remote_streams(option, 0);  // no push state kept

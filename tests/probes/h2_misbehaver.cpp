@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace watchpost::probes_test {
 
@@ -21,7 +22,7 @@ struct connection {
   int fd = -1;
   std::size_t body_left = 1 << 20;
   std::string header_value = std::string(1024, 'x');
-  std::string header_names[64];
+  std::string header_names[32];
 };
 
 ssize_t read_body(nghttp2_session*, std::int32_t, std::uint8_t* buf, std::size_t length, std::uint32_t* flags,
@@ -55,7 +56,7 @@ int on_frame_recv(nghttp2_session* session, const nghttp2_frame* frame, void* us
       break;
     case h2_fault::huge_headers: {
       std::vector<nghttp2_nv> nva{field(status, ok)};
-      for (int i = 0; i < 64; ++i) {
+      for (int i = 0; i < 32; ++i) {
         c.header_names[i] = "x-filler-" + std::to_string(i);
         nva.push_back(field(c.header_names[i], c.header_value));
       }
@@ -114,7 +115,8 @@ void h2_misbehaver::serve() {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   pollfd p{listener_, POLLIN, 0};
   if (poll(&p, 1, 10'000) <= 0 || !(p.revents & POLLIN)) return;
-  connection c{fault_};
+  connection c;
+  c.fault = fault_;
   c.fd = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
   if (c.fd < 0) return;
   nghttp2_session_callbacks* callbacks = nullptr;

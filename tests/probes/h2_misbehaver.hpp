@@ -10,7 +10,7 @@ namespace watchpost::probes_test {
 enum class h2_fault {
   refuse_stream,  // RST_STREAM REFUSED_STREAM
   goaway,         // GOAWAY ENHANCE_YOUR_CALM, last stream 0
-  huge_headers,   // 200 with 64 fields of 1 KiB
+  huge_headers,   // 200 with 32 fields of 1 KiB (nghttp2 sends at most 64 KiB of header block)
   huge_body,      // 200 with a 1 MiB body
   garbage,        // bytes that are not HTTP/2 frames
   silence,        // reads the request, never answers
