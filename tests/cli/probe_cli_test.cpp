@@ -43,7 +43,7 @@ TEST_CASE("probe --timeout bounds a stalled server") {
 TEST_CASE("probe reports the final status after 103 Early Hints and fails on a 503") {
   auto r = run_watchpost({"probe", target().http_url("/interim?code=103&then=503")});
   CHECK(r.exit_code == 1);
-  CHECK_THAT(r.out, Catch::Contains("-> 503") && Catch::Contains("FAIL status"));
+  CHECK_THAT(r.out, Catch::Contains("-> HTTP/1.1 503") && Catch::Contains("FAIL status"));
   CHECK_THAT(r.out, !Catch::Contains("Early Hints"));
   r = run_watchpost({"probe", target().http_url("/interim?code=103&then=503"), "--json"});
   CHECK(r.exit_code == 1);
