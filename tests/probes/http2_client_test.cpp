@@ -81,7 +81,8 @@ TEST_CASE("h2 by ALPN against nginx: protocol, ALPN, status, body and ordered ph
   }
 }
 
-TEST_CASE("--http1.1 offers only http/1.1 to an h2 server; a server without h2 gets HTTP/1.1 for --http2") {
+TEST_CASE(
+    "version 1.1 offers only http/1.1 to an h2 server, and a server without h2 gets HTTP/1.1 for version 2") {
   const auto forced = fetch(get(nginx_h2().peer.url("/health")), nginx_h2().client(http_version::v1_1));
   REQUIRE(forced.ok());
   CHECK(forced.protocol == http_version::v1_1);
@@ -96,7 +97,7 @@ TEST_CASE("--http1.1 offers only http/1.1 to an h2 server; a server without h2 g
   CHECK(fallback.body == "{\"status\":\"ok\"}");
 }
 
-TEST_CASE("an h2 connection carries the next requests; a request's own version overrides the client's") {
+TEST_CASE("an h2 connection carries the next requests - a request's own version overrides the client's") {
   boost::asio::io_context io;
   http_client client(io.get_executor(), nginx_h2().client(http_version::auto_));
   std::vector<result> results;
@@ -130,7 +131,7 @@ TEST_CASE("an h2 connection carries the next requests; a request's own version o
   CHECK(client.connections_opened() == 2);
 }
 
-TEST_CASE("h2c with prior knowledge against nghttpd; auto stays HTTP/1.1 on plain http") {
+TEST_CASE("h2c with prior knowledge against nghttpd - auto stays HTTP/1.1 on plain http") {
   const std::string dir = agent_test::temp_dir("h2c-nghttpd");
   std::filesystem::create_directories(dir + "/htdocs");
   agent_test::write_text(dir + "/htdocs/health", "{\"status\":\"ok\"}");
@@ -172,7 +173,7 @@ TEST_CASE("RST_STREAM, GOAWAY and h2 protocol errors are kind protocol with the 
   CHECK_THAT(garbage.error, Catch::Contains("HTTP/2"));
 }
 
-TEST_CASE("h2 responses obey the header and body limits; silence is a timeout") {
+TEST_CASE("h2 responses obey the header and body limits - silence is a timeout") {
   client_options o = fast();
   o.max_header_bytes = 16 * 1024;
   const auto headers = over_h2c(h2_fault::huge_headers, o);
@@ -190,7 +191,7 @@ TEST_CASE("h2 responses obey the header and body limits; silence is a timeout") 
   CHECK_THAT(silent.error, Catch::StartsWith("no response within"));
 }
 
-TEST_CASE("the same suite passes over HTTP/1.1 and HTTP/2; protocol: and tls.alpn: assert the one used") {
+TEST_CASE("the same suite passes over HTTP/1.1 and HTTP/2 - protocol: and tls.alpn: assert the one used") {
   auto& nginx = nginx_h2();
   const std::string yaml = R"(
 checks:
