@@ -33,6 +33,20 @@ std::string dns_servers_option(const std::string& text) {
   return text;
 }
 
+void add_http_version_options(po::options_description& options) {
+  options.add_options()("http2",
+                        "HTTP/2: offer h2,http/1.1 by ALPN on https (the server picks), h2c on http")(
+      "http1.1", "HTTP/1.1 only (the default offers h2 by ALPN on https)");
+}
+
+std::optional<probes::http_version> http_version_option(const po::variables_map& vm) {
+  const bool v2 = vm.count("http2") > 0, v1 = vm.count("http1.1") > 0;
+  if (v2 && v1) throw usage_error("give --http2 or --http1.1, not both");
+  if (v2) return probes::http_version::v2;
+  if (v1) return probes::http_version::v1_1;
+  return std::nullopt;
+}
+
 agent::shard_spec shard_option(const std::string& text) {
   auto parsed = agent::parse_shard(text);
   if (auto* error = std::get_if<std::string>(&parsed)) throw usage_error("--shard " + *error);

@@ -23,6 +23,10 @@ inline constexpr const char* dns_server_help =
     "ask these DNS servers, IP[:PORT][,IP[:PORT]] ([::1]:53 for IPv6), instead of /etc/resolv.conf";
 // --shard i/N or auto/N of agent and check-config; throws usage_error naming the flag.
 agent::shard_spec shard_option(const std::string& text);
+// --http2 and --http1.1, added to a command's options and read back: nullopt when neither was
+// given; throws usage_error when both were.
+void add_http_version_options(boost::program_options::options_description& options);
+std::optional<probes::http_version> http_version_option(const boost::program_options::variables_map& vm);
 // "Name: value" as given to -H.
 probes::header_field header_option(const std::string& text);
 

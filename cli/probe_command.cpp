@@ -25,6 +25,7 @@ int run_probe(const args& argv) {
       "insecure,k", "do not verify the server certificate")(
       "ca-file", po::value<std::string>(), "trust this PEM bundle instead of the system store")(
       "dns-server", po::value<std::string>(), dns_server_help)("json", "print the result as JSON");
+  add_http_version_options(options);
   po::positional_options_description positional;
   positional.add("url", 1);
   po::variables_map vm;
@@ -49,6 +50,7 @@ int run_probe(const args& argv) {
   client.tls.insecure = vm.count("insecure") > 0;
   if (vm.count("ca-file")) client.tls.ca_file = vm["ca-file"].as<std::string>();
   client.keep_alive = false;
+  client.version = http_version_option(vm).value_or(probes::http_version::auto_);
   if (vm.count("dns-server")) client.dns_servers = dns_servers_option(vm["dns-server"].as<std::string>());
 
   probes::result res = probes::fetch(req, client);

@@ -128,6 +128,7 @@ int run_smoke(const args& argv) {
       // name of an environment variable and printed the secret in the error.
       ("webhook-secret", po::value<std::string>(),
        "the webhook HMAC secret itself (visible to other processes in argv)");
+  add_http_version_options(options);
   po::positional_options_description positional;
   positional.add("input", 1);
   po::variables_map vm;
@@ -150,6 +151,8 @@ int run_smoke(const args& argv) {
       throw usage_error(input + ": no base URL: set base_url in the suite or pass --base-url");
   }
   if (targets.empty()) targets.push_back(suite.base_url);
+  // The flags replace the suite's http_version; a check's own http_version still wins.
+  if (const auto version = http_version_option(vm)) suite.version = *version;
 
   // Validated before any traffic, so a typo is exit 2 rather than a lost notification. Messages
   // name the options, never a secret's value.

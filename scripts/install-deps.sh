@@ -9,9 +9,10 @@ packages=(g++ cmake ninja-build pkg-config ca-certificates openssl
   libnghttp2-dev)
 if [[ "${1:-}" == "--test" ]]; then
   # clang-16 with its runtime builds and runs the libFuzzer targets; clang-format checks the layout;
-  # nghttp and h2load (nghttp2-client) and curl check the test target's HTTP/2 and HTTP/1.1.
+  # nghttp and h2load (nghttp2-client) and curl check the test target's HTTP/2 and HTTP/1.1;
+  # nginx (h2 over TLS) and nghttpd (h2c) are the HTTP/2 peers of the probe client's tests.
   packages+=(catch2 python3 prometheus prometheus-pushgateway clang-16 libclang-rt-16-dev clang-format
-    nghttp2-client curl)
+    nghttp2-client curl nginx-light nghttp2-server)
 fi
 
 missing=()

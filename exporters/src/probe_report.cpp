@@ -40,6 +40,7 @@ json::object timings_json(const probes::phase_timings& t) {
 
 json::object tls_json(const probes::tls_info& tls) {
   json::object o{{"version", tls.version}, {"cipher", tls.cipher}, {"cert_subject", tls.cert_subject}};
+  if (!tls.alpn.empty()) o["alpn"] = tls.alpn;
   if (tls.cert_not_after) {
     o["cert_not_after"] = iso8601(*tls.cert_not_after);
     const auto left = *tls.cert_not_after - std::chrono::system_clock::now();
@@ -61,6 +62,7 @@ std::string probe_json(const probes::request& req, const probes::result& res) {
                  {"effective_url", res.effective_url},
                  {"body_bytes", res.body.size()}};
   if (!res.ok()) o["error"] = res.error;
+  if (res.status != 0) o["protocol"] = probes::protocol_name(res.protocol);
   if (res.tls.present) o["tls"] = tls_json(res.tls);
   json::object headers;
   for (const auto& h : res.headers) headers[h.name] = h.value;
@@ -71,7 +73,8 @@ std::string probe_json(const probes::request& req, const probes::result& res) {
 std::string probe_text(const probes::request& req, const probes::result& res) {
   std::string out = req.method + " " + req.target.to_string();
   if (res.status != 0)
-    out += " -> " + std::to_string(res.status) + (res.reason.empty() ? "" : " " + res.reason);
+    out += " -> " + std::string(probes::protocol_name(res.protocol)) + " " + std::to_string(res.status) +
+           (res.reason.empty() ? "" : " " + res.reason);
   out += "\n";
   const auto& t = res.timings;
   auto phase = [&](const char* name, nanoseconds d) {

@@ -68,6 +68,7 @@ json::object check_json(const probes::check_outcome& c, const probes::redactor& 
   if (!c.skipped) {
     o["status"] = c.response.status;
     o["timings_us"] = timings_json(c.response.timings);
+    if (c.response.status != 0) o["protocol"] = probes::protocol_name(c.response.protocol);
     if (c.response.tls.present) o["tls"] = tls_json(c.response.tls);
   }
   return o;
@@ -187,6 +188,9 @@ probes::check_outcome read_check(const report_node& c) {
   } else {
     out.response.status = static_cast<int>(c["status"].integer());
     out.response.timings = read_timings(c["timings_us"]);
+    if (c.has("protocol") && (!probes::parse_http_version(c["protocol"].text(), out.response.protocol) ||
+                              out.response.protocol == probes::http_version::auto_))
+      c["protocol"].fail("unexpected protocol '" + c["protocol"].text() + "'");
     if (c.has("tls")) {
       const auto tls = c["tls"];
       auto& info = out.response.tls;
@@ -195,6 +199,7 @@ probes::check_outcome read_check(const report_node& c) {
       info.cipher = tls["cipher"].text();
       info.cert_subject = tls["cert_subject"].text();
       if (tls.has("cert_not_after")) info.cert_not_after = tls["cert_not_after"].time();
+      if (tls.has("alpn")) info.alpn = tls["alpn"].text();
     }
   }
   if (c["passed"].boolean() != out.passed()) c["passed"].fail("contradicts the result");

@@ -37,6 +37,9 @@ std::vector<std::string> evaluate(const expectation& e, const result& res,
                     format_duration(res.timings.total));
   }
   if (e.tls) detail::check_tls(*e.tls, res, out);
+  if (e.protocol && *e.protocol != res.protocol)
+    out.push_back("protocol: expected " + std::string(alpn_name(*e.protocol)) + ", got " +
+                  std::string(alpn_name(res.protocol)));
   if (e.redirect_to_https) {
     const std::string* location = res.header("Location");
     const bool redirects =

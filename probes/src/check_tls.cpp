@@ -1,4 +1,4 @@
-// Assertions on the TLS session: protocol version and days of certificate validity left.
+// Assertions on the TLS session: protocol version, days of certificate validity left, ALPN.
 #include <cmath>
 
 #include "check_kinds.hpp"
@@ -39,6 +39,9 @@ void check_tls(const tls_rule& rule, const result& res, std::vector<std::string>
                       number_text(days));
     }
   }
+  if (rule.alpn && *rule.alpn != res.tls.alpn)
+    out.push_back("tls alpn: expected " + *rule.alpn + ", got " +
+                  (res.tls.alpn.empty() ? "none" : res.tls.alpn));
 }
 
 }  // namespace watchpost::probes::detail

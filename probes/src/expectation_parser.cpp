@@ -23,6 +23,13 @@ class expectation_parser {
     if (auto n = m.optional("json")) json(*n, e);
     if (auto n = m.optional("latency")) e.latency_ms = latency(*n);
     if (auto n = m.optional("tls")) e.tls = tls(*n);
+    if (auto n = m.optional("protocol")) {
+      http_version v{};
+      const std::string t = file_.string(*n, "protocol");
+      if (!parse_http_version(t, v) || v == http_version::auto_)
+        file_.fail(*n, "protocol must be h2 or http/1.1, got '" + t + "'");
+      e.protocol = v;
+    }
     if (auto n = m.optional("redirect")) {
       auto r = file_.mapping(*n, "expect.redirect");
       e.redirect_to_https = file_.boolean(r.required("to_https"), "redirect.to_https");
@@ -228,6 +235,11 @@ class expectation_parser {
     if (auto n = m.optional("cert_days_left")) {
       rule.cert_days_left = parse_comparison(file_.string(*n, "tls.cert_days_left"));
       if (!rule.cert_days_left) file_.fail(*n, "tls.cert_days_left must be a bound like \"> 14\"");
+    }
+    if (auto n = m.optional("alpn")) {
+      rule.alpn = file_.string(*n, "tls.alpn");
+      if (rule.alpn->empty() || rule.alpn->size() > 255)
+        file_.fail(*n, "tls.alpn must be a protocol identifier like h2 or http/1.1");
     }
     m.finish();
     return rule;

@@ -1,8 +1,8 @@
-// The probe engine's HTTP/1.1 client. Coroutine bodies stay in this file so the
-// Beast instantiations (plain and TLS) are compiled once.
+// The probe engine's HTTP client: connections, TLS, redirects and the HTTP/1.1 exchange; HTTP/2
+// exchanges go to http2_session. Coroutine bodies stay in this file so the Beast instantiations
+// (plain and TLS) are compiled once.
 #include "watchpost/probes/http_client.hpp"
 
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -20,6 +20,8 @@
 #include <vector>
 
 #include "connection.hpp"
+#include "exchange.hpp"
+#include "http2_session.hpp"
 #include "watchpost/probes/dns_resolver.hpp"
 #include "watchpost/probes/wire.hpp"
 
@@ -32,30 +34,17 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 using time_point = monotonic_clock::time_point;
+using detail::describe;
+using detail::exchange_outcome;
+using detail::fail;
+using detail::is_closed_by_peer;
+using detail::max_interim_responses;
+using detail::read_block;
 
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-
-std::string describe(const error_code& ec) {
-  if (ec.category() == asio::error::get_ssl_category()) {
-    char buf[256];
-    ERR_error_string_n(static_cast<unsigned long>(ec.value()), buf, sizeof buf);
-    return buf;
-  }
-  return ec.message();
-}
-
-bool is_closed_by_peer(const error_code& ec) {
-  return ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
-         ec == http::error::end_of_stream || ec == http::error::partial_message ||
-         ec == ssl::error::stream_truncated || ec == asio::error::connection_aborted;
-}
-
-void fail(result& r, failure_kind kind, std::string message) {
-  r.failure = kind;
-  r.error = std::move(message);
-}
+constexpr std::string_view user_agent = "watchpost/0.1";
 
 // Reads certificate expiry, subject, protocol version and cipher of an established TLS session.
 tls_info read_tls_info(SSL* session) {
@@ -72,6 +61,7 @@ tls_info read_tls_info(SSL* session) {
     info.cert_subject = subject;
     X509_free(cert);
   }
+  info.alpn = detail::alpn_selected(session);
   return info;
 }
 
@@ -99,12 +89,8 @@ void drop_credentials(header_list& headers) {
   });
 }
 
-// A server may send a few 1xx (100 Continue, 102 Processing, 103 Early Hints) before the final
-// response; more than this is a server stuck in a loop, not a slow answer.
-constexpr int max_interim_responses = 10;
 // Beast's header_limit does not bound a chunk-size line, its extensions or the trailers: the parser
-// waits for their end in the read buffer. The buffer holds at most the header limit plus one read.
-constexpr std::size_t read_block = 16 * 1024;
+// waits for their end in the read buffer, which holds at most the header limit plus one read_block.
 // Chunk extensions carry a few tokens at most; anything longer is hostile.
 constexpr std::size_t max_chunk_extension_bytes = 4 * 1024;
 
@@ -195,12 +181,6 @@ class read_buffers {
 
 thread_local read_buffers spare_read_buffers;
 
-// How one write-and-read on an open connection ended.
-enum class exchange_outcome {
-  answered,     // r holds a response or a failure
-  idle_closed,  // a reused connection was closed by the server before any response byte
-};
-
 }  // namespace
 
 struct http_client::impl {
@@ -217,7 +197,9 @@ struct http_client::impl {
   // A plain connect whose handshake the first send confirms (see connection.hpp).
   bool connect_pending = false;
   time_point connect_started;
-  bool no_delay = false;  // TCP_NODELAY is set on the open connection
+  http_version connected_for = http_version::auto_;  // the version the open connection was opened for
+  std::unique_ptr<detail::http2_session> h2;         // when the open connection speaks HTTP/2
+  bool no_delay = false;                             // TCP_NODELAY is set on the open connection
   tls_info connection_tls;
   beast::flat_buffer buffer;  // while connected only (read_buffers), bounded: see read_block
   std::size_t opened = 0;
@@ -242,6 +224,7 @@ struct http_client::impl {
   void close() {
     secure.reset();
     if (conn) conn->close();
+    h2.reset();
     connected_origin.reset();
     connect_pending = false;
     spare_read_buffers.give_back(buffer);
@@ -319,9 +302,11 @@ struct http_client::impl {
     close();
   }
 
-  // Opens a TCP (and TLS) connection to target's origin. False with r.failure set on error. A
-  // plain connection's handshake may still be under way (connect_pending).
-  asio::awaitable<bool> connect(const url& target, result& r, time_point start, time_point deadline) {
+  // Opens a TCP (and TLS) connection to target's origin, speaking the HTTP version `wanted`
+  // leads to. False with r.failure set on error. A plain HTTP/1.1 connection's handshake may still
+  // be under way (connect_pending).
+  asio::awaitable<bool> connect(const url& target, http_version wanted, result& r, time_point start,
+                                time_point deadline) {
     close();
     const time_point connect_deadline = std::min(deadline, start + options.connect_timeout);
     const asio::ip::address* address = literal_address(target.host);
@@ -336,12 +321,14 @@ struct http_client::impl {
     if (!conn) conn = std::make_shared<detail::connection>(executor);
     conn->set_deadline(connect_deadline);
     error_code ec = asio::error::host_not_found;
+    // h2c writes its preface through the reactor, so only a plain HTTP/1.1 connect is deferred.
+    const bool deferrable = !target.tls && wanted != http_version::v2;
     if (address) {
-      ec = co_await connect_to(tcp::endpoint(*address, target.port), !target.tls);
+      ec = co_await connect_to(tcp::endpoint(*address, target.port), deferrable);
     } else {
       for (auto it = endpoints.begin(); it != endpoints.end(); ++it) {  // in turn, as Asio's range connect
         const bool last = std::next(it) == endpoints.end();
-        ec = co_await connect_to(it->endpoint(), last && !target.tls);
+        ec = co_await connect_to(it->endpoint(), last && deferrable);
         if (!ec || ec == beast::error::timeout) break;
       }
     }
@@ -351,6 +338,7 @@ struct http_client::impl {
     }
     no_delay = false;
     connected_origin = target;
+    connected_for = wanted;
     if (connect_pending) co_return true;
     established(r);
 
@@ -374,8 +362,8 @@ struct http_client::impl {
       const auto tls_started = monotonic_clock::now();
       secure = std::make_unique<ssl::stream<tcp::socket&>>(conn->socket, *tls_context);
       SSL* session = secure->native_handle();
-      if (!tls_peer(target.host).apply(session)) {
-        fail(r, failure_kind::tls_handshake, "cannot set the TLS server name '" + target.host + "'");
+      if (!tls_peer(target.host).apply(session) || !detail::offer_alpn(session, wanted)) {
+        fail(r, failure_kind::tls_handshake, "cannot set the TLS server name '" + target.host + "' or ALPN");
         close();
         co_return false;
       }
@@ -400,6 +388,9 @@ struct http_client::impl {
     } else {
       connection_tls = tls_info{};
     }
+    // On TLS the server's ALPN pick decides; on plain http, 2 means h2c with prior knowledge.
+    if (target.tls ? connection_tls.alpn == "h2" : wanted == http_version::v2)
+      h2 = std::make_unique<detail::http2_session>(options, user_agent);
     co_return true;
   }
 
@@ -474,6 +465,15 @@ struct http_client::impl {
     }
   }
 
+  // The request on a new stream of the open HTTP/2 connection, under the same one deadline.
+  asio::awaitable<exchange_outcome> exchange_h2(const request& req, const url& target, result& r,
+                                                time_point deadline) {
+    conn->set_deadline(deadline);
+    if (secure) co_return co_await h2->exchange(*secure, buffer, req, target, r, *conn);
+    if (const error_code ec = conn->use_reactor()) co_return detail::write_failed(ec, r);
+    co_return co_await h2->exchange(conn->socket, buffer, req, target, r, *conn);
+  }
+
   // Writes the request and reads its response on the open connection.
   asio::awaitable<exchange_outcome> exchange(const request& req, const url& target, result& r,
                                              time_point deadline) {
@@ -487,12 +487,7 @@ struct http_client::impl {
     const auto written_at = monotonic_clock::now();
     if (write_ec) {
       if (was_pending && r.failure != failure_kind::none) co_return exchange_outcome::answered;
-      if (r.connection_reused && is_closed_by_peer(write_ec)) co_return exchange_outcome::idle_closed;
-      if (write_ec == beast::error::timeout)
-        fail(r, failure_kind::timeout, "timed out sending the request");
-      else
-        fail(r, failure_kind::reset, "sending the request failed: " + describe(write_ec));
-      co_return exchange_outcome::answered;
+      co_return detail::write_failed(write_ec, r);
     }
 
     if (buffer.size() == 0) {
@@ -579,7 +574,7 @@ struct http_client::impl {
   asio::awaitable<void> send_once(const request& req, const url& target, result& r, time_point start,
                                   time_point deadline) {
     if (!serialized_for || !same_request(*serialized_for, req, target)) {
-      const wire_options how{options.keep_alive, "watchpost/0.1"};
+      const wire_options how{options.keep_alive, user_agent};
       if (!serialize_request(req.method, target.target, req.headers, req.body, target.authority(), how,
                              wire)) {
         serialized_for.reset();
@@ -589,14 +584,22 @@ struct http_client::impl {
       serialized_for = req;
       serialized_for->target = target;
     }
+    const http_version wanted = req.version.value_or(options.version);
     for (;;) {
       r.timings = phase_timings{};
-      r.connection_reused = connected_origin && connected_origin->same_origin(target);
-      if (!r.connection_reused && !co_await connect(target, r, start, deadline)) co_return;
+      r.connection_reused = connected_origin && connected_origin->same_origin(target) &&
+                            connected_for == wanted && (!h2 || h2->reusable());
+      if (!r.connection_reused && !co_await connect(target, wanted, r, start, deadline)) co_return;
       r.tls = connection_tls;
-      const auto outcome = co_await exchange(req, target, r, deadline);
+      r.protocol = h2 ? http_version::v2 : http_version::v1_1;
+      exchange_outcome outcome;  // not a ?: of co_awaits: GCC 12 frees a temporary twice there
+      if (h2)
+        outcome = co_await exchange_h2(req, target, r, deadline);
+      else
+        outcome = co_await exchange(req, target, r, deadline);
       if (outcome == exchange_outcome::answered) {
-        if (!r.ok()) close();
+        // An HTTP/1.1 response closes its connection itself when it asks to (read_response).
+        if (!r.ok() || (h2 && (!options.keep_alive || !h2->reusable()))) close();
         co_return;
       }
       // The server closed the idle keep-alive connection before reading the request. A fresh

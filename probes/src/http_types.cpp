@@ -21,6 +21,22 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
+bool parse_http_version(std::string_view text, http_version& out) {
+  if (text == "auto")
+    out = http_version::auto_;
+  else if (text == "1.1" || text == "http/1.1" || text == "HTTP/1.1")
+    out = http_version::v1_1;
+  else if (text == "2" || text == "h2" || text == "HTTP/2")
+    out = http_version::v2;
+  else
+    return false;
+  return true;
+}
+
+std::string_view protocol_name(http_version used) { return used == http_version::v2 ? "HTTP/2" : "HTTP/1.1"; }
+
+std::string_view alpn_name(http_version used) { return used == http_version::v2 ? "h2" : "http/1.1"; }
+
 const std::string* find_header(const header_list& headers, std::string_view name) {
   for (const auto& h : headers)
     if (iequals(h.name, name)) return &h.value;

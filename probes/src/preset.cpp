@@ -108,8 +108,10 @@ suite deploy_preset(const std::string& base_url, const deploy_preset_options& op
   }
   if (wanted("tls")) {
     expectation e;
-    e.tls = tls_rule{"1.2", comparison{comparison::op::ge, static_cast<double>(options.min_cert_days),
-                                       ">= " + std::to_string(options.min_cert_days)}};
+    e.tls = tls_rule{"1.2",
+                     comparison{comparison::op::ge, static_cast<double>(options.min_cert_days),
+                                ">= " + std::to_string(options.min_cert_days)},
+                     std::nullopt};
     s.checks.push_back(
         make_check("tls: TLS >= 1.2, certificate valid >= " + std::to_string(options.min_cert_days) + " days",
                    "GET", options.health_path, e));

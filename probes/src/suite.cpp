@@ -36,6 +36,7 @@ class suite_parser {
         file_.fail(*n, "base_url: " + suite_.secrets->apply(std::get<url_error>(u).message));
     }
     if (auto n = m.optional("defaults")) defaults(*n);
+    if (auto n = m.optional("http_version")) suite_.version = version(*n);
     if (auto n = m.optional("parallel")) suite_.parallel = file_.boolean(*n, "parallel");
     const YAML::Node checks = m.required("checks");
     m.finish();
@@ -92,6 +93,14 @@ class suite_parser {
       }
     }
     m.finish();
+  }
+
+  http_version version(const YAML::Node& n) const {
+    http_version v{};
+    const std::string text = file_.string(n, "http_version");
+    if (!parse_http_version(text, v))
+      file_.fail(n, "http_version must be auto, \"1.1\" or \"2\", got '" + text + "'");
+    return v;
   }
 
   nanoseconds positive_duration(const YAML::Node& n, std::string_view what) const {
@@ -211,6 +220,7 @@ class suite_parser {
     }
     if (auto n = m.optional("retry_interval")) c.retry_interval = file_.duration(*n, "retry_interval");
     if (auto n = m.optional("timeout")) c.timeout = positive_duration(*n, "timeout");
+    if (auto n = m.optional("http_version")) c.version = version(*n);
     std::optional<YAML::Node> capture_node = m.optional("capture");
     m.finish();
     if (capture_node) c.captures = captures(*capture_node);

@@ -70,6 +70,7 @@ rendered_request render(const suite& s, std::size_t index, const std::string& ba
   }
   request req;
   req.method = c.request.method;
+  req.version = c.version.value_or(s.version);
   req.target = std::get<url>(std::move(target));
   for (const auto& [name, value] : s.default_headers) req.headers.push_back({name, value});
   for (const auto& [name, value] : c.request.headers) {

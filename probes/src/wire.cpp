@@ -28,11 +28,14 @@ bool serialize_request(std::string_view method, std::string_view target, const h
     out.append(h.name).append(": ").append(h.value).append("\r\n");
   }
   if (!options.keep_alive && !find_header(headers, "Connection")) out.append("Connection: close\r\n");
-  const bool sends_body = !body.empty() || method == "POST" || method == "PUT" || method == "PATCH";
-  if (sends_body && !find_header(headers, "Content-Length"))
+  if (sends_body(method, body) && !find_header(headers, "Content-Length"))
     out.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
   out.append("\r\n").append(body);
   return true;
+}
+
+bool sends_body(std::string_view method, std::string_view body) {
+  return !body.empty() || method == "POST" || method == "PUT" || method == "PATCH";
 }
 
 tls_peer::tls_peer(std::string host) : host_(std::move(host)), is_ip_(is_ip_literal(host_)) {}

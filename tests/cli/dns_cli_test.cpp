@@ -18,10 +18,12 @@ TEST_CASE("probe --dns-server: a dropped name ends at --timeout as dns") {
   auto r = run_watchpost(
       {"probe", "http://slow.test:9/health", "--timeout", "1s", "--dns-server", server.address()});
   CHECK(r.exit_code == 1);
-  // The resolver reports the time it waited: the probe's clock started first, so a busy machine can
-  // show a little less than the budget.
-  CHECK_THAT(r.out, Catch::Matches(
-                        "(.|\n)*FAIL dns: resolving 'slow.test' timed out after (1s|9[5-9]0ms)\n(.|\n)*"));
+  // The resolver reports the time it waited, within 50 ms of the budget on a busy machine: less
+  // (the probe's clock started first) or more (a late timer).
+  CHECK_THAT(
+      r.out,
+      Catch::Matches(
+          "(.|\n)*FAIL dns: resolving 'slow.test' timed out after (1s|1\\.0[1-9]s|9[5-9]0ms)\n(.|\n)*"));
 #if defined(WATCHPOST_SANITIZED)
   CHECK(r.wall <= 1500ms);  // the sanitizers slow process start and exit several times
 #else
@@ -35,7 +37,7 @@ TEST_CASE("probe --dns-server: an answered name reaches the target, an unknown o
   const std::string port = std::to_string(target.http_port());
   auto r = run_watchpost({"probe", "http://ok.test:" + port + "/health", "--dns-server", server.address()});
   CHECK(r.exit_code == 0);
-  CHECK_THAT(r.out, Catch::Contains("-> 200 OK"));
+  CHECK_THAT(r.out, Catch::Contains("-> HTTP/1.1 200 OK"));
 
   r = run_watchpost({"probe", "http://nope.test:" + port + "/health", "--dns-server", server.address()});
   CHECK(r.exit_code == 1);

@@ -18,7 +18,7 @@ bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.siz
 TEST_CASE("probe prints status and phase timings and exits 0") {
   auto r = run_watchpost({"probe", target().http_url("/health")});
   CHECK(r.exit_code == 0);
-  CHECK_THAT(r.out, Catch::Contains("-> 200 OK"));
+  CHECK_THAT(r.out, Catch::Contains("-> HTTP/1.1 200 OK"));
   for (auto phase : {"resolve", "connect", "ttfb", "transfer", "total"})
     CHECK_THAT(r.out, Catch::Contains(phase));
 }
@@ -43,7 +43,7 @@ TEST_CASE("probe --timeout bounds a stalled server") {
 TEST_CASE("probe reports the final status after 103 Early Hints and fails on a 503") {
   auto r = run_watchpost({"probe", target().http_url("/interim?code=103&then=503")});
   CHECK(r.exit_code == 1);
-  CHECK_THAT(r.out, Catch::Contains("-> 503") && Catch::Contains("FAIL status"));
+  CHECK_THAT(r.out, Catch::Contains("-> HTTP/1.1 503") && Catch::Contains("FAIL status"));
   CHECK_THAT(r.out, !Catch::Contains("Early Hints"));
   r = run_watchpost({"probe", target().http_url("/interim?code=103&then=503"), "--json"});
   CHECK(r.exit_code == 1);

@@ -28,10 +28,12 @@ constexpr auto agent_timeout = 2s;
 // below leaves its connection idle for longer before reusing it.
 constexpr std::string_view idle_timeout = "200ms";
 
-// The two test targets of the table, each serving plain HTTP and HTTPS.
+// The two test targets of the table, each serving plain HTTP and HTTPS. The rows are HTTP/1.1's
+// hostile behaviours (over h2 the target answers /hostile/* with RST_STREAM HTTP_1_1_REQUIRED), so
+// the targets offer no h2 by ALPN and every mode's default (auto) speaks HTTP/1.1 to them.
 struct servers {
-  testing::test_target plain;
-  testing::test_target idle_closing{{"--idle-timeout", std::string(idle_timeout)}};
+  testing::test_target plain{{"--no-h2"}};
+  testing::test_target idle_closing{{"--idle-timeout", std::string(idle_timeout), "--no-h2"}};
 
   testing::test_target& of(const fault_row& row) { return row.on == server::plain ? plain : idle_closing; }
   std::string base(const fault_row& row) { return row.https ? of(row).https_url("") : of(row).http_url(""); }

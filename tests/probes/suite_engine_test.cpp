@@ -264,7 +264,7 @@ TEST_CASE("load errors name file:line:col and what was expected") {
              Catch::StartsWith("inline.yaml:"));
   CHECK(load_error("checks:\n  - request: GET /\n    bogus: 1\n") ==
         "inline.yaml:3:5: unknown key 'bogus' in check (expected one of: name, request, expect, retries, "
-        "retry_interval, timeout, capture)");
+        "retry_interval, timeout, http_version, capture)");
   CHECK_THAT(load_error("checks:\n  - request: GET /\n    expect: { status: abc }\n"),
              Catch::StartsWith("inline.yaml:3:23: status must be an integer"));
   CHECK_THAT(load_error("checks:\n  - request: GET /\n    expect: { json: { \"$.a[\": 1 } }\n"),

@@ -83,6 +83,7 @@ struct json_rule {
 struct tls_rule {
   std::optional<std::string> min_version;  // "1.2" or "1.3"
   std::optional<comparison> cert_days_left;
+  std::optional<std::string> alpn;  // the protocol the server picked: "h2", "http/1.1"
 };
 
 // The parsed `expect:` block. Without a status rule a response must be 2xx or 3xx.
@@ -93,6 +94,7 @@ struct expectation {
   std::vector<json_rule> json;
   std::optional<comparison> latency_ms;  // total time in milliseconds
   std::optional<tls_rule> tls;
+  std::optional<http_version> protocol;            // `protocol: h2`: the HTTP the response came over
   bool redirect_to_https = false;                  // 3xx with an https:// Location
   bool redirect_allow_refused = false;             // ... or the plain port refuses connections
   bool cors_no_wildcard_with_credentials = false;  // never ACAO "*" with ACAC "true"

@@ -33,11 +33,23 @@ bool iequals(std::string_view a, std::string_view b);
 // application (after an idle keep-alive close), as browsers, Go and k6 do.
 bool is_idempotent(std::string_view method);
 
+// Which HTTP a request is sent over. auto: HTTP/2 when a TLS server picks "h2" by ALPN, else
+// HTTP/1.1. v2: "h2,http/1.1" offered on TLS (the server's pick is used), h2c with prior
+// knowledge on plain http. v1_1: only "http/1.1" offered.
+enum class http_version { auto_, v1_1, v2 };
+// "auto", "1.1" or "2" (also "http/1.1", "h2"); false when the text is none of these.
+bool parse_http_version(std::string_view text, http_version& out);
+// The protocol a response came over, as a status line names it: "HTTP/1.1", "HTTP/2".
+std::string_view protocol_name(http_version used);
+// Its ALPN identifier: "http/1.1", "h2".
+std::string_view alpn_name(http_version used);
+
 struct request {
   std::string method = "GET";
   url target;
   header_list headers;  // Host, User-Agent and Content-Length are added when absent
   std::string body;
+  std::optional<http_version> version;  // else client_options::version
 };
 
 struct tls_options {
@@ -57,6 +69,7 @@ struct client_options {
   std::size_t max_header_bytes = 64 * 1024;
   int max_redirects = 0;  // redirects are reported, not followed, unless > 0
   bool keep_alive = true;
+  http_version version = http_version::auto_;
   tls_options tls;
   // Shared across clients (loading the system store costs milliseconds). When null, the client
   // builds one from `tls`: at construction if ca_file is set, else on its first https request.
@@ -85,6 +98,7 @@ struct tls_info {
   std::string cipher;
   std::optional<std::chrono::system_clock::time_point> cert_not_after;
   std::string cert_subject;
+  std::string alpn;  // the protocol the server picked ("h2", "http/1.1"); empty when none
 };
 
 struct result {
@@ -96,6 +110,7 @@ struct result {
   std::string body;
   phase_timings timings;
   tls_info tls;
+  http_version protocol = http_version::v1_1;  // the one the response came over (never auto_)
   bool connection_reused = false;
   // Connections reopened because the server had closed an idle keep-alive connection before the
   // request reached it (the request was resent; not an error).

@@ -38,8 +38,9 @@ struct check {
   std::vector<capture_rule> captures;
   int retries = 0;
   nanoseconds retry_interval = std::chrono::seconds(1);
-  std::optional<nanoseconds> timeout;  // else the suite default
-  std::set<std::string> needs;         // capture names this check uses
+  std::optional<nanoseconds> timeout;   // else the suite default
+  std::optional<http_version> version;  // `http_version:`, else the suite's
+  std::set<std::string> needs;          // capture names this check uses
 };
 
 struct suite {
@@ -47,6 +48,7 @@ struct suite {
   std::string file;      // where it came from ("<preset deploy>" for presets)
   std::string base_url;  // may be empty when every run passes one
   nanoseconds timeout = std::chrono::seconds(5);
+  http_version version = http_version::auto_;  // `http_version:`; --http2 / --http1.1 replace it
   std::vector<std::pair<std::string, std::string>> default_headers;
   bool parallel = false;
   std::vector<check> checks;

@@ -25,6 +25,10 @@ bool serialize_request(std::string_view method, std::string_view target, const h
                        std::string_view body, std::string_view authority, const wire_options& options,
                        std::string& out);
 
+// Whether a request carries a body, so its length is sent even when zero: a body is present or
+// the method expects one (POST, PUT, PATCH). The same rule for HTTP/1.1 and HTTP/2.
+bool sends_body(std::string_view method, std::string_view body);
+
 // The name a TLS client sends and verifies: SNI and the certificate's DNS name for a host
 // name; only the certificate's IP address for an IP literal (SNI carries no addresses).
 class tls_peer {
