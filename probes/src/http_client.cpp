@@ -500,15 +500,16 @@ struct http_client::impl {
       spare_read_buffers.take(buffer, options.max_header_bytes + read_block);
       detail::connection::ring_outcome o;
       co_await conn->ring_exchange(asio::buffer(wire), buffer.prepare(read_block), deadline, o);
-      if (o.connect) {
+      // A reset or closed peer accepted the connection first, as in write().
+      if (o.connect && !is_closed_by_peer(o.connect)) {
         fail_connect(target, timed(o.connect), r);
         co_return exchange_outcome::answered;
       }
       if (connect_pending) {
         established(r);
-        r.timings.connect = o.connected_at - connect_started;
+        if (!o.connect) r.timings.connect = o.connected_at - connect_started;
       }
-      write_ec = timed(o.send);
+      write_ec = timed(o.connect ? o.connect : o.send);
       written_at = o.sent_at;
       buffer.commit(o.received);
       read_ec = timed(o.receive);

@@ -28,7 +28,12 @@ probe_ring::probe_ring(asio::execution_context& context) : service(context) {
   io_uring_params params{};
   params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
   params.cq_entries = completion_entries;
-  ok_ = io_uring_queue_init_params(submission_entries, &ring_, &params) == 0;
+  // SUBMIT_ALL needs Linux 5.18, the socket operation and cancelling by descriptor 5.19.
+  if (io_uring_queue_init_params(submission_entries, &ring_, &params) != 0) return;
+  io_uring_probe* probe = io_uring_get_probe_ring(&ring_);
+  ok_ = probe && io_uring_opcode_supported(probe, IORING_OP_SOCKET);
+  io_uring_free_probe(probe);
+  if (!ok_) io_uring_queue_exit(&ring_);
 }
 
 probe_ring::~probe_ring() {
