@@ -20,6 +20,7 @@ constexpr std::uint64_t tag_mask = 7;
 // Several probes' operations per turn; a fuller queue is submitted at once (next_sqe).
 constexpr unsigned submission_entries = 256;
 constexpr unsigned completion_entries = 4096;
+constexpr int max_shutdown_rounds = 100;  // of 10 ms at most
 
 }  // namespace
 
@@ -52,7 +53,16 @@ probe_ring* probe_ring::of(const asio::any_io_executor& executor) {
 }
 
 void probe_ring::shutdown() {
-  // The waiters' coroutines go with the io_context; what is still pending ends with the ring.
+  // A waiter holds its connection until its operation ends: they all end now (bounded), so no
+  // connection outlives the io_context. Their coroutines go with it.
+  for (int round = 0; ok_ && descriptor_ && in_flight_ != 0 && round < max_shutdown_rounds; ++round) {
+    io_uring_prep_cancel64(next_sqe(), 0, IORING_ASYNC_CANCEL_ANY);
+    io_uring_submit(&ring_);
+    io_uring_cqe* cqe = nullptr;
+    __kernel_timespec wait{0, 10'000'000};
+    io_uring_wait_cqe_timeout(&ring_, &cqe, &wait);
+    drain();
+  }
   if (descriptor_) descriptor_->release();
   descriptor_.reset();
 }
