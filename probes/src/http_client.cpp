@@ -274,6 +274,11 @@ struct http_client::impl {
   // Connects to one endpoint; `may_defer` leaves a handshake under way to the first send.
   asio::awaitable<error_code> connect_to(const tcp::endpoint& endpoint, bool may_defer) {
     conn->close();
+    if (may_defer && conn->ring_available()) {  // plain http: socket and connect go with the send
+      conn->ring_open(endpoint);
+      connect_pending = true;
+      co_return error_code();
+    }
     error_code ec = conn->start_connect(endpoint);
     if (ec != asio::error::would_block) co_return ec;
     if (may_defer) {
@@ -427,6 +432,10 @@ struct http_client::impl {
 
   asio::awaitable<std::tuple<error_code, std::size_t>> read_some(asio::mutable_buffer into) {
     if (conn->timed_out()) co_return std::tuple(error_code(beast::error::timeout), std::size_t{0});
+    if (conn->on_ring()) {
+      auto [ec, n] = co_await conn->ring_receive(into);
+      co_return std::tuple(timed(ec), n);
+    }
     if (secure) {
       auto [ec, n] = co_await secure->async_read_some(into, use_tuple);
       co_return std::tuple(timed(ec), n);
@@ -483,31 +492,55 @@ struct http_client::impl {
       no_delay = true;
     }
     const bool was_pending = connect_pending;
-    const error_code write_ec = co_await write(target, r, deadline);
-    const auto written_at = monotonic_clock::now();
+    error_code write_ec, read_ec;
+    time_point written_at;
+    if (conn->on_ring()) {
+      // The connect, the send and the first receive in one go: the outcome is told stage by
+      // stage, as the sends and the read below tell it.
+      spare_read_buffers.take(buffer, options.max_header_bytes + read_block);
+      detail::connection::ring_outcome o;
+      co_await conn->ring_exchange(asio::buffer(wire), buffer.prepare(read_block), deadline, o);
+      // A reset or closed peer accepted the connection first, as in write().
+      if (o.connect && !is_closed_by_peer(o.connect)) {
+        fail_connect(target, timed(o.connect), r);
+        co_return exchange_outcome::answered;
+      }
+      if (connect_pending) {
+        established(r);
+        if (!o.connect) r.timings.connect = o.connected_at - connect_started;
+      }
+      write_ec = timed(o.connect ? o.connect : o.send);
+      written_at = o.sent_at;
+      buffer.commit(o.received);
+      read_ec = timed(o.receive);
+    } else {
+      write_ec = co_await write(target, r, deadline);
+      written_at = monotonic_clock::now();
+    }
     if (write_ec) {
       if (was_pending && r.failure != failure_kind::none) co_return exchange_outcome::answered;
       co_return detail::write_failed(write_ec, r);
     }
 
-    if (buffer.size() == 0) {
+    if (buffer.size() == 0 && !conn->on_ring()) {
       // The answer takes a round trip through the server: the probes started beside this one go
       // first, so the read usually finds it instead of trying once in vain and waiting.
       if (!secure) co_await asio::post(executor, asio::use_awaitable);
-      auto [read_ec, n] = co_await read_some(buffer.prepare(read_block));
+      auto [ec, n] = co_await read_some(buffer.prepare(read_block));
       buffer.commit(n);
-      if (read_ec) {
-        r.timings.ttfb = monotonic_clock::now() - written_at;
-        if (r.connection_reused && is_closed_by_peer(read_ec) && n == 0)
-          co_return exchange_outcome::idle_closed;
-        if (read_ec == beast::error::timeout)
-          fail(r, failure_kind::timeout, "no response within " + format_duration(options.total_timeout));
-        else if (is_closed_by_peer(read_ec))
-          fail(r, failure_kind::reset, "connection closed before any response: " + describe(read_ec));
-        else
-          fail(r, failure_kind::reset, "reading the response failed: " + describe(read_ec));
-        co_return exchange_outcome::answered;
-      }
+      read_ec = ec;
+    }
+    if (read_ec) {
+      r.timings.ttfb = monotonic_clock::now() - written_at;
+      if (r.connection_reused && is_closed_by_peer(read_ec) && buffer.size() == 0)
+        co_return exchange_outcome::idle_closed;
+      if (read_ec == beast::error::timeout)
+        fail(r, failure_kind::timeout, "no response within " + format_duration(options.total_timeout));
+      else if (is_closed_by_peer(read_ec))
+        fail(r, failure_kind::reset, "connection closed before any response: " + describe(read_ec));
+      else
+        fail(r, failure_kind::reset, "reading the response failed: " + describe(read_ec));
+      co_return exchange_outcome::answered;
     }
     const auto first_byte_at = monotonic_clock::now();
     r.timings.ttfb = first_byte_at - written_at;

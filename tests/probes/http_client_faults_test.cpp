@@ -195,7 +195,7 @@ TEST_CASE("101 Switching Protocols without an upgrade request is a protocol fail
   CHECK(out.connections_opened == 2);
 }
 
-TEST_CASE("an idle keep-alive close is reconnected and resent once for idempotent methods") {
+TEST_CASE("an idle keep-alive close is reconnected and resent once for idempotent methods", "[io]") {
   test_target short_idle({"--idle-timeout", "300ms"});
   auto opts = fast();
   opts.tls.ca_file = short_idle.cert_file();

@@ -36,7 +36,7 @@ std::uint16_t closed_port() {
 
 }  // namespace
 
-TEST_CASE("a healthy endpoint answers with status, body and ordered phase timings") {
+TEST_CASE("a healthy endpoint answers with status, body and ordered phase timings", "[io]") {
   auto res = fetch(get(target().http_url("/health")), fast());
   REQUIRE(res.ok());
   CHECK(res.status == 200);
@@ -69,7 +69,7 @@ TEST_CASE("ttfb includes server think time") {
   CHECK(res.timings.ttfb < 1s);
 }
 
-TEST_CASE("a silent server ends at the deadline, never later") {
+TEST_CASE("a silent server ends at the deadline, never later", "[io]") {
   auto res = fetch(get(target().http_url("/stall")), fast(300ms));
   CHECK(res.failure == failure_kind::timeout);
   CHECK(res.timings.total >= 300ms);
@@ -77,7 +77,7 @@ TEST_CASE("a silent server ends at the deadline, never later") {
   CHECK_THAT(res.error, Catch::Contains("no response"));
 }
 
-TEST_CASE("a slow-dripping body ends at the deadline") {
+TEST_CASE("a slow-dripping body ends at the deadline", "[io]") {
   auto res = fetch(get(target().http_url("/drip?bytes=50&interval=100")), fast(300ms));
   CHECK(res.failure == failure_kind::timeout);
   CHECK(res.status == 200);  // headers arrived, the body did not
@@ -85,7 +85,7 @@ TEST_CASE("a slow-dripping body ends at the deadline") {
   CHECK_THAT(res.error, Catch::Contains("body"));
 }
 
-TEST_CASE("a connection closed mid-response is a reset") {
+TEST_CASE("a connection closed mid-response is a reset", "[io]") {
   auto res = fetch(get(target().http_url("/reset")), fast());
   CHECK(res.failure == failure_kind::reset);
   CHECK(res.timings.ttfb > 0ns);
@@ -131,13 +131,13 @@ TEST_CASE("request method, headers and body reach the server") {
   CHECK_THAT(res.body, Catch::Contains("watchpost/"));
 }
 
-TEST_CASE("a refused connection is a connect failure") {
+TEST_CASE("a refused connection is a connect failure", "[io]") {
   auto res = fetch(get("http://127.0.0.1:" + std::to_string(closed_port()) + "/"), fast());
   CHECK(res.failure == failure_kind::connect);
   CHECK_THAT(res.error, Catch::Contains("refused"));
 }
 
-TEST_CASE("a server that resets the connection it accepted is a reset, not a connect failure") {
+TEST_CASE("a server that resets the connection it accepted is a reset, not a connect failure", "[io]") {
   // The first send confirms a plain connect (no wait for writability): whether the reset beats
   // the request or the response, it follows a completed handshake.
   int listener = socket(AF_INET, SOCK_STREAM, 0);
@@ -169,7 +169,7 @@ TEST_CASE("a server that resets the connection it accepted is a reset, not a con
   CHECK(client.connections_opened() == 1);
 }
 
-TEST_CASE("a full accept queue is a connect timeout") {
+TEST_CASE("a full accept queue is a connect timeout", "[io]") {
   // A listener that never accepts: once its backlog is full, SYNs are dropped.
   int listener = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
