@@ -31,7 +31,7 @@
 namespace watchpost::probes::detail {
 
 // Shared with the timer's handler, which may run after the client is gone.
-class connection : public std::enable_shared_from_this<connection>, private probe_ring::waiter {
+class connection final : public std::enable_shared_from_this<connection>, private probe_ring::waiter {
  public:
   using time_point = monotonic_clock::time_point;
   using error_code = boost::system::error_code;
