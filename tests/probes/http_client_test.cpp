@@ -159,9 +159,9 @@ TEST_CASE("a server that resets the connection it accepted is a reset, not a con
   boost::asio::io_context io;
   http_client client(io.get_executor(), fast());
   result res;
-  boost::asio::co_spawn(io,
-                        client.send(get("http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/")),
-                        [&](std::exception_ptr, result r) { res = std::move(r); });
+  // send() keeps a reference to the request: it must outlive io.run(), not just the co_spawn call.
+  const request req = get("http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/");
+  boost::asio::co_spawn(io, client.send(req), [&](std::exception_ptr, result r) { res = std::move(r); });
   io.run();
   resetter.join();
   close(listener);
