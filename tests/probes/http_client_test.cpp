@@ -21,16 +21,24 @@ using watchpost::testing::test_target;
 
 namespace {
 
-// A loopback TCP port that refuses connections: bound, then closed.
-std::uint16_t closed_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
+// A TCP socket bound to a free loopback port, listening with `backlog` unless it is negative;
+// `addr` receives the address.
+int loopback_socket(sockaddr_in& addr, int backlog) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  addr = sockaddr_in{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  if (backlog >= 0) REQUIRE(listen(fd, backlog) == 0);
   socklen_t len = sizeof addr;
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
+  return fd;
+}
+
+// A loopback TCP port that refuses connections: bound, then closed.
+std::uint16_t closed_port() {
+  sockaddr_in addr;
+  close(loopback_socket(addr, -1));
   return ntohs(addr.sin_port);
 }
 
@@ -140,14 +148,8 @@ TEST_CASE("a refused connection is a connect failure", "[io]") {
 TEST_CASE("a server that resets the connection it accepted is a reset, not a connect failure", "[io]") {
   // The first send confirms a plain connect (no wait for writability): whether the reset beats
   // the request or the response, it follows a completed handshake.
-  int listener = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(listen(listener, 4) == 0);
-  socklen_t len = sizeof addr;
-  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  sockaddr_in addr;
+  const int listener = loopback_socket(addr, 4);
   std::thread resetter([listener] {
     pollfd p{listener, POLLIN, 0};
     if (poll(&p, 1, 2000) != 1) return;
@@ -171,14 +173,8 @@ TEST_CASE("a server that resets the connection it accepted is a reset, not a con
 
 TEST_CASE("a full accept queue is a connect timeout", "[io]") {
   // A listener that never accepts: once its backlog is full, SYNs are dropped.
-  int listener = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(listen(listener, 0) == 0);
-  socklen_t len = sizeof addr;
-  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  sockaddr_in addr;
+  const int listener = loopback_socket(addr, 0);
   std::vector<int> fillers;
   for (int i = 0; i < 4; ++i) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
