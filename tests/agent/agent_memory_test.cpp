@@ -5,7 +5,6 @@
 // builds skip it.
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <fstream>
 #include <string>
 #include <thread>
 
@@ -27,13 +26,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-long rss_kib(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  return 0;
-}
-
 // RSS (KiB) of an agent probing n targets every 2 s, each probed at least twice by then.
 long agent_rss_kib(const testing::test_target& target, int n) {
   const auto dir = temp_dir("memory-" + std::to_string(n));
@@ -45,7 +37,7 @@ long agent_rss_kib(const testing::test_target& target, int n) {
   write_text(dir + "/agent.yaml", config);
   running_agent agent(dir + "/agent.yaml");
   std::this_thread::sleep_for(5s);
-  return rss_kib(agent.process().pid());
+  return testing::proc_status_kib(agent.process().pid(), "VmRSS");
 }
 
 }  // namespace

@@ -8,7 +8,6 @@
 
 #include <catch2/catch.hpp>
 #include <csignal>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -17,14 +16,6 @@
 #ifndef WATCHPOST_SANITIZED
 
 namespace {
-
-// VmHWM of a process in KiB.
-long vm_hwm_kib(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
-  return 0;
-}
 
 // Peak RSS (KiB) of `watchpost load URL -t1 -cN` for 700 ms, read from /proc as it exits: ptrace
 // stops it there (PTRACE_O_TRACEEXIT) with its memory still mapped. wait4's ru_maxrss would also
@@ -59,7 +50,7 @@ long load_peak_kib(unsigned connections) {
   long peak = 0;
   while (waitpid(pid, &status, 0) == pid && WIFSTOPPED(status)) {
     const int event = status >> 16;
-    if (event == PTRACE_EVENT_EXIT) peak = vm_hwm_kib(pid);
+    if (event == PTRACE_EVENT_EXIT) peak = watchpost::testing::proc_status_kib(pid, "VmHWM");
     // Only signals are passed on, not the tracing stops.
     const long signal = event == 0 && WSTOPSIG(status) != SIGTRAP ? WSTOPSIG(status) : 0;
     ptrace(PTRACE_CONT, pid, nullptr, signal);

@@ -177,4 +177,12 @@ std::uint16_t read_agent_port(child_process& agent) {
   return static_cast<std::uint16_t>(std::stoi(line.substr(colon + 1)));
 }
 
+long proc_status_kib(pid_t pid, const std::string& field) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  const std::string prefix = field + ":";
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind(prefix, 0) == 0) return std::stol(line.substr(prefix.size()));
+  return 0;
+}
+
 }  // namespace watchpost::testing

@@ -75,4 +75,7 @@ command_result run_program(const std::string& program, const std::vector<std::st
                            const std::map<std::string, std::string>& env = {},
                            std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
+// A kB field of /proc/PID/status (e.g. "VmRSS", "VmHWM") in KiB; 0 when it cannot be read.
+long proc_status_kib(pid_t pid, const std::string& field);
+
 }  // namespace watchpost::testing
